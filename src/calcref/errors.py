@@ -1,0 +1,41 @@
+"""Errors the library raises; the CLI turns them into one-line messages and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a knowledge file, located so a curator can go straight to it."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class CalcrefError(Exception):
+    """Base of every error calcref reports to the user (exit code 1)."""
+
+
+class KnowledgeError(CalcrefError):
+    """The knowledge files are missing or invalid; nothing from them is used."""
+
+    def __init__(self, problems: list[Problem] | str) -> None:
+        self.problems = problems if isinstance(problems, list) else []
+        text = problems if isinstance(problems, str) else "; ".join(map(str, problems))
+        super().__init__(text)
+
+
+class UnknownValueError(CalcrefError):
+    """A user-supplied id that names nothing; carries the valid choices and a suggestion."""
+
+    def __init__(self, kind: str, value: str, choices: list[str], suggestion: str | None) -> None:
+        self.kind, self.value, self.choices, self.suggestion = kind, value, choices, suggestion
+        hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
+        super().__init__(
+            f"unknown {kind} '{value}'{hint}; valid {kind}s: {', '.join(choices)}"
+        )

@@ -1,0 +1,183 @@
+"""Read a knowledge file into plain dicts and lists that remember their line numbers.
+
+PyYAML's composer recurses in C and crashes the interpreter on deeply nested input, and it
+expands aliases into shared nodes (the "billion laughs" bomb). So calcref walks the parser's
+event stream itself: iteratively, with a depth ceiling, refusing aliases and every tag that is
+not a plain scalar, and recording the line of every key and item for error messages.
+"""
+
+from __future__ import annotations
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import ScalarNode
+
+from calcref.errors import Problem
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 40
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:float",
+}
+_constructor = SafeConstructor()
+
+
+class LineDict(dict):
+    """A mapping that knows its own line and the line of each key."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+class LineList(list):
+    """A sequence that knows its own line and the line of each item."""
+
+    line: int
+    item_lines: list[int]
+
+
+def line_of(container: object, key: str | int | None = None, default: int = 1) -> int:
+    """Best line for an error about `container[key]` (or the container itself)."""
+    if isinstance(container, LineDict) and isinstance(key, str) and key in container.key_lines:
+        return container.key_lines[key]
+    if isinstance(container, LineList) and isinstance(key, int) and key < len(container):
+        return container.item_lines[key]
+    return getattr(container, "line", default)
+
+
+def decode(path: str, raw: bytes) -> tuple[str | None, list[Problem]]:
+    """UTF-8 only, whatever the locale, so a file reads the same on every machine."""
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return None, [Problem(path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
+
+
+def parse(path: str, text: str) -> tuple[object, list[Problem]]:
+    """Parse one YAML document; on any problem return (None, problems), never half a file."""
+    loader = _Loader(text)
+    try:
+        return _compose(path, loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        reason = exc.problem or exc.context or "syntax error"
+        return None, [Problem(path, line, f"invalid YAML: {reason}")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(path, 1, f"invalid YAML: {exc}")]
+    finally:
+        loader.dispose()
+
+
+class _Refused(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _compose(path: str, loader: yaml.SafeLoader) -> tuple[object, list[Problem]]:
+    try:
+        documents = _documents(loader)
+    except _Refused as exc:
+        return None, [Problem(path, exc.line, exc.message)]
+    if len(documents) > 1:
+        return None, [Problem(path, documents[1][1], "more than one YAML document in the file")]
+    if not documents or documents[0][0] is None:
+        return None, [Problem(path, 1, "the file is empty")]
+    return documents[0][0], []
+
+
+def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
+    documents: list[tuple[object, int]] = []
+    stack: list[list] = []  # [container, pending_key_or_None, key_line]
+    root: object = None
+    root_line = 1
+    while True:
+        event = loader.get_event()
+        line = event.start_mark.line + 1 if event.start_mark else 1
+        if isinstance(event, yaml.StreamEndEvent):
+            return documents
+        if isinstance(event, yaml.DocumentStartEvent):
+            root, root_line = None, line
+            continue
+        if isinstance(event, yaml.DocumentEndEvent):
+            documents.append((root, root_line))
+            continue
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(line, "YAML aliases are not allowed in knowledge files")
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            value = stack.pop()[0]
+            if not stack:
+                root = value
+            else:
+                _attach(stack, value, line)
+            continue
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            _refuse_tag(event, line, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+            if len(stack) >= MAX_DEPTH:
+                raise _Refused(line, f"nesting deeper than {MAX_DEPTH} levels")
+            container: LineDict | LineList
+            if isinstance(event, yaml.MappingStartEvent):
+                container = LineDict()
+                container.key_lines = {}
+            else:
+                container = LineList()
+                container.item_lines = []
+            container.line = line
+            if stack and isinstance(stack[-1][0], LineDict) and stack[-1][1] is None:
+                raise _Refused(line, "a mapping key must be a plain string")
+            stack.append([container, None, line])
+            continue
+        if isinstance(event, yaml.ScalarEvent):
+            value = _scalar(loader, event, line)
+            if not stack:
+                root = value
+            else:
+                _attach(stack, value, line)
+
+
+def _attach(stack: list[list], value: object, line: int) -> None:
+    frame = stack[-1]
+    container = frame[0]
+    if isinstance(container, LineList):
+        container.append(value)
+        container.item_lines.append(line)
+        return
+    if frame[1] is None:
+        if not isinstance(value, str):
+            raise _Refused(line, "a mapping key must be a plain string")
+        if value in container:
+            raise _Refused(line, f"duplicate key '{value}'")
+        frame[1], frame[2] = value, line
+        return
+    key = frame[1]
+    container[key] = value
+    container.key_lines[key] = frame[2]
+    frame[1] = None
+
+
+def _refuse_tag(event: yaml.NodeEvent, line: int, *allowed: str) -> None:
+    tag = getattr(event, "tag", None)
+    if tag not in (None, "!", *allowed):
+        raise _Refused(line, f"YAML tag '{tag}' is not allowed in knowledge files")
+
+
+def _scalar(loader: yaml.SafeLoader, event: yaml.ScalarEvent, line: int) -> object:
+    tag = event.tag
+    if tag in (None, "!"):
+        tag = loader.resolve(ScalarNode, event.value, event.implicit)
+    if tag not in _SCALAR_TAGS:
+        if tag == "tag:yaml.org,2002:timestamp":
+            raise _Refused(line, f"'{event.value}' reads as a date: quote it")
+        raise _Refused(line, f"YAML tag '{tag}' is not allowed in knowledge files")
+    if tag == "tag:yaml.org,2002:str":
+        return event.value
+    return _constructor.construct_object(ScalarNode(tag, event.value))
