@@ -79,9 +79,7 @@ def _context(r: Data) -> Context:
 
 
 def _investigation(r: Data) -> Investigation:
-    ties = tuple(
-        Tie(t["target"], t["reason"], t["basis"], _t(t["sources"])) for t in r["ties"]
-    )
+    ties = tuple(Tie(t["target"], t["reason"], t["basis"], _t(t["sources"])) for t in r["ties"])
     return Investigation(r["id"], r["name"], r["looks_for"], ties, _t(r["sources"]))
 
 
@@ -112,7 +110,9 @@ def _therapy(r: Data) -> Therapy:
         name=r["name"],
         aliases=_t(r.get("aliases")),
         positions=tuple(
-            Position(p["source"], p.get("line"), p.get("evidence"), p.get("listed_as"), p.get("view"))
+            Position(
+                p["source"], p.get("line"), p.get("evidence"), p.get("listed_as"), p.get("view")
+            )
             for p in r.get("positions") or ()
         ),
         mechanism=_statements(r.get("mechanism")),

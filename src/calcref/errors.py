@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Problem:
     """One thing wrong with a knowledge file, located so a curator can go straight to it."""
 
@@ -36,6 +36,4 @@ class UnknownValueError(CalcrefError):
     def __init__(self, kind: str, value: str, choices: list[str], suggestion: str | None) -> None:
         self.kind, self.value, self.choices, self.suggestion = kind, value, choices, suggestion
         hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
-        super().__init__(
-            f"unknown {kind} '{value}'{hint}; valid {kind}s: {', '.join(choices)}"
-        )
+        super().__init__(f"unknown {kind} '{value}'{hint}; valid {kind}s: {', '.join(choices)}")

@@ -18,6 +18,7 @@ from calcref.errors import KnowledgeError, Problem
 from calcref.model import KnowledgeBase
 
 FILE_NAMES = ("subtypes.yaml", "therapies.yaml")
+MAX_FILE_BYTES = 64 * 1024 * 1024
 DATA_ENV = "CALCREF_DATA"
 
 
@@ -41,15 +42,17 @@ def data_dir() -> Path:
 
 
 def _read_bytes(path: Path) -> bytes:
-    from calcref.yamlread import MAX_FILE_BYTES
-
     try:
         if path.is_dir():
             raise KnowledgeError([Problem(str(path), 1, "is a directory, expected a YAML file")])
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise KnowledgeError(
-                [Problem(str(path), 1, f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit")]
+                [
+                    Problem(
+                        str(path), 1, f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit"
+                    )
+                ]
             )
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
@@ -58,7 +61,9 @@ def _read_bytes(path: Path) -> bytes:
     except OSError as exc:
         raise KnowledgeError([Problem(str(path), 1, f"cannot read: {exc.strerror}")]) from None
     if len(raw) > MAX_FILE_BYTES:
-        raise KnowledgeError([Problem(str(path), 1, f"file is over the {MAX_FILE_BYTES}-byte limit")])
+        raise KnowledgeError(
+            [Problem(str(path), 1, f"file is over the {MAX_FILE_BYTES}-byte limit")]
+        )
     return raw
 
 
@@ -76,7 +81,8 @@ def parse_and_validate(files: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
         validation.problems.extend(problems)
         if not problems:
             validation.check_file(path, name, parsed)
-            data[name] = parsed
+            if isinstance(parsed, dict):  # else "file must be a mapping" is already reported
+                data[name] = parsed
     if len(data) == len(files):
         validation.check_links()
         schema.check_aliases(validation, data, {n: p for n, (p, _) in files.items()})

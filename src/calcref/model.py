@@ -23,7 +23,7 @@ LINE_ORDER: dict[str | None, int] = {"first": 0, "second": 1, "third": 2, None: 
 EVIDENCE_LETTERS: tuple[str, ...] = ("A", "B", "C", "D", "E")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CuratorNote:
     """A remark by calcref's curators, kept beside the fact it qualifies, never merged into it."""
 
@@ -31,14 +31,14 @@ class CuratorNote:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EvidenceLevel:
     letter: str
     definition: str
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Printed:
     """A citation exactly as one source prints it, so every bibliographic field can be checked."""
 
@@ -46,7 +46,7 @@ class Printed:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Reference:
     id: str
     type: str  # "article" or "chapter"
@@ -66,7 +66,7 @@ class Reference:
     notes: tuple[CuratorNote, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Statement:
     """One thing a source says, in calcref's words, with who says it."""
 
@@ -75,14 +75,14 @@ class Statement:
     notes: tuple[CuratorNote, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Frequency:
     context: str
     figure: str
     statements: tuple[Statement, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Subtype:
     id: str
     name: str
@@ -98,7 +98,7 @@ class Subtype:
     notes: tuple[CuratorNote, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Context:
     id: str
     name: str
@@ -109,7 +109,7 @@ class Context:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Tie:
     """Why an investigation is ordered for one subtype or context.
 
@@ -123,7 +123,7 @@ class Tie:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Investigation:
     id: str
     name: str
@@ -132,14 +132,14 @@ class Investigation:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ClinicalFeature:
     aspect: str  # appearance, site, size, symptom, complication, course
     text: str
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Principle:
     id: str
     kind: str  # step, principle, general-measure, immunology, caveat
@@ -147,7 +147,7 @@ class Principle:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Position:
     """Where one source places a therapy. Both are kept when sources disagree."""
 
@@ -158,20 +158,20 @@ class Position:
     view: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Regimen:
     text: str
     sources: tuple[str, ...]
     notes: tuple[CuratorNote, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ContextLink:
     context: str
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Counts:
     """Patient counts exactly as the source gives them; None where it gives none."""
 
@@ -182,7 +182,7 @@ class Counts:
     unknown: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Study:
     id: str
     ref: str
@@ -200,7 +200,7 @@ class Study:
     notes: tuple[CuratorNote, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Therapy:
     id: str
     name: str
@@ -264,9 +264,7 @@ class KnowledgeBase:
         for study in self.studies:
             for therapy_id in study.therapies:
                 by_therapy[therapy_id].append(study)
-        object.__setattr__(
-            self, "studies_by_therapy", {k: tuple(v) for k, v in by_therapy.items()}
-        )
+        object.__setattr__(self, "studies_by_therapy", {k: tuple(v) for k, v in by_therapy.items()})
 
     subtype_by_id: dict[str, Subtype] = _index()
     context_by_id: dict[str, Context] = _index()

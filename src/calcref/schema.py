@@ -76,7 +76,9 @@ CONTEXT = {
 }
 FEATURE = {
     "aspect": Field(
-        "str", required=True, enum=("appearance", "size", "site", "symptom", "complication", "course")
+        "str",
+        required=True,
+        enum=("appearance", "size", "site", "symptom", "complication", "course"),
     ),
     "text": Field("str", required=True),
     "sources": _sources(),
@@ -127,7 +129,10 @@ REFERENCE = {
     "printed": Field(
         "records",
         required=True,
-        spec={"source": Field("str", required=True, ref="reference"), "text": Field("str", required=True)},
+        spec={
+            "source": Field("str", required=True, ref="reference"),
+            "text": Field("str", required=True),
+        },
     ),
     "confirmed": Field("str"),
     "notes": NOTES,
@@ -237,7 +242,9 @@ class Validation:
         for key in data:
             if key not in spec:
                 allowed = ", ".join(spec)
-                self.add(path, line_of(data, key), f"unknown key '{key}' in {what} (allowed: {allowed})")
+                self.add(
+                    path, line_of(data, key), f"unknown key '{key}' in {what} (allowed: {allowed})"
+                )
         for key, rule in spec.items():
             if key not in data:
                 if rule.required:
@@ -262,7 +269,13 @@ class Validation:
             self._record(path, value, rule.spec or {}, what, line)
         elif rule.type == "records":
             for index, item in enumerate(value):
-                self._record(path, item, rule.spec or {}, f"item {index + 1} of {what}", line_of(value, index, line))
+                self._record(
+                    path,
+                    item,
+                    rule.spec or {},
+                    f"item {index + 1} of {what}",
+                    line_of(value, index, line),
+                )
         elif rule.type == "int" and value < 0:
             self.add(path, line, f"{what} must not be negative")
 
@@ -283,7 +296,11 @@ class Validation:
         seen = self.defined.setdefault(namespace, {})
         if value in seen:
             first_path, first_line = seen[value]
-            self.add(path, line, f"duplicate {namespace} id '{value}' (first defined at {first_path}:{first_line})")
+            self.add(
+                path,
+                line,
+                f"duplicate {namespace} id '{value}' (first defined at {first_path}:{first_line})",
+            )
         else:
             seen[value] = (path, line)
 
@@ -312,45 +329,72 @@ def _describe(value: object) -> str:
     return f"{type(value).__name__} {value!r}"[:60]
 
 
+def _records(data: dict[str, object], file_name: str, key: str) -> list:
+    """`data[file_name][key]` when it is a list of records, else []: the schema has already
+    reported any other shape, and these cross-record checks must never crash on one."""
+    content = data.get(file_name)
+    records = content.get(key) if isinstance(content, dict) else None
+    return records if isinstance(records, list) else []
+
+
 def check_aliases(validation: Validation, data: dict[str, object], path_of: dict[str, str]) -> None:
     """Ids and aliases share one namespace per kind, so every name a user types is unambiguous."""
     for file_name, key in (("subtypes.yaml", "contexts"), ("therapies.yaml", "therapies")):
-        records = data.get(file_name, {}).get(key, [])  # type: ignore[union-attr]
+        records = _records(data, file_name, key)
         owner: dict[str, str] = {}
+        ids: set[str] = set()
         for index, record in enumerate(records):
             if not isinstance(record, dict) or not isinstance(record.get("id"), str):
                 continue
-            names = [record["id"]] + [a for a in record.get("aliases") or [] if isinstance(a, str)]
-            for name in names:
+            if record["id"] in ids:
+                continue  # a duplicate id, already reported by the schema check
+            ids.add(record["id"])
+            aliases = record.get("aliases")
+            names = [record["id"]] + [
+                a for a in (aliases if isinstance(aliases, list) else []) if isinstance(a, str)
+            ]
+            for position, name in enumerate(names):
                 folded = name.casefold()
+                line = line_of(records, index) if position == 0 else line_of(record, "aliases")
                 if folded in owner and owner[folded] != record["id"]:
                     validation.add(
                         path_of[file_name],
-                        line_of(records, index),
+                        line,
                         f"name '{name}' of {key[:-1] if key != 'therapies' else 'therapy'} "
                         f"'{record['id']}' is already used by '{owner[folded]}'",
                     )
                 elif folded in owner:
-                    validation.add(path_of[file_name], line_of(record, "aliases"), f"alias '{name}' repeats a name of '{record['id']}'")
+                    validation.add(
+                        path_of[file_name],
+                        line,
+                        f"alias '{name}' repeats a name of '{record['id']}'",
+                    )
                 owner[folded] = record["id"]
 
 
 def check_hierarchy(validation: Validation, data: dict[str, object], path: str) -> None:
     """Context parents must form a tree: a cycle would make parent matching loop forever."""
-    contexts = data["subtypes.yaml"].get("contexts") or []  # type: ignore[union-attr]
+    contexts = _records(data, "subtypes.yaml", "contexts")
     parent_of = {
         c["id"]: c.get("parent")
         for c in contexts
         if isinstance(c, dict) and isinstance(c.get("id"), str)
     }
-    for index, context in enumerate(contexts):
+    for context in contexts:
         if not isinstance(context, dict) or context.get("id") not in parent_of:
             continue
         seen = {context["id"]}
         current = parent_of[context["id"]]
         while isinstance(current, str) and current in parent_of:
             if current in seen:
-                validation.add(path, line_of(context, "parent"), f"context '{context['id']}' is its own ancestor")
+                # Only the contexts on the cycle are their own ancestors; one that merely
+                # leads into a cycle is reported through those.
+                if current == context["id"]:
+                    validation.add(
+                        path,
+                        line_of(context, "parent"),
+                        f"context '{context['id']}' is its own ancestor",
+                    )
                 break
             seen.add(current)
             current = parent_of[current]

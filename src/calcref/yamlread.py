@@ -14,7 +14,6 @@ from yaml.nodes import ScalarNode
 
 from calcref.errors import Problem
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 40
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -1,0 +1,377 @@
+"""Citations of calcref's references: links and the export styles, as plain text.
+
+Pure functions over `Reference` records: standard library only, no printing, no I/O. Imported
+on every `cite` call, so it stays light (json is imported only when CSL-JSON is asked for).
+
+Every style follows one rule for missing fields: what the source did not give is left out,
+with the punctuation that would have surrounded it. Nothing is ever guessed or printed as
+"None". Author names are split once, by `split_name`, for BibTeX, RIS and CSL-JSON alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import quote, quote_plus
+
+if TYPE_CHECKING:
+    from calcref.model import Reference
+
+STYLES: tuple[str, ...] = ("ama", "vancouver", "bibtex", "ris", "csl-json")
+TEXT_STYLES: tuple[str, ...] = ("ama", "vancouver")
+
+PUBMED_SEARCH = "https://pubmed.ncbi.nlm.nih.gov/?term="
+DOI_RESOLVER = "https://doi.org/"
+LABEL_DOI = "DOI"
+LABEL_SEARCH = "PubMed search (not a confirmed identifier)"
+LABEL_NONE = "no link: title not given in the source"
+NOTE_ET_AL = 'The source lists further authors as "et al."'
+NOTE_SEARCH_URL = "URL is a PubMed title search, not a confirmed identifier."
+
+AMA_MAX_AUTHORS = 6  # AMA 11th ed.: all authors up to 6; more than 6 → first 3, et al
+AMA_SHOWN_WHEN_TRUNCATED = 3
+VANCOUVER_MAX_AUTHORS = 6  # ICMJE/NLM: first 6, then et al.
+
+# "SJ", "MDP", "A", "J-P": the initials NLM-style names carry after the family name.
+_INITIALS = re.compile(r"[A-Z](?:-?[A-Z]){0,4}")
+_WHITESPACE = re.compile(r"\s+")
+EN_DASH = "\u2013"
+_PAGE_SPLIT = re.compile(r"\s*(?:" + EN_DASH + r"|-{1,2})\s*")
+_BIBTEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_BIBTEX_ESCAPE = re.compile("|".join(re.escape(c) for c in _BIBTEX_SPECIALS))
+# Characters kept as they are in a DOI URL; everything else (spaces, #, ?, %, braces) is encoded.
+_DOI_SAFE = "/:;()[]._-+,=@!$&'*"
+
+
+# --- links -------------------------------------------------------------------------------------
+
+
+def pubmed_search_url(title: str) -> str:
+    """A PubMed search for the title: always honest, never a claimed identifier."""
+    return PUBMED_SEARCH + quote_plus(title)
+
+
+def doi_url(doi: str) -> str:
+    return DOI_RESOLVER + quote(_clean(doi), safe=_DOI_SAFE)
+
+
+def link(ref: Reference) -> tuple[str | None, str]:
+    """(url, label): the DOI when confirmed, else a PubMed title search, else no link."""
+    if ref.doi:
+        return doi_url(ref.doi), LABEL_DOI
+    if ref.title:
+        return pubmed_search_url(ref.title), LABEL_SEARCH
+    return None, LABEL_NONE
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """An NLM-style name ("Balin SJ", "Marco Puche A") → (family, given) for structured styles.
+
+    The last word is taken as initials when it looks like them ("SJ" → given "S. J."); all the
+    words before it are the family name, so multi-word and hyphenated families stay whole. A
+    name without trailing initials comes back as (name, "") and is treated as one literal.
+    """
+    words = _clean(name).split(" ")
+    if len(words) >= 2 and _INITIALS.fullmatch(words[-1]):
+        return " ".join(words[:-1]), _dotted(words[-1])
+    return " ".join(words), ""
+
+
+def _dotted(initials: str) -> str:
+    """Initials with periods: "SJ" → "S. J.", "J-P" → "J.-P."."""
+    out: list[str] = []
+    for char in initials:
+        if char == "-":
+            out.append("-")
+        else:
+            if out and out[-1] != "-":
+                out.append(" ")
+            out.append(char + ".")
+    return "".join(out)
+
+
+def _clean(text: str) -> str:
+    """One line, single spaces: no field may smuggle a line break into RIS or a table."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def _sentence(text: str) -> str:
+    """End an element with a period unless it already ends a sentence."""
+    text = _clean(text)
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def _split_pages(pages: str) -> tuple[str, str | None]:
+    """Pages "455-62" (hyphen or en dash) → ("455", "62"): both ends as printed, not expanded."""
+    parts = _PAGE_SPLIT.split(_clean(pages), maxsplit=1)
+    if len(parts) == 2 and parts[0] and parts[1]:
+        return parts[0], parts[1]
+    return _clean(pages), None
+
+
+def _notes(ref: Reference) -> list[str]:
+    """What a reference manager should keep beside the fields: et al. and article numbers."""
+    notes = []
+    if ref.et_al:
+        notes.append(NOTE_ET_AL)
+    if ref.article_number:
+        notes.append(_clean(ref.article_number))
+    return notes
+
+
+def _locator(ref: Reference) -> str:
+    """Year;Vol(Issue):pages, e.g. 2012;148(4):455-62, each missing part left out with its
+    punctuation."""
+    text = str(ref.year) if ref.year is not None else ""
+    volume = ref.volume or ""
+    if ref.issue:
+        volume += f"({ref.issue})"
+    if volume:
+        text += (";" if text else "") + volume
+    if ref.pages:
+        text += (":" if text else "") + ref.pages
+    return _clean(text)
+
+
+def _author_list(ref: Reference, max_authors: int, shown_when_over: int) -> str:
+    authors = [_clean(a) for a in ref.authors]
+    truncated = ref.et_al
+    if len(authors) > max_authors:
+        authors = authors[:shown_when_over]
+        truncated = True
+    if truncated and authors:
+        authors.append("et al")
+    return ", ".join(authors)
+
+
+# --- AMA and Vancouver -------------------------------------------------------------------------
+
+
+def _text_citation(ref: Reference, *, vancouver: bool) -> str:
+    if vancouver:
+        authors = _author_list(ref, VANCOUVER_MAX_AUTHORS, VANCOUVER_MAX_AUTHORS)
+    else:
+        authors = _author_list(ref, AMA_MAX_AUTHORS, AMA_SHOWN_WHEN_TRUNCATED)
+    parts: list[str] = []
+    if authors:
+        parts.append(_sentence(authors))
+    if ref.title:
+        parts.append(_sentence(ref.title))
+    if ref.type == "chapter":
+        if ref.book:
+            parts.append("In: " + _sentence(ref.book))
+        if vancouver:
+            # NLM: "In: Book. Year. p. 455-62."
+            if ref.year is not None:
+                parts.append(f"{ref.year}.")
+            if ref.pages:
+                parts.append(_sentence(f"p. {ref.pages}"))
+        else:
+            # AMA: "In: Book. Year:455-462."
+            tail = ":".join(str(x) for x in (ref.year, ref.pages) if x)
+            if tail:
+                parts.append(_sentence(tail))
+    else:
+        if ref.journal:
+            parts.append(_sentence(ref.journal))
+        locator = _locator(ref)
+        if locator:
+            parts.append(_sentence(locator))
+    if ref.article_number:
+        parts.append(_sentence(ref.article_number))
+    if ref.doi:
+        # No closing period: it would be copied as part of the identifier.
+        parts.append("doi:" + _clean(ref.doi))
+    return " ".join(parts)
+
+
+def ama(ref: Reference) -> str:
+    """AMA 11th ed.: `Authors. Title. Journal. Year;Vol(Issue):pages. doi:...` (plain text)."""
+    return _text_citation(ref, vancouver=False)
+
+
+def vancouver(ref: Reference) -> str:
+    """Vancouver (ICMJE/NLM): `Authors. Title. Journal. Year;Vol(Issue):pages. doi:...`."""
+    return _text_citation(ref, vancouver=True)
+
+
+_TEXT_FORMATTERS: dict[str, Callable[[Reference], str]] = {"ama": ama, "vancouver": vancouver}
+
+
+def format_one(ref: Reference, style: str) -> str:
+    """One reference in a text style ("ama" or "vancouver"), as one line."""
+    try:
+        formatter = _TEXT_FORMATTERS[style]
+    except KeyError:
+        raise ValueError(
+            f"unknown text style {style!r}; expected one of: {', '.join(TEXT_STYLES)}"
+        ) from None
+    return formatter(ref)
+
+
+# --- BibTeX ------------------------------------------------------------------------------------
+
+
+def _bibtex_escape(text: str) -> str:
+    return _BIBTEX_ESCAPE.sub(lambda m: _BIBTEX_SPECIALS[m.group(0)], _clean(text))
+
+
+def _bibtex_name(name: str) -> str:
+    family, given = split_name(name)
+    if not given:
+        return "{" + _bibtex_escape(family) + "}"  # one literal name, never parsed into parts
+    return f"{_bibtex_escape(family)}, {_bibtex_escape(given)}"
+
+
+def bibtex_entry(ref: Reference) -> str:
+    chapter = ref.type == "chapter"
+    fields: list[tuple[str, str]] = []
+    names = [_bibtex_name(a) for a in ref.authors]
+    if names and ref.et_al:
+        names.append("others")
+    if names:
+        fields.append(("author", " and ".join(names)))
+    if ref.title:
+        fields.append(("title", "{" + _bibtex_escape(ref.title) + "}"))  # keeps capitals
+    if chapter and ref.book:
+        fields.append(("booktitle", "{" + _bibtex_escape(ref.book) + "}"))
+    if not chapter and ref.journal:
+        fields.append(("journal", _bibtex_escape(ref.journal)))
+    if ref.year is not None:
+        fields.append(("year", str(ref.year)))
+    if ref.volume:
+        fields.append(("volume", _bibtex_escape(ref.volume)))
+    if ref.issue:
+        fields.append(("number", _bibtex_escape(ref.issue)))
+    if ref.pages:
+        fields.append(("pages", _bibtex_escape(_PAGE_SPLIT.sub("--", _clean(ref.pages)))))
+    if ref.doi:
+        # biblatex reads doi verbatim: no TeX escapes, only characters that would unbalance it.
+        fields.append(("doi", _clean(ref.doi).replace("{", "%7B").replace("}", "%7D")))
+    if ref.article_number:
+        fields.append(("note", _bibtex_escape(ref.article_number)))
+    kind = "incollection" if chapter else "article"
+    body = "".join(f"  {name} = {{{value}}},\n" for name, value in fields).removesuffix(",\n")
+    return f"@{kind}{{{ref.id},\n{body}\n}}\n" if body else f"@{kind}{{{ref.id},\n}}\n"
+
+
+# --- RIS ---------------------------------------------------------------------------------------
+
+CRLF = "\r\n"
+
+
+def ris_record(ref: Reference) -> str:
+    chapter = ref.type == "chapter"
+    lines: list[tuple[str, str]] = [("TY", "CHAP" if chapter else "JOUR")]
+    for author in ref.authors:
+        family, given = split_name(author)
+        lines.append(("AU", f"{family}, {given}" if given else family))
+    if ref.title:
+        lines.append(("TI", ref.title))
+    if chapter and ref.book:
+        lines.append(("T2", ref.book))
+    if not chapter and ref.journal:
+        lines.append(("T2", ref.journal))
+        lines.append(("JO", ref.journal))
+    if ref.year is not None:
+        lines.append(("PY", str(ref.year)))
+    if ref.volume:
+        lines.append(("VL", ref.volume))
+    if ref.issue:
+        lines.append(("IS", ref.issue))
+    if ref.pages:
+        start, end = _split_pages(ref.pages)
+        lines.append(("SP", start))
+        if end:
+            lines.append(("EP", end))
+    if ref.doi:
+        lines.append(("DO", ref.doi))
+    url, label = link(ref)
+    if url:
+        lines.append(("UR", url))
+    notes = _notes(ref)
+    if url and label == LABEL_SEARCH:
+        notes.append(NOTE_SEARCH_URL)
+    lines.extend(("N1", note) for note in notes)
+    lines.append(("ID", ref.id))
+    text = "".join(f"{tag}  - {_clean(value)}{CRLF}" for tag, value in lines)
+    return text + "ER  - " + CRLF
+
+
+# --- CSL-JSON ----------------------------------------------------------------------------------
+
+
+def csl_item(ref: Reference) -> dict[str, object]:
+    """One CSL-JSON item; keys whose value is unknown are left out, never null or empty."""
+    chapter = ref.type == "chapter"
+    item: dict[str, object] = {"id": ref.id, "type": "chapter" if chapter else "article-journal"}
+    authors: list[dict[str, str]] = []
+    for author in ref.authors:
+        family, given = split_name(author)
+        authors.append({"family": family, "given": given} if given else {"literal": family})
+    if authors:
+        item["author"] = authors
+    if ref.title:
+        item["title"] = _clean(ref.title)
+    container = ref.book if chapter else ref.journal
+    if container:
+        item["container-title"] = _clean(container)
+    if ref.volume:
+        item["volume"] = _clean(ref.volume)
+    if ref.issue:
+        item["issue"] = _clean(ref.issue)
+    if ref.pages:
+        # CSL input takes a hyphenated range; processors print their own dash.
+        item["page"] = _PAGE_SPLIT.sub("-", _clean(ref.pages))
+    if ref.doi:
+        item["DOI"] = _clean(ref.doi)
+        item["URL"] = doi_url(ref.doi)
+    if ref.year is not None:
+        item["issued"] = {"date-parts": [[ref.year]]}
+    notes = _notes(ref)
+    if notes:
+        item["note"] = "\n".join(notes)
+    return item
+
+
+def csl_json(refs: Sequence[Reference]) -> str:
+    import json  # only the CSL-JSON export pays for it
+
+    return json.dumps([csl_item(r) for r in refs], indent=2, ensure_ascii=False) + "\n"
+
+
+# --- the whole document ------------------------------------------------------------------------
+
+
+def export(refs: Sequence[Reference], style: str) -> str:
+    """Every reference in `refs`, in order, as one document in `style`, ending with a newline.
+
+    ama/vancouver: one reference a line, unnumbered (numbering belongs to the citing text).
+    bibtex: entries separated by a blank line. ris: CRLF throughout, records separated by a
+    blank line. csl-json: one JSON array. No references give an empty document ("[]" for
+    CSL-JSON).
+    """
+    if style in _TEXT_FORMATTERS:
+        return "".join(_TEXT_FORMATTERS[style](r) + "\n" for r in refs)
+    if style == "bibtex":
+        return "\n".join(bibtex_entry(r) for r in refs)
+    if style == "ris":
+        return CRLF.join(ris_record(r) for r in refs)
+    if style == "csl-json":
+        return csl_json(refs)
+    raise ValueError(f"unknown citation style {style!r}; expected one of: {', '.join(STYLES)}")

@@ -1,0 +1,196 @@
+"""Query results as plain data: the stable JSON contract every output format is built from.
+
+Keys here are documented in the README; renaming one breaks users' scripts. Lists stay lists
+and numbers stay numbers; only the table, Markdown and CSV writers flatten them for reading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from calcref import query
+from calcref.model import (
+    Counts,
+    CuratorNote,
+    KnowledgeBase,
+    Reference,
+    Statement,
+    Study,
+    Subtype,
+    Therapy,
+)
+
+Record = dict[str, Any]
+COUNT_FIELDS = ("responders", "complete", "partial", "none", "unknown")
+
+
+def short_label(ref: Reference) -> str:
+    """A reader's handle for a reference: 'Balin 2012', 'Cloutier (JOPA)', 'Chapter'."""
+    if ref.type == "chapter":
+        return "Chapter"
+    family = ref.authors[0].rsplit(" ", 1)[0] if ref.authors else ref.id
+    if ref.year is not None:
+        return f"{family} {ref.year}"
+    if ref.journal == "Journal of Orthopedics for Physician Assistants":
+        return f"{family} (JOPA)"
+    return family
+
+
+def notes(items: tuple[CuratorNote, ...]) -> list[Record]:
+    return [{"id": n.id, "text": n.text} for n in items]
+
+
+def statements(items: tuple[Statement, ...]) -> list[Record]:
+    return [{"text": s.text, "sources": list(s.sources), "notes": notes(s.notes)} for s in items]
+
+
+def counts(value: Counts) -> Record:
+    return {name: getattr(value, name) for name in COUNT_FIELDS}
+
+
+def study(kb: KnowledgeBase, item: Study) -> Record:
+    return {
+        "id": item.id,
+        "ref": item.ref,
+        "label": short_label(kb.reference_by_id[item.ref]),
+        "therapies": list(item.therapies),
+        "design": item.design,
+        "population": item.population,
+        "contexts": list(item.contexts),
+        "subtypes": list(item.subtypes),
+        "n": item.n,
+        "age": item.age,
+        "regimen": item.regimen,
+        "outcome": item.outcome,
+        "counts": counts(item.counts),
+        "notes": notes(item.notes),
+        "sources": list(item.sources),
+    }
+
+
+def therapy(kb: KnowledgeBase, item: Therapy, match: query.Match | None = None) -> Record:
+    record: Record = {
+        "id": item.id,
+        "name": item.name,
+        "aliases": list(item.aliases),
+        "line": item.line,
+        "evidence": item.evidence,
+        "positions": [
+            {
+                "source": p.source,
+                "line": p.line,
+                "evidence": p.evidence,
+                "listed_as": p.listed_as,
+                "view": p.view,
+            }
+            for p in item.positions
+        ],
+        "contexts": query.therapy_contexts(kb, item),
+        "subtypes": query.therapy_subtypes(kb, item),
+        "mechanism": statements(item.mechanism),
+        "regimens": [
+            {"text": r.text, "sources": list(r.sources), "notes": notes(r.notes)}
+            for r in item.regimens
+        ],
+        "uses": statements(item.uses),
+        "studies": [study(kb, s) for s in kb.studies_by_therapy[item.id]],
+        "notes": notes(item.notes),
+        "sources": list(item.sources),
+    }
+    if match is not None:
+        record["match"] = {"kind": match.kind, "context": match.context}
+    return record
+
+
+def treat(kb: KnowledgeBase, results: list[query.TherapyResult]) -> list[Record]:
+    return [therapy(kb, r.therapy, r.match) for r in results]
+
+
+def subtype(kb: KnowledgeBase, item: Subtype) -> Record:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "major": item.major,
+        "variant_of": item.variant_of,
+        "most_common": item.most_common,
+        "calcium_phosphate": item.calcium_phosphate,
+        "summary": item.summary,
+        "examples": list(item.examples),
+        "contexts": [c.id for c in query.subtype_contexts(kb, item)],
+        "frequencies": [
+            {"context": f.context, "figure": f.figure, "statements": statements(f.statements)}
+            for f in item.frequencies
+        ],
+        "notes": notes(item.notes),
+        "sources": list(item.sources),
+    }
+
+
+def workup(kb: KnowledgeBase, results: list[query.WorkupResult]) -> list[Record]:
+    return [
+        {
+            "id": r.investigation.id,
+            "name": r.investigation.name,
+            "looks_for": r.investigation.looks_for,
+            "rationale": [
+                {
+                    "target": t.target,
+                    "basis": t.basis,
+                    "reason": t.reason,
+                    "sources": list(t.sources),
+                }
+                for t in r.ties
+            ],
+            "subtypes": [
+                t.target for t in r.ties if t.target in kb.subtype_by_id or t.target == "all"
+            ],
+            "contexts": [t.target for t in r.ties if t.target in kb.context_by_id],
+            "sources": list(r.investigation.sources),
+        }
+        for r in results
+    ]
+
+
+def reference(item: Reference, url: str | None, link_label: str) -> Record:
+    return {
+        "id": item.id,
+        "type": item.type,
+        "label": short_label(item),
+        "authors": list(item.authors),
+        "et_al": item.et_al,
+        "title": item.title,
+        "journal": item.journal,
+        "book": item.book,
+        "year": item.year,
+        "volume": item.volume,
+        "issue": item.issue,
+        "pages": item.pages,
+        "article_number": item.article_number,
+        "doi": item.doi,
+        "url": url,
+        "link": link_label,
+        "printed": [{"source": p.source, "text": p.text} for p in item.printed],
+        "notes": notes(item.notes),
+    }
+
+
+def levels(kb: KnowledgeBase) -> list[Record]:
+    rows = [
+        {
+            "letter": level.letter,
+            "definition": level.definition,
+            "count": len(therapies),
+            "therapies": [t.id for t in therapies],
+        }
+        for level, therapies in query.levels(kb)
+    ]
+    ungraded = query.ungraded(kb)
+    rows.append(
+        {
+            "letter": None,
+            "definition": "Not graded in the source",
+            "count": len(ungraded),
+            "therapies": [t.id for t in ungraded],
+        }
+    )
+    return rows

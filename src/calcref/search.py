@@ -1,0 +1,102 @@
+"""Full-text search over every record, as the same plain records the JSON output uses.
+
+Walking the records rather than the model means a new field is searchable the day it is added
+to the JSON contract, and the field path in a hit (`regimens[0].text`) is the path a script
+would use to reach it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from calcref import records
+from calcref.model import CuratorNote, KnowledgeBase
+
+EXCERPT_RADIUS = 40
+Hit = dict[str, Any]
+
+
+def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
+    """Every string inside `value` with its field path; curator notes are searched as notes."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key != "notes":
+                yield from _strings(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]")
+
+
+def excerpt(text: str, start: int, length: int) -> str:
+    left = max(0, start - EXCERPT_RADIUS)
+    right = min(len(text), start + length + EXCERPT_RADIUS)
+    return ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")
+
+
+def _documents(kb: KnowledgeBase) -> Iterator[tuple[str, str, object]]:
+    """(kind, id, record) for everything calcref knows, in the order hits are grouped."""
+    for subtype in kb.subtypes:
+        yield ("subtype" if subtype.major else "variant"), subtype.id, records.subtype(kb, subtype)
+    for context in kb.contexts:
+        yield (
+            "context",
+            context.id,
+            {"name": context.name, "aliases": list(context.aliases), "summary": context.summary},
+        )
+    for feature in kb.clinical_features:
+        yield "clinical picture", feature.aspect, {"text": feature.text}
+    for investigation in records.workup(kb, [_all_ties(i) for i in kb.investigations]):
+        yield "investigation", investigation["id"], investigation
+    for principle in kb.principles:
+        yield "management", principle.id, {"text": principle.text}
+    for therapy in kb.therapies:
+        record = records.therapy(kb, therapy)
+        record.pop("studies")
+        yield "therapy", therapy.id, record
+    for study in kb.studies:
+        yield "study", study.id, records.study(kb, study)
+    for reference in kb.references:
+        yield "reference", reference.id, records.reference(reference, None, "")
+    for level in kb.evidence_levels:
+        yield "evidence level", level.letter, {"definition": level.definition}
+    for note_id, note in _notes(kb).items():
+        yield "note", note_id, {"text": note.text}
+
+
+def _all_ties(investigation: object) -> object:
+    from calcref.query import WorkupResult
+
+    return WorkupResult(investigation, investigation.ties)  # type: ignore[attr-defined]
+
+
+def _notes(kb: KnowledgeBase) -> dict[str, CuratorNote]:
+    """Every curator's note once, by id (the same note may qualify several records)."""
+    found: dict[str, CuratorNote] = {}
+    holders: list = [*kb.subtypes, *kb.references, *kb.therapies, *kb.studies]
+    holders += [r for t in kb.therapies for r in (*t.regimens, *t.mechanism, *t.uses)]
+    for holder in holders:
+        for note in holder.notes:
+            found.setdefault(note.id, note)
+    return found
+
+
+def search(kb: KnowledgeBase, text: str) -> list[Hit]:
+    """Case-insensitive hits, one per matching field, grouped by kind."""
+    needle = text.strip().casefold()
+    hits: list[Hit] = []
+    for kind, record_id, record in _documents(kb):
+        for field, value in _strings(record, ""):
+            position = value.casefold().find(needle)
+            if position >= 0:
+                hits.append(
+                    {
+                        "kind": kind,
+                        "id": record_id,
+                        "field": field,
+                        "excerpt": excerpt(value, position, len(needle)),
+                    }
+                )
+    return hits

@@ -1,0 +1,326 @@
+"""Rich tables and cards for people. The only module that imports Rich.
+
+Every knowledge string goes in as `rich.text.Text` after `visible()`: never parsed as markup
+(so `Ca [mmol/L]` and `[/b]` print as written) and never able to send escape sequences.
+Columns fold instead of truncating, so a piped table loses no words to an ellipsis.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from rich import box
+from rich.console import Console, Group
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from calcref import chart
+from calcref.output import counts_text, match_text
+from calcref.textsafe import visible
+
+Record = dict[str, Any]
+PIPED_WIDTH = 120
+NOT_GRADED = "—"
+
+
+def console(stream: Any = None) -> Console:
+    """Colour only on a terminal (Rich also honours NO_COLOR); a fixed width when piped."""
+    stream = stream or sys.stdout
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH
+    return Console(
+        file=stream, width=width, markup=False, emoji=False, highlight=False, soft_wrap=False
+    )
+
+
+def t(value: object, style: str = "") -> Text:
+    """Knowledge text as literal, escaped Rich text."""
+    return Text(visible("" if value is None else str(value)), style=style)
+
+
+def lines(parts: Iterable[Text]) -> Text:
+    return Text("\n").join(list(parts))
+
+
+def _table(title: str, *headers: str) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAVY, show_lines=True, title_justify="left")
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
+
+
+def note_texts(notes: list[Record]) -> list[Text]:
+    return [t(f"⚠ Curator's note: {n['text']}", "bold yellow") for n in notes]
+
+
+def sources_text(sources: list[str]) -> Text:
+    return t(f"[{', '.join(sources)}]", "dim")
+
+
+def _regimens(record: Record) -> Text:
+    parts: list[Text] = []
+    for regimen in record["regimens"]:
+        parts.append(Text.assemble(t(regimen["text"]), " ", sources_text(regimen["sources"])))
+        parts.extend(note_texts(regimen["notes"]))
+    return lines(parts) if parts else t("not stated in the sources", "dim")
+
+
+def _study_summary(study: Record) -> Text:
+    where = f" [{', '.join(study['contexts'])}]" if study["contexts"] else ""
+    return lines([t(f"{study['label']}{where}: {counts_text(study)}"), *note_texts(study["notes"])])
+
+
+def _study_details(study: Record) -> Text:
+    rows = [
+        t(f"{study['label']} ({study['ref']}), {study['design'] or 'design not stated'}", "bold"),
+        t(f"Population: {study['population']}"),
+    ]
+    if study["age"]:
+        rows.append(t(f"Age: {study['age']}"))
+    if study["regimen"]:
+        rows.append(t(f"Regimen: {study['regimen']}"))
+    rows.append(t(f"Outcome: {study['outcome']}"))
+    rows.append(t(f"Counts: {counts_text(study)}"))
+    rows.extend(note_texts(study["notes"]))
+    return lines(rows)
+
+
+def _therapy_name(record: Record) -> Text:
+    parts = [t(record["name"], "bold")]
+    for position in record["positions"]:
+        if position["line"] is None and position["view"]:
+            parts.append(t(f"{position['source']}: {position['view']}", "italic"))
+    parts.extend(note_texts(record["notes"]))
+    return lines(parts)
+
+
+def _evidence_legend(levels: list[Record]) -> Text:
+    items = [f"{lvl['letter']} {lvl['definition']}" for lvl in levels if lvl["letter"]]
+    return t("Evidence: " + " · ".join(items) + f" · {NOT_GRADED} not graded in the source", "dim")
+
+
+def print_treat(
+    records: list[Record], levels: list[Record], details: bool, show_chart: bool, plain: bool
+) -> None:
+    out = console()
+    has_match = any("match" in r for r in records)
+    headers = ["Line", "Ev.", "Therapy", "Regimens [source]", "Studies"]
+    table = _table("Treatment ladder", *(headers + (["Match"] if has_match else [])))
+    for record in records:
+        render_study = _study_details if details else _study_summary
+        studies = lines(render_study(s) for s in record["studies"]) or t("none recorded", "dim")
+        row = [
+            t(record["line"] or NOT_GRADED),
+            t(record["evidence"] or NOT_GRADED, "bold"),
+            _therapy_name(record),
+            _regimens(record),
+            studies,
+        ]
+        if has_match:
+            row.append(t(match_text(record)))
+        table.add_row(*row)
+    out.print(table)
+    out.print(_evidence_legend(levels))
+    if show_chart:
+        print_charts(records, plain, out)
+
+
+def print_charts(records: list[Record], plain: bool, out: Console | None = None) -> None:
+    out = out or console()
+    drawn = False
+    for record in records:
+        chart_lines = chart.study_chart_lines(record["studies"], plain)
+        if chart_lines:
+            if not drawn:
+                out.print(t("\nResponse by study (one cell per patient)", "bold"))
+                out.print(t(chart.legend(plain), "dim"))
+                drawn = True
+            out.print(t(record["name"], "bold"))
+            for line in chart_lines:
+                out.print(Padding(t(line), (0, 0, 0, 2)))
+    if not drawn:
+        out.print(t("No study gives patient counts for these therapies.", "dim"))
+
+
+def print_subtypes(records: list[Record]) -> None:
+    table = _table(
+        "Calcinosis cutis subtypes",
+        "Subtype",
+        "Ca/phosphate",
+        "Definition",
+        "Associations",
+        "Frequency",
+    )
+    for record in records:
+        name = t(record["name"], "bold")
+        if not record["major"]:
+            name = lines([name, t("rare variant", "italic dim")])
+        elif record["most_common"]:
+            name = lines([name, t("most common form", "italic")])
+        table.add_row(
+            lines([name, t(record["id"], "dim")]),
+            t(record["calcium_phosphate"]),
+            lines([t(record["summary"]), *note_texts(record["notes"])]),
+            t(", ".join(record["examples"])),
+            lines(t(f"{f['context']}: {f['figure']}") for f in record["frequencies"]),
+        )
+    console().print(table)
+
+
+def print_subtype_card(
+    record: Record, contexts: list[Record], workup: list[Record], therapy_count: int
+) -> None:
+    out = console()
+    out.print(t(f"{record['name']} ({record['id']})", "bold underline"))
+    kind = "major subtype" if record["major"] else "rare variant"
+    if record["variant_of"]:
+        kind += f" of {record['variant_of']}"
+    out.print(
+        t(
+            f"{kind}{' · most common form' if record['most_common'] else ''} · sources: {', '.join(record['sources'])}",
+            "dim",
+        )
+    )
+    out.print(t(record["summary"]))
+    out.print(t(f"Calcium/phosphate: {record['calcium_phosphate']}"))
+    if record["examples"]:
+        out.print(t(f"Examples and associations: {', '.join(record['examples'])}"))
+    for frequency in record["frequencies"]:
+        out.print(t(f"Frequency in {frequency['context']}: {frequency['figure']}", "bold"))
+        for statement in frequency["statements"]:
+            out.print(
+                Padding(
+                    Text.assemble(t(statement["text"]), " ", sources_text(statement["sources"])),
+                    (0, 0, 0, 2),
+                )
+            )
+    for note in note_texts(record["notes"]):
+        out.print(note)
+    if contexts:
+        out.print(t("\nClinical contexts", "bold"))
+        for context in contexts:
+            out.print(Padding(t(f"{context['id']}: {context['name']}"), (0, 0, 0, 2)))
+    print_workup(workup, out=out, title=f"Workup for {record['id']}")
+    pointer = f"calcref treat --subtype {record['id']}"
+    out.print(t(f"{therapy_count} therapies recorded for this subtype: run `{pointer}`.", "dim"))
+
+
+def print_workup(records: list[Record], out: Console | None = None, title: str = "Workup") -> None:
+    out = out or console()
+    table = _table(title, "Investigation", "Looks for", "Why, for whom [basis]")
+    for record in records:
+        reasons = [
+            Text.assemble(
+                t(f"{tie['target']}: ", "bold"),
+                t(tie["reason"]),
+                " ",
+                t(f"[{'chapter' if tie['basis'] == 'chapter' else 'curated'}]", "dim"),
+            )
+            for tie in record["rationale"]
+        ]
+        table.add_row(t(record["name"], "bold"), t(record["looks_for"]), lines(reasons))
+    out.print(table)
+    out.print(
+        t(
+            "[chapter] the chapter makes this link · [curated] calcref's curators reasoned it from the chapter's definitions",
+            "dim",
+        )
+    )
+
+
+def print_citations(records: list[Record]) -> None:
+    out = console()
+    for index, record in enumerate(records, 1):
+        out.print(Text.assemble(t(f"{index}. ", "bold"), t(record["citation"])))
+        link = record["url"] or ""
+        out.print(Padding(t(f"{record['link']}: {link}".rstrip(": "), "dim"), (0, 0, 0, 3)))
+        for note in note_texts(record["notes"]):
+            out.print(Padding(note, (0, 0, 0, 3)))
+
+
+def print_levels(records: list[Record]) -> None:
+    table = _table(
+        "Evidence levels (the chapter's scale)", "Letter", "Definition", "Therapies", "Count"
+    )
+    for record in records:
+        table.add_row(
+            t(record["letter"] or NOT_GRADED, "bold"),
+            t(record["definition"]),
+            t(", ".join(record["therapies"])),
+            t(record["count"]),
+        )
+    console().print(table)
+
+
+def print_search(records: list[Record], query_text: str) -> None:
+    out = console()
+    current = None
+    for record in records:
+        if record["kind"] != current:
+            current = record["kind"]
+            out.print(t(f"\n{current}", "bold underline"))
+        out.print(
+            Padding(
+                Text.assemble(
+                    t(f"{record['id']} ", "bold"),
+                    t(f"({record['field']}) ", "dim"),
+                    t(record["excerpt"]),
+                ),
+                (0, 0, 0, 2),
+            )
+        )
+
+
+def print_therapy_card(record: Record, references: list[Record], plain: bool) -> None:
+    out = console()
+    out.print(t(f"{record['name']} ({record['id']})", "bold underline"))
+    if record["aliases"]:
+        out.print(t(f"Also: {', '.join(record['aliases'])}", "dim"))
+    out.print(t("\nPlace in treatment, per source", "bold"))
+    if not record["positions"]:
+        out.print(
+            Padding(
+                t("Not graded in the source: no ladder position or evidence letter."), (0, 0, 0, 2)
+            )
+        )
+    for position in record["positions"]:
+        if position["line"]:
+            text = f"{position['line']} line, evidence {position['evidence']}"
+            if position["listed_as"]:
+                text += f" (listed as '{position['listed_as']}')"
+        else:
+            text = position["view"] or ""
+        out.print(Padding(t(f"{position['source']}: {text}"), (0, 0, 0, 2)))
+    sections = (("Mechanism", record["mechanism"]), ("Reported uses", record["uses"]))
+    for heading, statements in sections:
+        if statements:
+            out.print(t(f"\n{heading}", "bold"))
+            for statement in statements:
+                out.print(
+                    Padding(
+                        Text.assemble(
+                            t(statement["text"]), " ", sources_text(statement["sources"])
+                        ),
+                        (0, 0, 0, 2),
+                    )
+                )
+    out.print(t("\nRegimens", "bold"))
+    out.print(Padding(_regimens(record), (0, 0, 0, 2)))
+    out.print(t(f"\nContexts: {', '.join(record['contexts']) or 'none recorded'}", "bold"))
+    out.print(t(f"Subtypes: {', '.join(record['subtypes']) or 'none recorded'}", "bold"))
+    out.print(t("\nStudies", "bold"))
+    if not record["studies"]:
+        out.print(Padding(t("none recorded", "dim"), (0, 0, 0, 2)))
+    for study in record["studies"]:
+        out.print(Padding(_study_details(study), (0, 0, 1, 2)))
+    if record["notes"]:
+        out.print(Group(*note_texts(record["notes"])))
+    print_charts([record], plain, out)
+    out.print(t("\nReferences", "bold"))
+    for reference in references:
+        out.print(
+            Padding(t(f"{reference['citation']}  {reference['url'] or ''}".rstrip()), (0, 0, 0, 2))
+        )

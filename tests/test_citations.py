@@ -1,0 +1,463 @@
+"""Citation styles and links, checked against the real knowledge base's references."""
+
+# The references print page ranges with en dashes, and the expected texts must too.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from calcref import citations
+from calcref.citations import (
+    STYLES,
+    export,
+    format_one,
+    link,
+    pubmed_search_url,
+    split_name,
+)
+from calcref.load import load
+from calcref.model import Reference
+
+SCHEMA_PATH = Path(__file__).parent / "data" / "csl-data.schema.json"
+
+
+@pytest.fixture
+def kb(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    load.cache_clear()
+    yield load()
+    load.cache_clear()
+
+
+@pytest.fixture
+def refs(kb) -> dict[str, Reference]:
+    return kb.reference_by_id
+
+
+@pytest.fixture
+def all_refs(kb) -> tuple[Reference, ...]:
+    return kb.references
+
+
+# --- links -------------------------------------------------------------------------------------
+
+
+def test_pubmed_search_url_encodes_the_title():
+    assert (
+        pubmed_search_url("Calcinosis cutis: part II. Treatment options")
+        == "https://pubmed.ncbi.nlm.nih.gov/?term=Calcinosis+cutis%3A+part+II.+Treatment+options"
+    )
+
+
+def test_links_doi_for_confirmed_references(refs):
+    assert link(refs["balin2012"]) == ("https://doi.org/10.1001/archdermatol.2011.2052", "DOI")
+    assert link(refs["robertson2003"]) == ("https://doi.org/10.1136/ard.62.3.267", "DOI")
+
+
+def test_links_search_for_the_others_labelled_as_search(refs):
+    url, label = link(refs["walsh1995"])
+    assert url == pubmed_search_url("Calcifying disorders of the skin")
+    assert label == "PubMed search (not a confirmed identifier)"
+    for ref_id in ("pitt1990", "reiter2011", "wakabayashi2015", "marco-puche2010", "chapter"):
+        url, label = link(refs[ref_id])
+        assert url is not None
+        assert url.startswith("https://pubmed.ncbi.nlm.nih.gov/?term=")
+        assert "search" in label and "not a confirmed identifier" in label
+
+
+def test_no_link_for_jopa_which_has_no_title(refs):
+    assert link(refs["jopa"]) == (None, "no link: title not given in the source")
+
+
+def test_only_the_confirmed_dois_are_ever_links(all_refs):
+    dois = {link(r)[0] for r in all_refs if link(r)[1] == "DOI"}
+    assert dois == {
+        "https://doi.org/10.1001/archdermatol.2011.2052",
+        "https://doi.org/10.1136/ard.62.3.267",
+    }
+
+
+# --- names -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Balin SJ", ("Balin", "S. J.")),
+        ("Cloutier D", ("Cloutier", "D.")),
+        ("Davis MDP", ("Davis", "M. D. P.")),
+        ("Marco Puche A", ("Marco Puche", "A.")),
+        ("Lopez Montesinos B", ("Lopez Montesinos", "B.")),
+        ("Al-Mayouf SM", ("Al-Mayouf", "S. M.")),
+        ("El-Shabrawi L", ("El-Shabrawi", "L.")),
+        ("Dupont J-P", ("Dupont", "J.-P.")),
+        ("Mayo Clinic", ("Mayo Clinic", "")),
+        ("Plato", ("Plato", "")),
+    ],
+)
+def test_split_name(name, expected):
+    assert split_name(name) == expected
+
+
+# --- AMA and Vancouver -------------------------------------------------------------------------
+
+
+def test_ama_balin_shows_printed_authors_et_al_locator_and_doi(refs):
+    text = format_one(refs["balin2012"], "ama")
+    assert text.startswith("Balin SJ, Wetter DA, Andersen LK, et al. Calcinosis cutis occurring")
+    assert " Arch Dermatol. 2012;148(4):455–62. doi:10.1001/archdermatol.2011.2052" in text
+    assert text.endswith("doi:10.1001/archdermatol.2011.2052")
+    assert "Davis" not in text  # the printed author list is kept, not the confirmed one
+
+
+def test_ama_full_robertson(refs):
+    assert format_one(refs["robertson2003"], "ama") == (
+        "Robertson LP, Marshall RW, Hickling P. Treatment of cutaneous calcinosis in limited "
+        "systemic sclerosis with minocycline. Ann Rheum Dis. 2003;62(3):267–9. "
+        "doi:10.1136/ard.62.3.267"
+    )
+
+
+def test_ama_page_range_as_stored_and_missing_issue_left_out(refs):
+    assert format_one(refs["walsh1995"], "ama").endswith(" J Am Acad Dermatol. 1995;33:693-706.")
+    assert format_one(refs["pitt1990"], "ama").endswith(" Cutis. 1990;45:28–32.")
+
+
+def test_vancouver_examples(refs):
+    assert format_one(refs["marco-puche2010"], "vancouver") == (
+        "Marco Puche A, Calvo Penades I, Lopez Montesinos B. Effectiveness of the treatment with "
+        "intravenous pamidronate in calcinosis in juvenile dermatomyositis. Clin Exp Rheumatol. "
+        "2010;28:135–40."
+    )
+    balin = format_one(refs["balin2012"], "vancouver")
+    assert balin.startswith("Balin SJ, Wetter DA, Andersen LK, et al. ")
+    assert "Arch Dermatol. 2012;148(4):455–62. doi:10.1001/archdermatol.2011.2052" in balin
+
+
+def test_author_truncation_rules_differ_between_ama_and_vancouver(refs):
+    many = dataclasses.replace(
+        refs["robertson2003"],
+        authors=("A AA", "B BB", "C CC", "D DD", "E EE", "F FF", "G GG"),
+    )
+    assert format_one(many, "ama").startswith("A AA, B BB, C CC, et al. Treatment")
+    assert format_one(many, "vancouver").startswith(
+        "A AA, B BB, C CC, D DD, E EE, F FF, et al. Treatment"
+    )
+    six = dataclasses.replace(many, authors=many.authors[:6])
+    assert format_one(six, "ama").startswith("A AA, B BB, C CC, D DD, E EE, F FF. Treatment")
+
+
+def test_article_number_kept_as_printed(refs):
+    text = format_one(refs["wakabayashi2015"], "ama")
+    assert text.startswith("Wakabayashi T, Sasaki N, Chinen N, et al. Dramatic improvement")
+    assert text.endswith(" Case Rep Rheumatol. 2015. Article ID 817592, 3 pages.")
+
+
+def test_chapter_and_jopa_render_without_gaps(refs):
+    for style in ("ama", "vancouver"):
+        assert format_one(refs["chapter"], style) == (
+            "Calcinosis cutis. In: Treatment of Skin Disease: Comprehensive Therapeutic Strategies."
+        )
+        assert format_one(refs["jopa"], style) == (
+            "Cloutier D. Journal of Orthopedics for Physician Assistants."
+        )
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_no_style_prints_none_or_empty_punctuation(all_refs, style):
+    text = export(all_refs, style)
+    assert "None" not in text
+    assert "null" not in text
+    for bad in ("()", "..", " .", ";:", ";.", "::", ", .", "{}"):
+        assert bad not in text, (style, bad)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_export_ends_with_newline(all_refs, style):
+    assert export(all_refs, style).endswith("\n")
+    assert export(all_refs[:1], style).endswith("\n")
+
+
+@pytest.mark.parametrize("style", ["bibtex", "ris", "csl-json"])
+def test_export_keeps_the_given_order(all_refs, style):
+    backwards = all_refs[::-1]
+    text = export(backwards, style)
+    positions = [text.find(f"{r.id}\r\n" if style == "ris" else f"{r.id}") for r in backwards]
+    assert all(p >= 0 for p in positions)
+    assert positions == sorted(positions)
+
+
+def test_text_export_is_one_line_per_reference(all_refs):
+    for style in ("ama", "vancouver"):
+        lines = export(all_refs, style).splitlines()
+        assert lines == [format_one(r, style) for r in all_refs]
+
+
+def test_unknown_styles_are_refused(refs):
+    with pytest.raises(ValueError, match="expected one of"):
+        export([refs["balin2012"]], "apa")
+    with pytest.raises(ValueError, match="ama, vancouver"):
+        format_one(refs["balin2012"], "bibtex")
+
+
+# --- BibTeX ------------------------------------------------------------------------------------
+
+
+def _bibtex_entries(text: str) -> list[tuple[str, str, dict[str, str]]]:
+    """A small BibTeX reader: (type, key, fields), checking braces balance as it goes."""
+    entries = []
+    pos = 0
+    while (at := text.find("@", pos)) != -1:
+        head = re.compile(r"@(\w+)\{([^,\s{}]+),").match(text, at)
+        assert head, f"malformed entry head at {at}: {text[at : at + 40]!r}"
+        depth, i = 1, head.end()
+        while depth:
+            assert i < len(text), "unbalanced braces: entry never closes"
+            char = text[i]
+            if char == "\\":
+                i += 2
+                continue
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            assert depth >= 0
+            i += 1
+        body = text[head.end() : i - 1]
+        fields: dict[str, str] = {}
+        j = 0
+        field_head = re.compile(r"\s*(\w+)\s*=\s*\{")
+        while m := field_head.match(body, j):
+            depth, k = 1, m.end()
+            while depth:
+                if body[k] == "\\":
+                    k += 2
+                    continue
+                depth += {"{": 1, "}": -1}.get(body[k], 0)
+                k += 1
+            fields[m.group(1)] = body[m.end() : k - 1]
+            j = k
+            comma = re.compile(r"\s*,").match(body, j)
+            j = comma.end() if comma else j
+        assert body[j:].strip() == "", f"unparsed text in {head.group(2)}: {body[j:]!r}"
+        entries.append((head.group(1), head.group(2), fields))
+        pos = i
+    return entries
+
+
+def test_bibtex_robertson(refs):
+    [(kind, key, fields)] = _bibtex_entries(export([refs["robertson2003"]], "bibtex"))
+    assert (kind, key) == ("article", "robertson2003")
+    assert fields["journal"] == "Ann Rheum Dis"
+    assert fields["volume"] == "62"
+    assert fields["number"] == "3"
+    assert fields["pages"] == "267--9"
+    assert fields["doi"] == "10.1136/ard.62.3.267"
+    assert fields["year"] == "2003"
+    assert fields["author"] == "Robertson, L. P. and Marshall, R. W. and Hickling, P."
+    assert fields["title"] == (
+        "{Treatment of cutaneous calcinosis in limited systemic sclerosis with minocycline}"
+    )
+
+
+def test_bibtex_round_trip_every_reference(all_refs):
+    entries = _bibtex_entries(export(all_refs, "bibtex"))
+    assert [key for _, key, _ in entries] == [r.id for r in all_refs]
+    for (kind, _key, fields), ref in zip(entries, all_refs, strict=True):
+        if ref.type == "chapter":
+            assert kind == "incollection"
+            assert fields["booktitle"] == "{" + ref.book + "}"
+        else:
+            assert kind == "article"
+            assert fields["journal"] == ref.journal
+        if ref.title:
+            assert fields["title"].startswith("{")
+        if ref.authors:
+            names = fields["author"].split(" and ")
+            assert len(names) == len(ref.authors) + ref.et_al
+            assert all(
+                re.fullmatch(r"[^,]+, (?:[A-Z]\.-?\s?)+", n) for n in names[: len(ref.authors)]
+            )
+        if ref.year is not None:
+            assert fields["year"] == str(ref.year)
+        assert "–" not in fields.get("pages", "")
+        assert "None" not in "".join(fields.values())
+
+
+def test_bibtex_et_al_and_multi_word_family(refs):
+    [(_, _, balin)] = _bibtex_entries(export([refs["balin2012"]], "bibtex"))
+    assert balin["author"].endswith(" and Andersen, L. K. and others")
+    [(_, _, marco)] = _bibtex_entries(export([refs["marco-puche2010"]], "bibtex"))
+    assert marco["author"].startswith("Marco Puche, A. and Calvo Penades, I.")
+    [(_, _, waka)] = _bibtex_entries(export([refs["wakabayashi2015"]], "bibtex"))
+    assert waka["note"] == "Article ID 817592, 3 pages"
+    assert "volume" not in waka and "pages" not in waka
+
+
+def test_bibtex_chapter_and_jopa_leave_unknowns_out(refs):
+    [(kind, key, chapter)] = _bibtex_entries(export([refs["chapter"]], "bibtex"))
+    assert (kind, key) == ("incollection", "chapter")
+    assert set(chapter) == {"title", "booktitle"}
+    [(_, _, jopa)] = _bibtex_entries(export([refs["jopa"]], "bibtex"))
+    assert set(jopa) == {"author", "journal"}
+
+
+def test_bibtex_escapes_specials(refs):
+    odd = dataclasses.replace(
+        refs["walsh1995"], title=r"A & B: 50% of $x$ #1 under_score {x} ~ ^ back\slash"
+    )
+    [(_, _, fields)] = _bibtex_entries(export([odd], "bibtex"))
+    assert fields["title"] == (
+        r"{A \& B: 50\% of \$x\$ \#1 under\_score \{x\} \textasciitilde{} "
+        r"\textasciicircum{} back\textbackslash{}slash}"
+    )
+
+
+# --- RIS ---------------------------------------------------------------------------------------
+
+
+def _ris_records(text: str) -> list[list[tuple[str, str]]]:
+    records, current = [], []
+    for line in text.split("\r\n"):
+        if not line:
+            continue
+        m = re.fullmatch(r"([A-Z][A-Z0-9])  - (.*)", line)
+        assert m, f"not a RIS line: {line!r}"
+        current.append((m.group(1), m.group(2)))
+        if m.group(1) == "ER":
+            records.append(current)
+            current = []
+    assert current == [], "record without ER"
+    return records
+
+
+def test_ris_uses_crlf_only(all_refs):
+    text = export(all_refs, "ris")
+    assert "\n" not in text.replace("\r\n", "")
+    assert "\r" not in text.replace("\r\n", "")
+    assert text.endswith("ER  - \r\n")
+
+
+def test_ris_records(all_refs):
+    records = _ris_records(export(all_refs, "ris"))
+    assert len(records) == len(all_refs)
+    for record, ref in zip(records, all_refs, strict=True):
+        assert record[0] == ("TY", "CHAP" if ref.type == "chapter" else "JOUR")
+        assert record[-1] == ("ER", "")
+        authors = [v for t, v in record if t == "AU"]
+        assert len(authors) == len(ref.authors)  # one line per author, no fake "et al." author
+        assert all("et al" not in a for a in authors)
+        assert ("ID", ref.id) in record
+
+
+def test_ris_balin(refs):
+    [record] = _ris_records(export([refs["balin2012"]], "ris"))
+    assert record == [
+        ("TY", "JOUR"),
+        ("AU", "Balin, S. J."),
+        ("AU", "Wetter, D. A."),
+        ("AU", "Andersen, L. K."),
+        ("TI", refs["balin2012"].title),
+        ("T2", "Arch Dermatol"),
+        ("JO", "Arch Dermatol"),
+        ("PY", "2012"),
+        ("VL", "148"),
+        ("IS", "4"),
+        ("SP", "455"),
+        ("EP", "62"),
+        ("DO", "10.1001/archdermatol.2011.2052"),
+        ("UR", "https://doi.org/10.1001/archdermatol.2011.2052"),
+        ("N1", 'The source lists further authors as "et al."'),
+        ("ID", "balin2012"),
+        ("ER", ""),
+    ]
+
+
+def test_ris_pages_and_chapter(refs):
+    [walsh] = _ris_records(export([refs["walsh1995"]], "ris"))
+    assert ("SP", "693") in walsh and ("EP", "706") in walsh
+    assert ("UR", link(refs["walsh1995"])[0]) in walsh
+    assert any(t == "N1" and "not a confirmed identifier" in v for t, v in walsh)
+    [al] = _ris_records(export([refs["al-mayouf2010"]], "ris"))
+    assert ("SP", "e26") in al and ("EP", "8") in al
+    [chapter] = _ris_records(export([refs["chapter"]], "ris"))
+    assert ("TY", "CHAP") in chapter
+    assert ("T2", "Treatment of Skin Disease: Comprehensive Therapeutic Strategies") in chapter
+    assert not any(t in ("AU", "PY", "JO") for t, _ in chapter)
+    [jopa] = _ris_records(export([refs["jopa"]], "ris"))
+    assert not any(t in ("TI", "PY", "VL", "UR") for t, _ in jopa)
+
+
+# --- CSL-JSON ----------------------------------------------------------------------------------
+
+
+def test_csl_json_validates_against_the_official_schema(all_refs):
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(schema)
+    items = json.loads(export(all_refs, "csl-json"))
+    jsonschema.Draft7Validator(schema).validate(items)
+    assert [i["id"] for i in items] == [r.id for r in all_refs]
+
+
+def test_csl_json_never_carries_nulls_or_empties(all_refs):
+    def walk(value):
+        assert value is not None
+        assert value not in ("", [], {})
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(json.loads(export(all_refs, "csl-json")))
+
+
+def test_csl_json_items(refs):
+    items = {i["id"]: i for i in json.loads(export(list(refs.values()), "csl-json"))}
+    balin = items["balin2012"]
+    assert balin["type"] == "article-journal"
+    assert balin["author"][0] == {"family": "Balin", "given": "S. J."}
+    assert balin["DOI"] == "10.1001/archdermatol.2011.2052"
+    assert balin["URL"] == "https://doi.org/10.1001/archdermatol.2011.2052"
+    assert balin["issued"] == {"date-parts": [[2012]]}
+    assert balin["issue"] == "4" and balin["volume"] == "148" and balin["page"] == "455-62"
+    assert "et al." in balin["note"]
+    assert items["marco-puche2010"]["author"][0] == {"family": "Marco Puche", "given": "A."}
+    assert items["al-mayouf2010"]["author"][0] == {"family": "Al-Mayouf", "given": "S. M."}
+    assert "URL" not in items["walsh1995"]  # a search is not the article's URL
+    assert "Article ID 817592, 3 pages" in items["wakabayashi2015"]["note"]
+    assert items["chapter"] == {
+        "id": "chapter",
+        "type": "chapter",
+        "title": "Calcinosis cutis",
+        "container-title": "Treatment of Skin Disease: Comprehensive Therapeutic Strategies",
+    }
+    assert set(items["jopa"]) == {"id", "type", "author", "container-title"}
+
+
+def test_csl_json_keeps_non_ascii(refs):
+    odd = dataclasses.replace(refs["walsh1995"], title="Calcinose cutanée – étude")
+    assert "Calcinose cutanée – étude" in export([odd], "csl-json")
+
+
+# --- import cost ---------------------------------------------------------------------------------
+
+
+def test_import_is_light():
+    code = (
+        "import sys, calcref.citations; "
+        "print(sorted(m for m in ('rich', 'json', 'yaml', 'typer', 'calcref.load') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+    assert citations.STYLES == ("ama", "vancouver", "bibtex", "ris", "csl-json")
