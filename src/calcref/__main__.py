@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+
 
 def main() -> None:
+    # `--version` alone is answered before the CLI framework is imported: it is the one
+    # question that needs neither Typer nor the knowledge base.
+    if sys.argv[1:] in (["--version"], ["-V"]):
+        from calcref import __version__
+
+        sys.stdout.write(f"calcref {__version__}\n")
+        return
     from calcref.cli import run
 
     run()

@@ -23,7 +23,6 @@ from calcref.model import (
     Principle,
     Printed,
     Reference,
-    Regimen,
     Statement,
     Study,
     Subtype,
@@ -116,9 +115,7 @@ def _therapy(r: Data) -> Therapy:
             for p in r.get("positions") or ()
         ),
         mechanism=_statements(r.get("mechanism")),
-        regimens=tuple(
-            Regimen(g["text"], _t(g["sources"]), _notes(g)) for g in r.get("regimens") or ()
-        ),
+        regimens=_statements(r.get("regimens")),
         contexts=tuple(
             ContextLink(c["context"], _t(c["sources"])) for c in r.get("contexts") or ()
         ),

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +59,8 @@ def write(key: str, data: dict[str, Any]) -> None:
     directory = cache_dir()
     if directory is None:
         return
+    import tempfile  # only when writing, which a warm cache never does
+
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     header = json.dumps(
         {"format": FORMAT, "key": key, "sha256": hashlib.sha256(payload).hexdigest()}

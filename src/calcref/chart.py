@@ -6,8 +6,7 @@ series wider than the bar), so the picture and the numbers printed beside it alw
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 Record = dict[str, Any]
 
@@ -38,8 +37,7 @@ LABELS = {
 MAX_WIDTH = 40
 
 
-@dataclass(frozen=True)
-class Segments:
+class Segments(NamedTuple):
     """A study's patients split into the chart's categories; they add up to n."""
 
     n: int

@@ -488,11 +488,22 @@ def levels(fmt: FormatOpt = Fmt.table, as_json: JsonOpt = False) -> None:
     _emit("levels", rows, fmt, table, "no evidence levels recorded")
 
 
+def _only_invoked_command(argv: list[str]) -> None:
+    """Build just the command being run: Typer introspects every registered command on each
+    start, which costs more than the command itself. Help and completion keep them all."""
+    if not argv or os.environ.get("_CALCREF_COMPLETE"):
+        return
+    wanted = [c for c in app.registered_commands if c.callback and c.callback.__name__ == argv[0]]
+    if wanted:
+        app.registered_commands = wanted
+
+
 def run() -> None:
     """Console-script entry point: UTF-8 output whatever the locale, then the app."""
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+    _only_invoked_command(sys.argv[1:])
     try:
         app()
     except BrokenPipeError:

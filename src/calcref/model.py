@@ -8,16 +8,6 @@ what it reads here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
-
-
-class Line(StrEnum):
-    """A therapy's rung on a source's treatment ladder."""
-
-    FIRST = "first"
-    SECOND = "second"
-    THIRD = "third"
-
 
 LINE_ORDER: dict[str | None, int] = {"first": 0, "second": 1, "third": 2, None: 3}
 EVIDENCE_LETTERS: tuple[str, ...] = ("A", "B", "C", "D", "E")
@@ -159,13 +149,6 @@ class Position:
 
 
 @dataclass(frozen=True)
-class Regimen:
-    text: str
-    sources: tuple[str, ...]
-    notes: tuple[CuratorNote, ...]
-
-
-@dataclass(frozen=True)
 class ContextLink:
     context: str
     sources: tuple[str, ...]
@@ -207,7 +190,7 @@ class Therapy:
     aliases: tuple[str, ...]
     positions: tuple[Position, ...]
     mechanism: tuple[Statement, ...]
-    regimens: tuple[Regimen, ...]
+    regimens: tuple[Statement, ...]  # doses exactly as the source gives them
     contexts: tuple[ContextLink, ...]
     subtypes: tuple[str, ...]
     uses: tuple[Statement, ...]

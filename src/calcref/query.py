@@ -7,7 +7,7 @@ results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from calcref.errors import UnknownValueError
 from calcref.model import (
@@ -95,16 +95,14 @@ def descendants(kb: KnowledgeBase, context_id: str) -> list[str]:
     return [c.id for c in kb.contexts if context_id in ancestors(kb, c.id)]
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     """How a record matched a context filter: directly, via a broader parent, or a narrower one."""
 
     kind: str  # direct | broader | narrower
     context: str
 
 
-@dataclass(frozen=True)
-class ContextFilter:
+class ContextFilter(NamedTuple):
     """A context with its parents and children looked up once, not once per record."""
 
     wanted: str
@@ -128,8 +126,7 @@ class ContextFilter:
 # --- therapies -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TherapyResult:
+class TherapyResult(NamedTuple):
     therapy: Therapy
     studies: tuple[Study, ...]
     match: Match | None
@@ -203,8 +200,7 @@ def therapy_references(kb: KnowledgeBase, therapy: Therapy) -> list[Reference]:
 # --- workup --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class WorkupResult:
+class WorkupResult(NamedTuple):
     investigation: Investigation
     ties: tuple[Tie, ...]
 

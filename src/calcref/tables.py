@@ -45,10 +45,13 @@ def lines(parts: Iterable[Text]) -> Text:
     return Text("\n").join(list(parts))
 
 
+NARROW = {"Line", "Ev.", "Letter", "Count", "Match"}
+
+
 def _table(title: str, *headers: str) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAVY, show_lines=True, title_justify="left")
     for header in headers:
-        table.add_column(header, overflow="fold")
+        table.add_column(header, overflow="fold", no_wrap=header in NARROW)
     return table
 
 
@@ -68,9 +71,11 @@ def _regimens(record: Record) -> Text:
     return lines(parts) if parts else t("not stated in the sources", "dim")
 
 
-def _study_summary(study: Record) -> Text:
+def _study_summary(study: Record, shown: set[str]) -> Text:
+    """One line per study; a note already printed in the same row is not repeated."""
     where = f" [{', '.join(study['contexts'])}]" if study["contexts"] else ""
-    return lines([t(f"{study['label']}{where}: {counts_text(study)}"), *note_texts(study["notes"])])
+    fresh = [n for n in study["notes"] if n["id"] not in shown]
+    return lines([t(f"{study['label']}{where}: {counts_text(study)}"), *note_texts(fresh)])
 
 
 def _study_details(study: Record) -> Text:
@@ -110,8 +115,12 @@ def print_treat(
     headers = ["Line", "Ev.", "Therapy", "Regimens [source]", "Studies"]
     table = _table("Treatment ladder", *(headers + (["Match"] if has_match else [])))
     for record in records:
-        render_study = _study_details if details else _study_summary
-        studies = lines(render_study(s) for s in record["studies"]) or t("none recorded", "dim")
+        shown = {n["id"] for g in record["regimens"] for n in g["notes"]}
+        if details:
+            studies = lines(_study_details(s) for s in record["studies"])
+        else:
+            studies = lines(_study_summary(s, shown) for s in record["studies"])
+        studies = studies or t("none recorded", "dim")
         row = [
             t(record["line"] or NOT_GRADED),
             t(record["evidence"] or NOT_GRADED, "bold"),
