@@ -291,8 +291,8 @@ def workup(
 
         tables.print_workup(rows, title=title)
 
-    empty = f"no investigations recorded for {_describe_filters(subtype=subtype_id, context=context_id)}"
-    _emit("workup", rows, fmt, table, empty)
+    filters = _describe_filters(subtype=subtype_id, context=context_id)
+    _emit("workup", rows, fmt, table, f"no investigations recorded for {filters}")
 
 
 @app.command(short_help="The treatment ladder: line, evidence letter, regimens and studies.")
@@ -496,6 +496,44 @@ def _only_invoked_command(argv: list[str]) -> None:
     wanted = [c for c in app.registered_commands if c.callback and c.callback.__name__ == argv[0]]
     if wanted:
         app.registered_commands = wanted
+
+
+@app.command(short_help="The clinical picture and the management strategy, with sources.")
+def overview(fmt: FormatOpt = Fmt.table, as_json: JsonOpt = False) -> None:
+    """Example: calcref overview
+
+    How calcinosis cutis looks and where (from both sources), then the chapter's management
+    strategy: find the cause, treat the underlying disease, reduce deposits, calm
+    inflammation, remove deposits, general measures for blood flow, and the immunological
+    findings it reports.
+    """
+    kb = load()
+    rows = records.overview(kb)
+
+    def table() -> None:
+        from calcref import tables
+
+        tables.print_overview(rows)
+
+    _emit("overview", rows, _format(fmt, as_json), table, "no overview recorded")
+
+
+@app.command(short_help="The clinical contexts --context accepts, with aliases and parents.")
+def contexts(fmt: FormatOpt = Fmt.table, as_json: JsonOpt = False) -> None:
+    """Example: calcref contexts
+
+    Every context id with its aliases (any of them works with --context), the broader context
+    it sits inside, and the subtypes it belongs to.
+    """
+    kb = load()
+    rows = records.contexts(kb)
+
+    def table() -> None:
+        from calcref import tables
+
+        tables.print_contexts(rows)
+
+    _emit("contexts", rows, _format(fmt, as_json), table, "no contexts recorded")
 
 
 def run() -> None:

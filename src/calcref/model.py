@@ -213,11 +213,6 @@ class Therapy:
         return ladder.evidence if ladder else None
 
 
-def _index() -> dict:
-    """A lookup built in __post_init__, not passed in and not compared."""
-    return field(init=False, repr=False, compare=False)
-
-
 @dataclass(frozen=True)
 class KnowledgeBase:
     """Everything calcref knows, with the id lookups every command needs built once."""
@@ -249,10 +244,10 @@ class KnowledgeBase:
                 by_therapy[therapy_id].append(study)
         object.__setattr__(self, "studies_by_therapy", {k: tuple(v) for k, v in by_therapy.items()})
 
-    subtype_by_id: dict[str, Subtype] = _index()
-    context_by_id: dict[str, Context] = _index()
-    investigation_by_id: dict[str, Investigation] = _index()
-    reference_by_id: dict[str, Reference] = _index()
-    therapy_by_id: dict[str, Therapy] = _index()
-    study_by_id: dict[str, Study] = _index()
-    studies_by_therapy: dict[str, tuple[Study, ...]] = _index()
+    subtype_by_id: dict[str, Subtype] = field(init=False, repr=False, compare=False)
+    context_by_id: dict[str, Context] = field(init=False, repr=False, compare=False)
+    investigation_by_id: dict[str, Investigation] = field(init=False, repr=False, compare=False)
+    reference_by_id: dict[str, Reference] = field(init=False, repr=False, compare=False)
+    therapy_by_id: dict[str, Therapy] = field(init=False, repr=False, compare=False)
+    study_by_id: dict[str, Study] = field(init=False, repr=False, compare=False)
+    studies_by_therapy: dict[str, tuple[Study, ...]] = field(init=False, repr=False, compare=False)

@@ -168,6 +168,21 @@ COLUMNS: dict[str, list[Column]] = {
         ("count", lambda r: text(r["count"])),
         ("therapies", lambda r: joined(r["therapies"])),
     ],
+    "overview": [
+        ("section", lambda r: r["section"]),
+        ("kind", lambda r: r["kind"]),
+        ("text", lambda r: r["text"]),
+        ("sources", lambda r: joined(r["sources"])),
+    ],
+    "contexts": [
+        ("id", lambda r: r["id"]),
+        ("name", lambda r: r["name"]),
+        ("aliases", lambda r: joined(r["aliases"])),
+        ("parent", lambda r: text(r["parent"])),
+        ("subtypes", lambda r: joined(r["subtypes"])),
+        ("summary", lambda r: r["summary"]),
+        ("sources", lambda r: joined(r["sources"])),
+    ],
     "search": [
         ("kind", lambda r: r["kind"]),
         ("id", lambda r: r["id"]),

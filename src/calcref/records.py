@@ -194,3 +194,43 @@ def levels(kb: KnowledgeBase) -> list[Record]:
         }
     )
     return rows
+
+
+def overview(kb: KnowledgeBase) -> list[Record]:
+    """The clinical picture, then the management strategy, as one list of sourced statements."""
+    picture = [
+        {
+            "section": "clinical picture",
+            "kind": f.aspect,
+            "id": None,
+            "text": f.text,
+            "sources": list(f.sources),
+        }
+        for f in kb.clinical_features
+    ]
+    management = [
+        {
+            "section": "management",
+            "kind": p.kind,
+            "id": p.id,
+            "text": p.text,
+            "sources": list(p.sources),
+        }
+        for p in kb.principles
+    ]
+    return picture + management
+
+
+def contexts(kb: KnowledgeBase) -> list[Record]:
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "aliases": list(c.aliases),
+            "parent": c.parent,
+            "subtypes": list(c.subtypes),
+            "summary": c.summary,
+            "sources": list(c.sources),
+        }
+        for c in kb.contexts
+    ]

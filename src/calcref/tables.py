@@ -25,6 +25,10 @@ from calcref.textsafe import visible
 Record = dict[str, Any]
 PIPED_WIDTH = 120
 NOT_GRADED = "—"
+BASIS_LEGEND = (
+    "[chapter] the chapter makes this link · "
+    "[curated] calcref's curators reasoned it from the chapter's definitions"
+)
 
 
 def console(stream: Any = None) -> Console:
@@ -187,12 +191,9 @@ def print_subtype_card(
     kind = "major subtype" if record["major"] else "rare variant"
     if record["variant_of"]:
         kind += f" of {record['variant_of']}"
-    out.print(
-        t(
-            f"{kind}{' · most common form' if record['most_common'] else ''} · sources: {', '.join(record['sources'])}",
-            "dim",
-        )
-    )
+    if record["most_common"]:
+        kind += " · most common form"
+    out.print(t(f"{kind} · sources: {', '.join(record['sources'])}", "dim"))
     out.print(t(record["summary"]))
     out.print(t(f"Calcium/phosphate: {record['calcium_phosphate']}"))
     if record["examples"]:
@@ -232,12 +233,7 @@ def print_workup(records: list[Record], out: Console | None = None, title: str =
         ]
         table.add_row(t(record["name"], "bold"), t(record["looks_for"]), lines(reasons))
     out.print(table)
-    out.print(
-        t(
-            "[chapter] the chapter makes this link · [curated] calcref's curators reasoned it from the chapter's definitions",
-            "dim",
-        )
-    )
+    out.print(t(BASIS_LEGEND, "dim"))
 
 
 def print_citations(records: list[Record]) -> None:
@@ -333,3 +329,31 @@ def print_therapy_card(record: Record, references: list[Record], plain: bool) ->
         out.print(
             Padding(t(f"{reference['citation']}  {reference['url'] or ''}".rstrip()), (0, 0, 0, 2))
         )
+
+
+def print_overview(records: list[Record]) -> None:
+    table = _table(
+        "Calcinosis cutis: clinical picture and management", "Section", "Kind", "Statement [source]"
+    )
+    for record in records:
+        table.add_row(
+            t(record["section"], "bold"),
+            t(record["kind"]),
+            Text.assemble(t(record["text"]), " ", sources_text(record["sources"])),
+        )
+    console().print(table)
+
+
+def print_contexts(records: list[Record]) -> None:
+    table = _table(
+        "Clinical contexts (use with --context)", "Id", "Name", "Aliases", "Inside", "Subtypes"
+    )
+    for record in records:
+        table.add_row(
+            t(record["id"], "bold"),
+            t(record["name"]),
+            t(", ".join(record["aliases"])),
+            t(record["parent"] or ""),
+            t(", ".join(record["subtypes"])),
+        )
+    console().print(table)
