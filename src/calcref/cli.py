@@ -148,7 +148,8 @@ class CalcrefGroup(TyperGroup):
 
 def _fail(code: int, *messages: str) -> NoReturn:
     for message in messages:
-        sys.stderr.write(f"calcref: error: {visible(message)}\n")
+        one_line = visible(message).replace("\n", "\\n")
+        sys.stderr.write(f"calcref: error: {one_line}\n")
     sys.exit(code)
 
 
@@ -398,7 +399,7 @@ def cite(
     if style.value in citations.STYLES and style is not CiteFmt.ama:
         if not refs:
             sys.stderr.write("calcref: no references match\n")
-        sys.stdout.write(citations.export(refs, style.value) if refs else "")
+        sys.stdout.write(citations.export(refs, style.value))
         return
     rows = _cite_rows(kb, refs)
     as_output = {CiteFmt.json: Fmt.json, CiteFmt.markdown: Fmt.markdown, CiteFmt.csv: Fmt.csv}.get(

@@ -35,4 +35,5 @@ class UnknownValueError(CalcrefError):
     def __init__(self, kind: str, value: str, choices: list[str], suggestion: str | None) -> None:
         self.kind, self.value, self.choices, self.suggestion = kind, value, choices, suggestion
         hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
-        super().__init__(f"unknown {kind} '{value}'{hint}; valid {kind}s: {', '.join(choices)}")
+        plural = "therapies" if kind == "therapy" else f"{kind}s"
+        super().__init__(f"unknown {kind} '{value}'{hint}; valid {plural}: {', '.join(choices)}")

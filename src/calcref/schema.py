@@ -381,7 +381,7 @@ def check_hierarchy(validation: Validation, data: dict[str, object], path: str) 
         if isinstance(c, dict) and isinstance(c.get("id"), str)
     }
     for context in contexts:
-        if not isinstance(context, dict) or context.get("id") not in parent_of:
+        if not isinstance(context, dict) or not isinstance(context.get("id"), str):
             continue
         seen = {context["id"]}
         current = parent_of[context["id"]]
