@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 from calcref import __version__, output, query, records
 from calcref.errors import CalcrefError, KnowledgeError, UnknownValueError
 from calcref.load import load
-from calcref.model import KnowledgeBase
+from calcref.model import EVIDENCE_LETTERS, KnowledgeBase
 from calcref.textsafe import visible
 
 DISCLAIMER = (
@@ -38,6 +38,7 @@ class Fmt(StrEnum):
 
 
 class CiteFmt(StrEnum):
+    table = "table"  # the AMA list, as CALCREF_FORMAT=table asks
     ama = "ama"
     vancouver = "vancouver"
     bibtex = "bibtex"
@@ -52,14 +53,6 @@ class LineChoice(StrEnum):
     first = "first"
     second = "second"
     third = "third"
-
-
-class Letter(StrEnum):
-    A = "A"
-    B = "B"
-    C = "C"
-    D = "D"
-    E = "E"
 
 
 class UsageProblem(Exception):
@@ -113,6 +106,16 @@ SubtypeOpt = Annotated[
 ]
 
 
+def _evidence_letter(value: str | None) -> str | None:
+    """Letters are case-insensitive, and shown upper-case as the chapter prints them."""
+    if value is None:
+        return None
+    letter = value.strip().upper()
+    if letter not in EVIDENCE_LETTERS:
+        raise typer.BadParameter(f"'{value}' is not an evidence letter; use one of A, B, C, D, E.")
+    return letter
+
+
 def _version(value: bool) -> None:
     if value:
         sys.stdout.write(f"calcref {__version__}\n")
@@ -154,10 +157,13 @@ def _fail(code: int, *messages: str) -> NoReturn:
 
 
 def _quiet_broken_pipe() -> NoReturn:
-    """The reader went away (`| head`): stop quietly, with nothing more sent to the pipe."""
+    """The reader went away (`| head`): stop quietly, with nothing more sent to the pipe.
+
+    Exit code 1, as click and Rich also use for a closed pipe: the answer was not delivered.
+    """
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(0)
+    sys.exit(1)
 
 
 app = typer.Typer(
@@ -304,11 +310,12 @@ def treat(
         LineChoice | None, typer.Option("--line", "-l", case_sensitive=False, help="Ladder line.")
     ] = None,
     min_evidence: Annotated[
-        Letter | None,
+        str | None,
         typer.Option(
             "--min-evidence",
             "-e",
-            case_sensitive=False,
+            metavar="[A|B|C|D|E]",
+            callback=_evidence_letter,
             help="Only therapies graded at this letter or stronger (A strongest).",
         ),
     ] = None,
@@ -330,7 +337,7 @@ def treat(
     fmt = _format(fmt, as_json)
     context_id, subtype_id = _resolve(kb, "context", context), _resolve(kb, "subtype", subtype)
     line_value = line.value if line else None
-    letter = min_evidence.value if min_evidence else None
+    letter = min_evidence
     results = query.treat(
         kb, context=context_id, subtype=subtype_id, line=line_value, min_evidence=letter
     )
@@ -379,7 +386,11 @@ def cite(
     fmt: Annotated[
         CiteFmt,
         typer.Option(
-            "--format", "-f", case_sensitive=False, help="Citation style or output format."
+            "--format",
+            "-f",
+            envvar="CALCREF_FORMAT",
+            case_sensitive=False,
+            help="Citation style or output format; CALCREF_FORMAT sets the default.",
         ),
     ] = CiteFmt.ama,
     as_json: JsonOpt = False,

@@ -1,0 +1,1819 @@
+"""The command line, through Typer's CliRunner: every command, every option, the contracts.
+
+Expectations are read from the knowledge files themselves (data/*.yaml) or from the sources
+they transcribe, never from calcref's own query code, so a bug in a query cannot hide by also
+being in the expectation.
+
+Isolation comes from tests/conftest.py (a private XDG cache, no CALCREF_* overrides, a fresh
+load() per test); this module also clears the variables that change how tables are drawn.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import traceback
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner, Result
+
+import calcref
+from calcref.cli import app
+from calcref.load import load
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "data"
+CSL_SCHEMA = Path(__file__).parent / "data" / "csl-data.schema.json"
+SUBTYPES_YAML = yaml.safe_load((DATA / "subtypes.yaml").read_text(encoding="utf-8"))
+THERAPIES_YAML = yaml.safe_load((DATA / "therapies.yaml").read_text(encoding="utf-8"))
+
+WIDE = {"COLUMNS": "1000"}  # wide enough that no cell of the real knowledge is folded
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+ELLIPSIS = "…"
+BOX_AND_SPACE = re.compile(r"[\s━─│┃┏┓┗┛┣┫╇╈╸╺╹╻]")
+
+runner = CliRunner()
+
+
+# --- isolation and helpers ---------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _plain_display(monkeypatch):
+    """Tables drawn as when piped: no forced colour, no terminal width from the environment."""
+    for name in (
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "CLICOLOR_FORCE",
+        "TTY_COMPATIBLE",
+        "TTY_INTERACTIVE",
+        "COLUMNS",
+        "LINES",
+        "CALCREF_NO_CACHE",
+        "_CALCREF_COMPLETE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    """Run the app; only SystemExit may end it (anything else would be a traceback)."""
+    result = runner.invoke(app, list(args), env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        trace = "".join(traceback.format_exception(*result.exc_info)) if result.exc_info else ""
+        pytest.fail(f"calcref {' '.join(args)} raised instead of exiting:\n{trace}")
+    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stdout
+    return result
+
+
+def ok(*args: str, env: dict[str, str] | None = None) -> Result:
+    result = invoke(*args, env=env)
+    assert result.exit_code == 0, f"exit {result.exit_code}; stderr: {result.stderr}"
+    return result
+
+
+def ok_json(*args: str, env: dict[str, str] | None = None, empty: bool = False) -> Any:
+    """`args` with --json: exit 0, one JSON document on stdout, stderr silent unless empty."""
+    result = ok(*args, "--json", env=env)
+    data = json.loads(result.stdout)
+    if not empty:
+        assert result.stderr == ""
+    return data
+
+
+def usage_error(*args: str, env: dict[str, str] | None = None) -> str:
+    """Exit 2 with nothing on stdout and exactly one line on stderr; returns that line."""
+    result = invoke(*args, env=env)
+    assert result.exit_code == 2, f"exit {result.exit_code}; stderr: {result.stderr!r}"
+    assert result.stdout == ""
+    assert one_line(result.stderr), f"expected one stderr line, got {result.stderr!r}"
+    assert result.stderr.startswith("calcref: error: ")
+    return result.stderr.rstrip("\n")
+
+
+def one_line(text: str) -> bool:
+    """Exactly one line: a single newline, at the end."""
+    return text.endswith("\n") and text.count("\n") == 1
+
+
+def ids(records: list[dict]) -> list[str]:
+    return [r["id"] for r in records]
+
+
+def by_id(records: list[dict]) -> dict[str, dict]:
+    return {r["id"]: r for r in records}
+
+
+def squash(text: str) -> str:
+    """Text with whitespace and box-drawing characters removed, to compare across folds."""
+    return BOX_AND_SPACE.sub("", text)
+
+
+def column_text(output: str, header: str, next_header: str | None) -> str:
+    """Everything printed in one table column, folded lines joined (piped tables only)."""
+    lines = output.splitlines()
+    head_index = next(
+        i for i, line in enumerate(lines) if re.search(rf"\b{re.escape(header)}", line)
+    )
+    head = lines[head_index]
+    start = head.index(header)
+    end = head.index(next_header, start) if next_header else None
+    return "".join(line[start:end].strip() for line in lines[head_index + 1 :])
+
+
+def rows_of_csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def markdown_rows(text: str) -> list[list[str]]:
+    """Cells of a pipe table, unescaping \\| inside cells."""
+    rows = []
+    for line in text.splitlines():
+        assert line.startswith("| ") and line.endswith(" |"), line
+        cells = re.split(r"(?<!\\) \| ", line[2:-2])
+        rows.append([c.replace("\\|", "|") for c in cells])
+    return rows
+
+
+# --- expectations from the knowledge files ----------------------------------------------------
+
+
+def yaml_therapy(therapy_id: str) -> dict:
+    return next(t for t in THERAPIES_YAML["therapies"] if t["id"] == therapy_id)
+
+
+def graded_letter(therapy: dict) -> str | None:
+    """The chapter ladder's letter: the first position that carries a line."""
+    return next((p["evidence"] for p in therapy.get("positions", []) if p.get("line")), None)
+
+
+def graded_line(therapy: dict) -> str | None:
+    return next((p["line"] for p in therapy.get("positions", []) if p.get("line")), None)
+
+
+def yaml_studies(therapy_id: str) -> list[dict]:
+    return [s for s in THERAPIES_YAML["studies"] if therapy_id in s["therapies"]]
+
+
+def references_behind(therapy_id: str) -> set[str]:
+    """Every reference id a therapy's record or its studies name (source/sources/ref)."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in ("sources",) and isinstance(item, list):
+                    found.update(item)
+                elif key in ("source", "ref") and isinstance(item, str):
+                    found.add(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(yaml_therapy(therapy_id))
+    walk(yaml_studies(therapy_id))
+    return found
+
+
+ALL_THERAPY_IDS = [t["id"] for t in THERAPIES_YAML["therapies"]]
+ALL_REFERENCE_IDS = [r["id"] for r in THERAPIES_YAML["references"]]
+ALL_CONTEXT_IDS = [c["id"] for c in SUBTYPES_YAML["contexts"]]
+ALL_SUBTYPE_IDS = [s["id"] for s in SUBTYPES_YAML["subtypes"]]
+ALL_INVESTIGATION_IDS = [i["id"] for i in SUBTYPES_YAML["investigations"]]
+COMMANDS = (
+    "subtypes",
+    "workup",
+    "treat",
+    "cite",
+    "show",
+    "search",
+    "levels",
+    "overview",
+    "contexts",
+)
+LINE_RANK = {"first": 0, "second": 1, "third": 2, None: 3}
+LETTER_RANK = {"A": 0, "B": 1, "C": 2, "D": 3, "E": 4, None: 5}
+
+
+# --- the JSON contract, as JSON Schemas -------------------------------------------------------
+
+NULLABLE_STR = {"type": ["string", "null"]}
+NULLABLE_INT = {"type": ["integer", "null"], "minimum": 0}
+STR_LIST = {"type": "array", "items": {"type": "string"}}
+COUNTS = {
+    "type": "object",
+    "required": ["responders", "complete", "partial", "none", "unknown"],
+    "properties": {
+        k: NULLABLE_INT for k in ("responders", "complete", "partial", "none", "unknown")
+    },
+}
+STUDY = {
+    "type": "object",
+    "required": ["ref", "n", "population", "regimen", "outcome", "counts"],
+    "properties": {
+        "ref": {"type": "string"},
+        "n": NULLABLE_INT,
+        "population": {"type": "string"},
+        "regimen": NULLABLE_STR,
+        "outcome": {"type": "string"},
+        "counts": COUNTS,
+    },
+}
+TREAT_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": [
+            "id",
+            "name",
+            "line",
+            "evidence",
+            "contexts",
+            "regimens",
+            "studies",
+            "notes",
+            "sources",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "line": {"enum": ["first", "second", "third", None]},
+            "evidence": {"enum": ["A", "B", "C", "D", "E", None]},
+            "contexts": STR_LIST,
+            "regimens": {"type": "array"},
+            "studies": {"type": "array", "items": STUDY},
+            "notes": {"type": "array"},
+            "sources": STR_LIST,
+            "match": {
+                "type": "object",
+                "required": ["kind", "context"],
+                "properties": {
+                    "kind": {"enum": ["direct", "broader", "narrower"]},
+                    "context": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+SUBTYPES_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": [
+            "id",
+            "name",
+            "major",
+            "calcium_phosphate",
+            "summary",
+            "examples",
+            "sources",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "major": {"type": "boolean"},
+            "calcium_phosphate": {"type": "string"},
+            "summary": {"type": "string"},
+            "examples": STR_LIST,
+            "sources": STR_LIST,
+        },
+    },
+}
+WORKUP_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["id", "name", "rationale", "subtypes", "sources"],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "rationale": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["target", "basis", "reason"],
+                    "properties": {
+                        "target": {"type": "string"},
+                        "basis": {"enum": ["chapter", "curated"]},
+                        "reason": {"type": "string"},
+                    },
+                },
+            },
+            "subtypes": STR_LIST,
+            "sources": STR_LIST,
+        },
+    },
+}
+CITE_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": [
+            "id",
+            "authors",
+            "title",
+            "journal",
+            "year",
+            "volume",
+            "issue",
+            "pages",
+            "doi",
+            "url",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "authors": STR_LIST,
+            "title": NULLABLE_STR,
+            "journal": NULLABLE_STR,
+            "year": {"type": ["integer", "null"]},
+            "volume": NULLABLE_STR,
+            "issue": NULLABLE_STR,
+            "pages": NULLABLE_STR,
+            "doi": NULLABLE_STR,
+            "url": NULLABLE_STR,
+        },
+    },
+}
+
+
+# --- knowledge copies for CALCREF_DATA --------------------------------------------------------
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch) -> Path:
+    """A private copy of the knowledge files, made the one calcref reads."""
+    target = tmp_path / "data"
+    target.mkdir()
+    for name in ("subtypes.yaml", "therapies.yaml"):
+        shutil.copyfile(DATA / name, target / name)
+    monkeypatch.setenv("CALCREF_DATA", str(target))
+    load.cache_clear()
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} must occur exactly once in {path.name}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+# =============================================================================================
+# root: --version, --help, no arguments, completion
+# =============================================================================================
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_prints_name_and_version(flag):
+    result = ok(flag)
+    assert result.stdout == f"calcref {calcref.__version__}\n"
+    assert result.stderr == ""
+
+
+def test_version_matches_installed_metadata():
+    from importlib.metadata import version
+
+    assert ok("--version").stdout == f"calcref {version('calcref')}\n"
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_root_help_lists_every_command(flag):
+    result = ok(flag)
+    assert result.stdout.startswith("Usage: calcref [OPTIONS] COMMAND [ARGS]...")
+    for command in COMMANDS:
+        assert re.search(rf"^\s+{command}\s", result.stdout, re.M), command
+    assert "not medical advice" in result.stdout
+    assert result.stderr == ""
+
+
+def test_no_arguments_shows_help_and_exits_0():
+    result = ok()
+    assert result.stdout.startswith("Usage: calcref [OPTIONS] COMMAND [ARGS]...")
+    assert "Commands:" in result.stdout
+    assert result.stderr == ""
+
+
+def test_help_keeps_square_brackets_literally():
+    root = ok("--help").stdout
+    assert "calcref treat --context ssc --json | jq '.[].name'" in root
+    assert "[OPTIONS] COMMAND [ARGS]..." in root
+    treat_help = " ".join(ok("treat", "--help").stdout.split())
+    assert "[env var: CALCREF_FORMAT; default: table]" in treat_help
+    assert "Usage: calcref subtypes [OPTIONS] [ID]" in ok("subtypes", "--help").stdout
+    cite_help = ok("cite", "--help").stdout
+    assert "Usage: calcref cite [OPTIONS] [ID]..." in cite_help
+    assert re.search(r"^\s+\[ID\]\.\.\.\s+Reference ids", cite_help, re.M)
+    assert "\x1b" not in root + treat_help + cite_help
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        ("subtypes", "Usage: calcref subtypes [OPTIONS] [ID]"),
+        ("workup", "Usage: calcref workup [OPTIONS]"),
+        ("treat", "Usage: calcref treat [OPTIONS]"),
+        ("cite", "Usage: calcref cite [OPTIONS] [ID]..."),
+        ("show", "Usage: calcref show [OPTIONS] {THERAPY}"),  # Typer braces required ones
+        ("search", "Usage: calcref search [OPTIONS] {TEXT}"),
+        ("levels", "Usage: calcref levels [OPTIONS]"),
+        ("overview", "Usage: calcref overview [OPTIONS]"),
+        ("contexts", "Usage: calcref contexts [OPTIONS]"),
+    ],
+)
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_command_help(command, usage, flag):
+    result = ok(command, flag)
+    assert result.stdout.startswith(usage)
+    assert "Example: calcref" in result.stdout
+    assert result.stderr == ""
+
+
+def test_every_option_is_documented_in_help():
+    expected = {
+        "subtypes": ["--format", "-f", "--json"],
+        "workup": ["--subtype", "-s", "--context", "-c", "--format", "-f", "--json"],
+        "treat": [
+            "--context",
+            "-c",
+            "--subtype",
+            "-s",
+            "--line",
+            "-l",
+            "--min-evidence",
+            "-e",
+            "--details",
+            "-d",
+            "--chart",
+            "--format",
+            "-f",
+            "--json",
+        ],
+        "cite": ["--therapy", "-t", "--format", "-f", "--json"],
+        "show": ["--json"],
+        "search": ["--format", "-f", "--json"],
+        "levels": ["--format", "-f", "--json"],
+        "overview": ["--format", "-f", "--json"],
+        "contexts": ["--format", "-f", "--json"],
+    }
+    for command, options in expected.items():
+        text = ok(command, "--help").stdout
+        for option in options:
+            assert re.search(rf"(^|[\s,]){re.escape(option)}\b", text), (command, option)
+
+
+def complete(words: str, env: dict[str, str] | None = None) -> list[str]:
+    """What bash completion offers for the last word of `words`."""
+    parts = words.split(" ")
+    result = ok(
+        env={
+            "_CALCREF_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(parts) - 1),
+            **(env or {}),
+        }
+    )
+    return result.stdout.split()
+
+
+def test_completion_of_context_ids_and_aliases():
+    assert "crest" in complete("calcref treat --context cr")
+    offered = complete("calcref treat --context s")
+    assert {"ssc", "sle", "sarcoidosis", "scleroderma", "scrotal"} <= set(offered)
+    assert "ckd" not in offered
+    assert "ssc" in complete("calcref workup -c ss")
+
+
+def test_completion_of_subtype_therapy_and_reference_ids():
+    assert complete("calcref subtypes meta") == ["metastatic"]
+    assert complete("calcref workup --subtype dys") == ["dystrophic"]
+    assert complete("calcref treat -s calci") == ["calciphylaxis"]
+    assert complete("calcref show mino") == ["minocycline"]
+    assert complete("calcref cite --therapy thio") == ["thiosulfate"]
+    assert complete("calcref cite bal") == ["balin2012"]
+
+
+def test_completion_with_broken_knowledge_offers_nothing_and_does_not_fail(data_copy):
+    (data_copy / "therapies.yaml").write_text("therapies: [\n", encoding="utf-8")
+    assert complete("calcref show mino") == []
+
+
+def test_show_completion_prints_a_script():
+    result = ok("--show-completion", "bash")
+    assert "_CALCREF_COMPLETE=complete_bash" in result.stdout
+    assert "complete -o default -F _calcref_completion calcref" in result.stdout
+
+
+def test_install_completion_writes_only_under_home(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    result = ok("--install-completion", "bash", env={"HOME": str(home), "SHELL": "/bin/bash"})
+    assert "bash completion installed" in result.stdout
+    script = home / ".bash_completions" / "calcref.sh"
+    assert "_CALCREF_COMPLETE" in script.read_text()
+    assert str(script) in (home / ".bashrc").read_text()
+
+
+# =============================================================================================
+# treat
+# =============================================================================================
+
+
+def test_treat_json_matches_the_contract_and_lists_every_therapy():
+    records = ok_json("treat")
+    jsonschema.validate(records, TREAT_SCHEMA)
+    assert sorted(ids(records)) == sorted(ALL_THERAPY_IDS)
+    assert all("match" not in r for r in records)
+
+
+def test_treat_json_line_and_evidence_are_the_chapter_ladder():
+    for record in ok_json("treat"):
+        therapy = yaml_therapy(record["id"])
+        assert record["line"] == graded_line(therapy), record["id"]
+        assert record["evidence"] == graded_letter(therapy), record["id"]
+
+
+def test_treat_order_is_line_then_letter_then_name():
+    records = ok_json("treat")
+
+    def key(r: dict) -> tuple:
+        return (LINE_RANK[r["line"]], LETTER_RANK[r["evidence"]], r["name"].casefold())
+
+    assert records == sorted(records, key=key)
+    lines = [r["line"] for r in records]
+    assert lines.index("second") > max(i for i, v in enumerate(lines) if v == "first")
+    assert lines[-1] is None  # ungraded therapies come last
+    # the same order in the table
+    table = squash(column_text(ok("treat", env=WIDE).stdout, "Therapy", "Regimens"))
+    positions = [table.find(squash(r["name"])) for r in records]
+    assert all(p >= 0 for p in positions)
+    assert positions == sorted(positions)
+
+
+def test_treat_ssc_has_the_required_therapies_with_their_studies():
+    records = by_id(ok_json("treat", "--context", "ssc"))
+    for therapy_id in ("minocycline", "colchicine", "warfarin", "aluminum-hydroxide"):
+        assert therapy_id in records
+        expected = [(s["ref"], s.get("n")) for s in yaml_studies(therapy_id)]
+        assert [(s["ref"], s["n"]) for s in records[therapy_id]["studies"]] == expected
+    minocycline = {s["ref"]: s for s in records["minocycline"]["studies"]}
+    assert minocycline["robertson2003"]["n"] == 9
+    assert minocycline["robertson2003"]["counts"]["responders"] == 8
+    assert minocycline["balin2012"]["n"] == 6
+    assert minocycline["balin2012"]["counts"] == {
+        "responders": None,
+        "complete": None,
+        "partial": 1,
+        "none": 2,
+        "unknown": 3,
+    }
+    (colchicine,) = records["colchicine"]["studies"]
+    assert colchicine["n"] == 8
+    assert (colchicine["counts"]["complete"], colchicine["counts"]["partial"]) == (1, 2)
+    (warfarin,) = records["warfarin"]["studies"]
+    assert (warfarin["n"], warfarin["counts"]["partial"]) == (4, 1)
+    assert records["aluminum-hydroxide"]["studies"] == []
+    assert records["minocycline"]["match"] == {"kind": "direct", "context": "ssc"}
+
+
+def test_treat_ssc_table_shows_the_therapies_and_study_counts():
+    out = ok("treat", "--context", "ssc", env=WIDE).stdout
+    for name in ("Minocycline", "Colchicine", "Warfarin", "Aluminum hydroxide"):
+        assert name in out
+    assert "Robertson 2003 [ssc]: n=9: 8 responded" in out
+    assert "Balin 2012 [ctd]: n=6: 1 partial, 2 no response, 3 unknown" in out
+    assert "Balin 2012 [ctd]: n=4: 1 partial" in out
+    assert "Match" in out and "broader (ctd)" in out
+    assert "Evidence: A Double-blind study" in out
+
+
+def test_treat_context_reports_broader_and_narrower_matches():
+    ssc = by_id(ok_json("treat", "--context", "ssc"))
+    assert ssc["probenecid"]["match"] == {"kind": "broader", "context": "ctd"}
+    dm = by_id(ok_json("treat", "--context", "dm"))
+    assert dm["oral-prednisolone"]["match"] == {"kind": "narrower", "context": "jdm"}
+    assert dm["minocycline"]["match"] == {"kind": "direct", "context": "dm"}
+
+
+def test_treat_jdm_has_the_required_therapies():
+    records = by_id(ok_json("treat", "-c", "jdm"))
+    for therapy_id in (
+        "diltiazem",
+        "intralesional-corticosteroid",
+        "oral-prednisolone",
+        "bisphosphonates",
+    ):
+        assert therapy_id in records
+        assert records[therapy_id]["match"] == {"kind": "direct", "context": "jdm"}
+    bisphosphonate_refs = [s["ref"] for s in records["bisphosphonates"]["studies"]]
+    assert bisphosphonate_refs == ["wakabayashi2015", "marco-puche2010"]
+
+
+@pytest.mark.parametrize("alias", ["crest", "CREST", "Crest", "scleroderma", "SSC", " ssc "])
+def test_treat_context_aliases_and_case_give_the_same_json(alias):
+    expected = ok("treat", "--context", "ssc", "--json").stdout
+    assert ok("treat", "--context", alias, "--json").stdout == expected
+
+
+def test_treat_line_second():
+    records = ok_json("treat", "--line", "second")
+    expected = {t["id"] for t in THERAPIES_YAML["therapies"] if graded_line(t) == "second"}
+    assert set(ids(records)) == expected
+    assert {r["line"] for r in records} == {"second"}
+    assert (
+        ok("treat", "-l", "SECOND", "--json").stdout
+        == ok("treat", "--line", "second", "--json").stdout
+    )
+
+
+def test_treat_min_evidence_d_keeps_only_graded_a_to_d():
+    records = ok_json("treat", "--min-evidence", "D")
+    assert records, "diltiazem (C) and the D therapies must remain"
+    assert all(r["evidence"] in ("A", "B", "C", "D") for r in records)
+    expected = {
+        t["id"] for t in THERAPIES_YAML["therapies"] if graded_letter(t) in {"A", "B", "C", "D"}
+    }
+    assert set(ids(records)) == expected == {"diltiazem", "aluminum-hydroxide", "bisphosphonates"}
+    assert (
+        ok("treat", "-e", "d", "--json").stdout
+        == ok("treat", "--min-evidence", "D", "--json").stdout
+    )
+
+
+def test_treat_min_evidence_e_is_every_graded_therapy():
+    records = ok_json("treat", "--min-evidence", "E")
+    graded = {t["id"] for t in THERAPIES_YAML["therapies"] if graded_letter(t)}
+    assert set(ids(records)) == graded
+
+
+def test_treat_subtype_idiopathic_is_surgical_excision():
+    records = ok_json("treat", "--subtype", "idiopathic")
+    assert ids(records) == ["surgical-excision"]
+    assert (
+        ok("treat", "-s", "IDIOPATHIC", "--json").stdout
+        == ok("treat", "--subtype", "idiopathic", "--json").stdout
+    )
+    assert (
+        "Surgical excision / curettage" in ok("treat", "--subtype", "idiopathic", env=WIDE).stdout
+    )
+
+
+def test_treat_filters_combine():
+    records = ok_json("treat", "--context", "ssc", "--line", "second", "--min-evidence", "D")
+    assert ids(records) == ["aluminum-hydroxide", "bisphosphonates"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--subtype", "metastatic"),
+        ("--line", "third"),
+        ("--min-evidence", "A"),
+        ("--context", "ckd"),
+    ],
+)
+def test_treat_filter_matching_nothing_is_not_an_error(args):
+    assert ok_json("treat", *args, empty=True) == []
+    result = ok("treat", *args, "--json")
+    assert result.stdout == "[]\n"
+    assert result.stderr.startswith("calcref: ") and "error" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    table = ok("treat", *args)
+    assert table.stdout == ""
+    assert "no therapies" in table.stderr
+
+
+@pytest.mark.parametrize("flag", ["--details", "-d"])
+def test_treat_details_expands_population_and_outcome(flag):
+    plain = ok("treat", "--context", "ssc", env=WIDE).stdout
+    detailed = ok("treat", "--context", "ssc", flag, env=WIDE).stdout
+    assert "Population:" not in plain
+    assert "Population: Patients with limited cutaneous systemic sclerosis" in detailed
+    assert "Outcome: Definite improvement in 8 of 9" in detailed
+    assert "Robertson 2003 (robertson2003), open-label study" in detailed
+
+
+CHART_LINE = re.compile(
+    r"^  (?P<label>.{18}) (?P<bar>[#+=\-?.]+) *  n=(?P<n>\d+): (?P<text>.+?)\s*$"
+)
+CHART_LABELS = {
+    "complete": "complete",
+    "partial": "partial",
+    "responded": "responded, degree not given",
+    "none": "no response",
+    "unknown": "unknown",
+    "unreported": "not reported",
+}
+GLYPHS = {
+    "complete": "#",
+    "partial": "+",
+    "responded": "=",
+    "none": "-",
+    "unknown": "?",
+    "unreported": ".",
+}
+
+
+def parse_chart(output: str) -> dict[str, list[dict]]:
+    """{therapy name: [{label, n, parts-from-text, parts-from-bar}]} from a piped chart."""
+    section = output.split("Response by study (one cell per patient)", 1)[1]
+    charts: dict[str, list[dict]] = {}
+    current = None
+    for line in section.splitlines()[2:]:
+        if not line.strip():
+            continue
+        match = CHART_LINE.match(line)
+        if match is None:
+            current = line.strip()
+            charts[current] = []
+            continue
+        said = {k: 0 for k in CHART_LABELS}
+        for number, label in re.findall(
+            r"(\d+) (complete|partial|responded, degree not given|no response|unknown"
+            r"|not reported)",
+            match["text"],
+        ):
+            key = next(k for k, v in CHART_LABELS.items() if v == label)
+            said[key] = int(number)
+        drawn = {k: match["bar"].count(g) for k, g in GLYPHS.items()}
+        assert current is not None
+        charts[current].append(
+            {"label": match["label"].strip(), "n": int(match["n"]), "said": said, "drawn": drawn}
+        )
+    return charts
+
+
+def expected_parts(study: dict) -> dict[str, int]:
+    """The source's counts as chart categories: responders beyond complete/partial are
+    'responded, degree not given'; patients no count covers are 'not reported'."""
+    c = study["counts"]
+    complete, partial = c["complete"] or 0, c["partial"] or 0
+    parts = {
+        "complete": complete,
+        "partial": partial,
+        "responded": max((c["responders"] or 0) - complete - partial, 0),
+        "none": c["none"] or 0,
+        "unknown": c["unknown"] or 0,
+    }
+    parts["unreported"] = study["n"] - sum(parts.values())
+    return parts
+
+
+@pytest.mark.parametrize("context", ["ssc", "jdm", "ctd"])
+def test_treat_chart_bars_equal_the_study_counts(context):
+    output = ok("treat", "--context", context, "--chart").stdout
+    assert "# complete  + partial  = responded, degree not given" in output
+    charts = parse_chart(output)
+    records = ok_json("treat", "--context", context)
+    drawn_any = False
+    for record in records:
+        counted = [
+            s
+            for s in record["studies"]
+            if s["n"] is not None and any(v is not None for v in s["counts"].values())
+        ]
+        if not counted:
+            assert record["name"] not in charts
+            continue
+        bars = charts[record["name"]]
+        assert len(bars) == len(counted), record["name"]
+        for bar, study in zip(bars, counted, strict=True):
+            drawn_any = True
+            assert bar["label"] == study["label"]
+            assert bar["n"] == study["n"]
+            assert bar["drawn"] == bar["said"], (record["name"], bar)
+            assert bar["said"] == expected_parts(study), (record["name"], bar)
+            assert sum(bar["drawn"].values()) == study["n"]
+    assert drawn_any
+
+
+def test_treat_chart_known_studies():
+    charts = parse_chart(ok("treat", "--context", "ssc", "--chart").stdout)
+    surgery = charts["Surgical excision / curettage"]
+    eleven = next(b for b in surgery if b["n"] == 11)
+    assert eleven["label"] == "Balin 2012"
+    assert eleven["drawn"] == {
+        "complete": 8,
+        "partial": 0,
+        "responded": 3,
+        "none": 0,
+        "unknown": 0,
+        "unreported": 0,
+    }
+    (warfarin,) = charts["Warfarin"]
+    assert (warfarin["n"], warfarin["drawn"]["partial"], warfarin["drawn"]["unreported"]) == (
+        4,
+        1,
+        3,
+    )
+    minocycline = {b["label"]: b for b in charts["Minocycline"]}
+    assert minocycline["Robertson 2003"]["drawn"]["responded"] == 8
+    assert minocycline["Robertson 2003"]["drawn"]["unreported"] == 1
+    assert minocycline["Balin 2012"]["drawn"] == {
+        "complete": 0,
+        "partial": 1,
+        "responded": 0,
+        "none": 2,
+        "unknown": 3,
+        "unreported": 0,
+    }
+
+
+def test_treat_without_chart_draws_no_bars():
+    assert "Response by study" not in ok("treat", "--context", "ssc").stdout
+
+
+@pytest.mark.parametrize("extra", [["--chart"], ["--details"], ["--chart", "--details"]])
+def test_treat_chart_and_details_do_not_leak_into_json(extra):
+    plain = ok("treat", "--context", "ssc", "--json").stdout
+    assert ok("treat", "--context", "ssc", *extra, "--json").stdout == plain
+
+
+def test_treat_markdown_is_a_pipe_table_with_one_row_per_therapy():
+    records = ok_json("treat", "--context", "ssc")
+    text = ok("treat", "--context", "ssc", "--format", "markdown").stdout
+    rows = markdown_rows(text)
+    header, rule, *body = rows
+    assert header[:4] == ["id", "name", "line", "evidence"]
+    assert all(cell.strip() == "---" for cell in rule)
+    assert [row[0] for row in body] == ids(records)
+    assert all(len(row) == len(header) for row in body)
+    assert ok("treat", "--context", "ssc", "-f", "MARKDOWN").stdout == text
+
+
+def test_treat_csv_one_row_per_record_lists_joined():
+    records = ok_json("treat")
+    rows = rows_of_csv(ok("treat", "--format", "csv").stdout)
+    assert [r["id"] for r in rows] == ids(records)
+    for row, record in zip(rows, records, strict=True):
+        assert row["name"] == record["name"]
+        assert row["line"] == (record["line"] or "")
+        assert row["evidence"] == (record["evidence"] or "")
+        assert row["contexts"] == "; ".join(record["contexts"])
+        assert row["sources"] == "; ".join(record["sources"])
+    colchicine = next(r for r in rows if r["id"] == "colchicine")
+    assert colchicine["regimens"].startswith("<1.2 g/day (balin2012) [Curator's note: ")
+    assert "almost certainly mg/day" in colchicine["regimens"]
+
+
+def test_treat_json_flag_wins_over_format():
+    assert ok("treat", "--format", "csv", "--json").stdout == ok("treat", "--json").stdout
+    assert ok("treat", "-f", "json").stdout == ok("treat", "--json").stdout
+
+
+# =============================================================================================
+# workup
+# =============================================================================================
+
+
+def test_workup_alone_lists_all_twelve():
+    records = ok_json("workup")
+    jsonschema.validate(records, WORKUP_SCHEMA)
+    assert ids(records) == ALL_INVESTIGATION_IDS
+    assert len(records) == 12
+    table = squash(column_text(ok("workup").stdout, "Investigation", "Looks for"))
+    for investigation in SUBTYPES_YAML["investigations"]:
+        assert squash(investigation["name"]) in table
+
+
+def test_workup_metastatic_gives_subtype_specific_curated_reasons():
+    records = by_id(ok_json("workup", "--subtype", "metastatic"))
+    jsonschema.validate(list(records.values()), WORKUP_SCHEMA)
+    for investigation_id in ("calcium-phosphate", "pth", "vitamin-d", "urea-creatinine"):
+        record = records[investigation_id]
+        assert [t["target"] for t in record["rationale"]] == ["metastatic"]
+        (tie,) = record["rationale"]
+        assert tie["basis"] == "curated"
+        source = next(i for i in SUBTYPES_YAML["investigations"] if i["id"] == investigation_id)
+        expected = next(t for t in source["ties"] if t["target"] == "metastatic")
+        assert " ".join(tie["reason"].split()) == " ".join(expected["reason"].split())
+        assert "metastatic" in record["subtypes"]
+    assert "Hyperparathyroidism" in records["pth"]["rationale"][0]["reason"]
+    assert "kidney" in records["urea-creatinine"]["rationale"][0]["reason"]
+    assert "muscle-enzymes" not in records
+    assert "ctd-screen" not in records
+
+
+def test_workup_metastatic_table():
+    out = ok("workup", "-s", "METASTATIC", env=WIDE).stdout
+    assert out.startswith("Workup · metastatic")
+    for name in (
+        "Serum calcium and phosphate",
+        "Parathyroid hormone levels",
+        "Vitamin D levels",
+        "Urea and creatinine",
+    ):
+        assert name in out
+    assert "metastatic: Hyperparathyroidism is the first cause" in out
+    assert "[curated]" in out
+    assert "Muscle enzymes" not in out
+
+
+def test_workup_context_ssc():
+    records = by_id(ok_json("workup", "--context", "ssc"))
+    screen = records["ctd-screen"]
+    assert {t["target"] for t in screen["rationale"]} == {"dystrophic", "ctd", "ssc"}
+    assert "ssc" in screen["contexts"]
+    for investigation_id in ("pth", "vitamin-d", "urea-creatinine", "electrophoresis", "fbc"):
+        assert investigation_id not in records
+    assert {"skin-biopsy", "radiographs"} <= set(records)
+    assert (
+        ok("workup", "-c", "crest", "--json").stdout
+        == ok("workup", "--context", "ssc", "--json").stdout
+    )
+    assert "ctd-screen" not in by_id(ok_json("workup", "--context", "ckd"))
+
+
+def test_workup_formats():
+    records = ok_json("workup")
+    rows = rows_of_csv(ok("workup", "--format", "csv").stdout)
+    assert [r["id"] for r in rows] == ids(records)
+    assert rows[-1]["sources"] == "; ".join(records[-1]["sources"])
+    body = markdown_rows(ok("workup", "-f", "markdown").stdout)[2:]
+    assert [row[0] for row in body] == ids(records)
+
+
+# =============================================================================================
+# subtypes
+# =============================================================================================
+
+
+def test_subtypes_json_five_major_and_five_variants():
+    records = ok_json("subtypes")
+    jsonschema.validate(records, SUBTYPES_SCHEMA)
+    majors = [r["id"] for r in records if r["major"]]
+    variants = [r["id"] for r in records if not r["major"]]
+    assert majors == [s["id"] for s in SUBTYPES_YAML["subtypes"] if s["major"]]
+    assert variants == [s["id"] for s in SUBTYPES_YAML["subtypes"] if not s["major"]]
+    assert (len(majors), len(variants)) == (5, 5)
+    assert ids(records) == majors + variants  # major subtypes first
+
+
+def test_subtypes_table_marks_variants():
+    out = ok("subtypes", env=WIDE).stdout
+    for subtype in SUBTYPES_YAML["subtypes"]:
+        assert subtype["name"] in out
+    marks = column_text(out, "Subtype", "Ca/phosphate")
+    assert marks.count("rare variant") == 5
+    assert marks.count("most common form") == 1
+
+
+def test_subtypes_metastatic_card():
+    out = ok("subtypes", "metastatic", env=WIDE).stdout
+    assert out.startswith("Metastatic calcinosis cutis (metastatic)")
+    assert "Calcium/phosphate: abnormal calcium and/or phosphate metabolism" in out
+    for context in ("ckd", "hyperparathyroidism", "sarcoidosis", "malignancy"):
+        assert re.search(rf"^\s+{context}: ", out, re.M), context
+    assert "Workup for metastatic" in out
+    assert "Parathyroid hormone levels" in out
+    assert "calcref treat --subtype metastatic" in out
+
+
+def test_subtypes_card_json_and_case():
+    (record,) = ok_json("subtypes", "Metastatic")
+    assert record["id"] == "metastatic"
+    assert "pth" in ids(record["workup"])
+    assert record["therapies"] == []
+    (dystrophic,) = ok_json("subtypes", "dystrophic")
+    assert "minocycline" in dystrophic["therapies"]
+    assert [f["figure"] for f in dystrophic["frequencies"]] == ["about 25%", "10%–40%", "rare"]
+
+
+def test_subtypes_dystrophic_card_shows_attributed_frequencies():
+    out = ok("subtypes", "dystrophic", env=WIDE).stdout
+    assert "Frequency in ssc: about 25%" in out
+    assert "Frequency in jdm: 10%–40%" in out
+    assert "[jopa, walsh1995]" in out
+
+
+def test_subtypes_formats():
+    records = ok_json("subtypes")
+    rows = rows_of_csv(ok("subtypes", "--format", "csv").stdout)
+    assert [r["id"] for r in rows] == ids(records)
+    dystrophic = next(r for r in rows if r["id"] == "dystrophic")
+    assert (
+        dystrophic["examples"]
+        == "autoimmune connective tissue disease; after trauma; after infection"
+    )
+    body = markdown_rows(ok("subtypes", "-f", "markdown").stdout)[2:]
+    assert [row[0] for row in body] == ids(records)
+
+
+# =============================================================================================
+# cite
+# =============================================================================================
+
+
+def test_cite_default_is_ama_with_links():
+    out = ok("cite").stdout
+    assert out == ok("cite", "--format", "ama").stdout
+    for number in range(1, len(ALL_REFERENCE_IDS) + 1):
+        assert re.search(rf"^{number}\. ", out, re.M)
+    assert "DOI: https://doi.org/10.1001/archdermatol.2011.2052" in out
+    assert "DOI: https://doi.org/10.1136/ard.62.3.267" in out
+    titled_without_doi = [
+        r for r in THERAPIES_YAML["references"] if r.get("title") and not r.get("doi")
+    ]
+    assert out.count("PubMed search (not a confirmed identifier)") == len(titled_without_doi)
+    assert "no link: title not given in the source" in out  # jopa
+    assert "Balin SJ, Wetter DA, Andersen LK, et al." in out
+
+
+def test_cite_json_contract_and_links():
+    records = ok_json("cite")
+    jsonschema.validate(records, CITE_SCHEMA)
+    assert ids(records) == ALL_REFERENCE_IDS
+    refs = by_id(records)
+    assert refs["balin2012"]["url"] == "https://doi.org/10.1001/archdermatol.2011.2052"
+    assert refs["robertson2003"]["url"] == "https://doi.org/10.1136/ard.62.3.267"
+    assert refs["balin2012"]["link"] == refs["robertson2003"]["link"] == "DOI"
+    for reference in THERAPIES_YAML["references"]:
+        record = refs[reference["id"]]
+        assert record["doi"] == reference.get("doi")
+        assert record["year"] == reference.get("year")
+        if not reference.get("doi") and reference.get("title"):
+            assert record["link"].startswith("PubMed search")
+            assert record["url"].startswith("https://pubmed.ncbi.nlm.nih.gov/?term=")
+    assert refs["jopa"]["url"] is None
+
+
+def test_cite_format_json_is_the_json_flag():
+    assert ok("cite", "--format", "json").stdout == ok("cite", "--json").stdout
+    assert ok("cite", "-f", "JSON", "balin2012").stdout == ok("cite", "balin2012", "--json").stdout
+
+
+def test_cite_ids_in_the_order_asked_case_insensitive():
+    assert ids(ok_json("cite", "balin2012", "pitt1990")) == ["balin2012", "pitt1990"]
+    assert ids(ok_json("cite", "PITT1990", "Balin2012")) == ["pitt1990", "balin2012"]
+
+
+def test_cite_therapy_minocycline_bibtex():
+    out = ok("cite", "--therapy", "minocycline", "--format", "bibtex").stdout
+    keys = re.findall(r"^@\w+\{([^,]+),$", out, re.M)
+    expected = references_behind("minocycline")
+    assert set(keys) == expected == {"chapter", "jopa", "balin2012", "robertson2003"}
+    assert keys == [r for r in ALL_REFERENCE_IDS if r in expected]
+    assert "@incollection{chapter," in out
+    assert "doi = {10.1136/ard.62.3.267}" in out
+    assert ok("cite", "-t", "MINOCYCLINE", "-f", "BibTeX").stdout == out
+
+
+def test_cite_therapy_alias():
+    records = ok_json("cite", "--therapy", "etidronate")
+    assert set(ids(records)) == references_behind("bisphosphonates")
+
+
+def test_cite_ris_uses_crlf_throughout():
+    result = ok("cite", "--format", "ris")
+    raw = result.stdout_bytes
+    assert b"\r\n" in raw
+    assert raw.count(b"\n") == raw.count(b"\r\n"), "every line must end CRLF"
+    assert raw.count(b"TY  - ") == raw.count(b"ER  - ") == len(ALL_REFERENCE_IDS)
+    assert b"DO  - 10.1001/archdermatol.2011.2052\r\n" in raw
+
+
+def test_cite_csl_json_parses_and_validates():
+    items = json.loads(ok("cite", "--format", "csl-json").stdout)
+    assert [i["id"] for i in items] == ALL_REFERENCE_IDS
+    schema = json.loads(CSL_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validate(items, schema)
+
+
+def test_cite_vancouver_one_line_per_reference():
+    out = ok("cite", "--format", "vancouver").stdout
+    lines = out.splitlines()
+    assert len(lines) == len(ALL_REFERENCE_IDS)
+    assert lines[ALL_REFERENCE_IDS.index("balin2012")].startswith(
+        "Balin SJ, Wetter DA, Andersen LK, et al."
+    )
+
+
+def test_cite_markdown_and_csv():
+    records = ok_json("cite")
+    rows = rows_of_csv(ok("cite", "--format", "csv").stdout)
+    assert [r["id"] for r in rows] == ids(records)
+    assert set(rows[0]) == {"id", "citation", "url", "link"}
+    assert next(r for r in rows if r["id"] == "balin2012")["link"] == "DOI"
+    body = markdown_rows(ok("cite", "--format", "markdown").stdout)[2:]
+    assert [row[0] for row in body] == ids(records)
+
+
+def test_cite_nothing_matching_is_empty_not_an_error():
+    result = ok("cite", "walsh1995", "--therapy", "minocycline", "--json")
+    assert json.loads(result.stdout) == []
+    assert "no references match" in result.stderr
+    table = ok("cite", "walsh1995", "--therapy", "minocycline")
+    assert table.stdout == ""
+    assert ok("cite", "walsh1995", "--therapy", "minocycline", "--format", "bibtex").stdout == ""
+
+
+def test_cite_csl_json_with_nothing_matching_is_an_empty_json_array():
+    result = ok("cite", "walsh1995", "--therapy", "minocycline", "--format", "csl-json")
+    assert json.loads(result.stdout) == []
+    assert "no references match" in result.stderr
+
+
+# =============================================================================================
+# show
+# =============================================================================================
+
+
+def test_show_minocycline_both_positions():
+    out = ok("show", "minocycline", env=WIDE).stdout
+    assert out.startswith("Minocycline (minocycline)")
+    assert "chapter: second line, evidence E" in out
+    assert "jopa: Often used first line for painful, ulcerating dermal calcinosis" in out
+    assert "Population: Patients with limited cutaneous systemic sclerosis" in out
+    assert "Robertson 2003" in out and "n=9" in out
+    assert "doi:10.1136/ard.62.3.267" in out
+
+
+def test_show_json_is_one_object_with_references():
+    record = ok_json("show", "minocycline")
+    assert isinstance(record, dict)
+    jsonschema.validate([record], TREAT_SCHEMA)
+    positions = {p["source"]: p for p in record["positions"]}
+    assert (positions["chapter"]["line"], positions["chapter"]["evidence"]) == ("second", "E")
+    assert positions["jopa"]["line"] is None
+    assert positions["jopa"]["view"].startswith("Often used first line")
+    assert {r["id"] for r in record["references"]} == references_behind("minocycline")
+    assert {s["ref"]: s["n"] for s in record["studies"]} == {"balin2012": 6, "robertson2003": 9}
+
+
+def test_show_colchicine_note_sits_beside_the_dose():
+    out = ok("show", "colchicine", env=WIDE).stdout
+    lines = [line.strip() for line in out.splitlines()]
+    dose = next(i for i, line in enumerate(lines) if line.startswith("<1.2 g/day [balin2012]"))
+    assert "Curator's note: As printed in the chapter's summary of Balin 2012" in lines[dose + 1]
+    assert "almost certainly mg/day" in lines[dose + 1]
+
+
+@pytest.mark.parametrize(
+    ("typed", "therapy_id", "name"),
+    [
+        ("MINOCYCLINE", "minocycline", "Minocycline"),
+        ("thiosulfate", "sodium-thiosulfate", "Topical sodium thiosulfate"),
+        ("Etidronate", "bisphosphonates", "Bisphosphonates"),
+        ("aluminium-hydroxide", "aluminum-hydroxide", "Aluminum hydroxide"),
+    ],
+)
+def test_show_accepts_case_and_aliases(typed, therapy_id, name):
+    assert ok("show", typed).stdout.startswith(f"{name} ({therapy_id})")
+    assert ok_json("show", typed)["id"] == therapy_id
+
+
+def test_show_therapy_without_counted_studies():
+    out = ok("show", "probenecid", env=WIDE).stdout
+    assert "none recorded" in out
+    assert "No study gives patient counts for these therapies." in out
+
+
+def test_show_chart_matches_counts():
+    charts = parse_chart(ok("show", "surgical-excision").stdout)
+    bars = charts["Surgical excision / curettage"]
+    assert [(b["n"], b["drawn"]["complete"]) for b in bars] == [(11, 8), (17, 14)]
+
+
+# =============================================================================================
+# search
+# =============================================================================================
+
+
+def test_search_myeloma_finds_metastatic_and_electrophoresis():
+    hits = ok_json("search", "myeloma")
+    found = {(h["kind"], h["id"]) for h in hits}
+    assert ("subtype", "metastatic") in found
+    assert ("investigation", "electrophoresis") in found
+    assert all("myeloma" in h["excerpt"].casefold() for h in hits)
+    assert ok("search", "MYELOMA", "--json").stdout == ok("search", "myeloma", "--json").stdout
+    out = ok("search", "myeloma").stdout
+    assert re.search(r"^subtype$", out, re.M)
+    assert re.search(r"^investigation$", out, re.M)
+    assert "electrophoresis (looks_for)" in out
+
+
+def test_search_thiosulfate_and_juvenile():
+    assert ("therapy", "sodium-thiosulfate") in {
+        (h["kind"], h["id"]) for h in ok_json("search", "thiosulfate")
+    }
+    juvenile = {(h["kind"], h["id"]) for h in ok_json("search", "juvenile")}
+    assert ("context", "jdm") in juvenile
+    assert ("study", "jiang2011-case") in juvenile
+    assert ("subtype", "dystrophic") in juvenile
+
+
+def test_search_finds_curator_notes():
+    hits = ok_json("search", "gram doses are lethal")
+    assert ("note", "colchicine-dose-unit") in {(h["kind"], h["id"]) for h in hits}
+
+
+def test_search_nothing_found_is_not_an_error():
+    result = ok("search", "zzzqqq", "--json")
+    assert json.loads(result.stdout) == []
+    assert "nothing found for 'zzzqqq'" in result.stderr
+    assert ok("search", "zzzqqq").stdout == ""
+
+
+def test_search_formats():
+    hits = ok_json("search", "myeloma")
+    rows = rows_of_csv(ok("search", "myeloma", "--format", "csv").stdout)
+    assert [(r["kind"], r["id"], r["field"]) for r in rows] == [
+        (h["kind"], h["id"], h["field"]) for h in hits
+    ]
+    body = markdown_rows(ok("search", "myeloma", "-f", "markdown").stdout)[2:]
+    assert len(body) == len(hits)
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_search_empty_text_is_a_usage_error(text):
+    assert "must not be empty" in usage_error("search", text)
+
+
+# =============================================================================================
+# levels
+# =============================================================================================
+
+
+def expected_levels() -> dict[str | None, set[str]]:
+    by_letter: dict[str | None, set[str]] = {
+        level["letter"]: set() for level in THERAPIES_YAML["evidence_levels"]
+    }
+    by_letter[None] = set()
+    for therapy in THERAPIES_YAML["therapies"]:
+        by_letter[graded_letter(therapy)].add(therapy["id"])
+    return by_letter
+
+
+def test_levels_json_counts_from_the_knowledge():
+    rows = ok_json("levels")
+    assert [r["letter"] for r in rows] == ["A", "B", "C", "D", "E", None]
+    expected = expected_levels()
+    for row in rows:
+        assert set(row["therapies"]) == expected[row["letter"]], row["letter"]
+        assert row["count"] == len(row["therapies"])
+    counts = {r["letter"]: r["count"] for r in rows}
+    # The chapter's ladder: diltiazem C; bisphosphonates and aluminum hydroxide D; six at E.
+    assert counts == {"A": 0, "B": 0, "C": 1, "D": 2, "E": 6, None: len(ALL_THERAPY_IDS) - 9}
+    definitions = {r["letter"]: r["definition"] for r in rows}
+    assert definitions["E"] == "Anecdotal case reports"
+    assert definitions["B"] == "Clinical trial ≥ 20 subjects"
+
+
+def test_levels_table():
+    out = ok("levels", env=WIDE).stdout
+    for level in THERAPIES_YAML["evidence_levels"]:
+        assert level["definition"] in out
+    assert "Not graded in the source" in out
+    assert re.search(r"Anecdotal case reports .* 6\s*$", out, re.M)
+
+
+def test_levels_markdown_and_csv():
+    rows = ok_json("levels")
+    text = ok("levels", "--format", "markdown").stdout
+    table = markdown_rows(text)
+    assert table[0] == ["letter", "definition", "count", "therapies"]
+    assert table[2:][4][:3] == ["E", "Anecdotal case reports", "6"]
+    assert set(table[2:][4][3].split("; ")) == expected_levels()["E"]
+    parsed = rows_of_csv(ok("levels", "-f", "csv").stdout)
+    assert [r["count"] for r in parsed] == [str(r["count"]) for r in rows]
+    assert parsed[-1]["therapies"] == "; ".join(rows[-1]["therapies"])
+
+
+# =============================================================================================
+# contexts and overview
+# =============================================================================================
+
+
+def test_contexts_json_lists_every_context_with_aliases_and_parent():
+    records = ok_json("contexts")
+    assert ids(records) == ALL_CONTEXT_IDS
+    for record, context in zip(records, SUBTYPES_YAML["contexts"], strict=True):
+        assert record["name"] == context["name"]
+        assert record["aliases"] == context.get("aliases", [])
+        assert record["parent"] == context.get("parent")
+        assert record["subtypes"] == context["subtypes"]
+    ssc = by_id(records)["ssc"]
+    assert "crest" in ssc["aliases"] and ssc["parent"] == "ctd"
+
+
+@pytest.mark.parametrize(
+    ("context_id", "alias"),
+    [(c["id"], a) for c in SUBTYPES_YAML["contexts"] for a in c.get("aliases", [])],
+)
+def test_every_listed_alias_works_as_a_context(context_id, alias):
+    expected = ok("workup", "--context", context_id, "--json").stdout
+    assert ok("workup", "--context", alias.upper(), "--json").stdout == expected
+
+
+def test_contexts_table_and_formats():
+    out = ok("contexts", env=WIDE).stdout
+    for context in SUBTYPES_YAML["contexts"]:
+        assert re.search(rf"^\s+{re.escape(context['id'])}\s", out, re.M), context["id"]
+        assert context["name"] in out
+    assert "crest, lcssc, scleroderma" in out
+    rows = rows_of_csv(ok("contexts", "--format", "csv").stdout)
+    assert [r["id"] for r in rows] == ALL_CONTEXT_IDS
+    assert by_id(rows)["jdm"]["parent"] == "dm"
+    assert by_id(rows)["ckd"]["aliases"] == "; ".join(
+        next(c for c in SUBTYPES_YAML["contexts"] if c["id"] == "ckd")["aliases"]
+    )
+    body = markdown_rows(ok("contexts", "-f", "markdown").stdout)[2:]
+    assert [row[0] for row in body] == ALL_CONTEXT_IDS
+
+
+def test_overview_json_is_the_clinical_picture_then_management():
+    records = ok_json("overview")
+    features = SUBTYPES_YAML["clinical_features"]
+    principles = SUBTYPES_YAML["principles"]
+    assert len(records) == len(features) + len(principles)
+    picture, management = records[: len(features)], records[len(features) :]
+    assert {r["section"] for r in picture} == {"clinical picture"}
+    assert {r["section"] for r in management} == {"management"}
+    assert [r["kind"] for r in picture] == [f["aspect"] for f in features]
+    assert [r["id"] for r in management] == [p["id"] for p in principles]
+    for record, source in zip(records, [*features, *principles], strict=True):
+        assert " ".join(record["text"].split()) == " ".join(source["text"].split())
+        assert record["sources"] == source["sources"]
+
+
+def test_overview_table_and_formats():
+    out = ok("overview", env=WIDE).stdout
+    assert "Treat the underlying disease. [chapter]" in out
+    assert "Lesions can hurt; fingertip lesions may be painful. [chapter, jopa]" in out
+    records = ok_json("overview")
+    rows = rows_of_csv(ok("overview", "--format", "csv").stdout)
+    assert len(rows) == len(records)
+    assert rows[5]["sources"] == "; ".join(records[5]["sources"])
+    body = markdown_rows(ok("overview", "-f", "markdown").stdout)[2:]
+    assert len(body) == len(records)
+
+
+# =============================================================================================
+# JSON for every command
+# =============================================================================================
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["subtypes"],
+        ["subtypes", "dystrophic"],
+        ["workup"],
+        ["workup", "--subtype", "metastatic", "--context", "ckd"],
+        ["treat"],
+        ["treat", "--context", "ssc", "--details", "--chart"],
+        ["cite"],
+        ["show", "minocycline"],
+        ["search", "calcium"],
+        ["levels"],
+        ["overview"],
+        ["contexts"],
+    ],
+)
+def test_json_is_one_document_and_nothing_else(args):
+    result = ok(*args, "--json")
+    assert result.stderr == ""
+    assert result.stdout.endswith("\n") and not result.stdout.endswith("\n\n")
+    decoder = json.JSONDecoder()
+    value, end = decoder.raw_decode(result.stdout)
+    assert result.stdout[end:].strip() == ""
+    assert isinstance(value, dict if args[0] == "show" else list)
+    assert "\x1b" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["treat"],
+        ["workup"],
+        ["subtypes"],
+        ["levels"],
+        ["search", "myeloma"],
+        ["overview"],
+        ["contexts"],
+    ],
+)
+def test_calcref_format_env_sets_the_default(args):
+    as_json = ok(*args, "--json").stdout
+    assert ok(*args, env={"CALCREF_FORMAT": "json"}).stdout == as_json
+    assert ok(*args, env={"CALCREF_FORMAT": "JSON"}).stdout == as_json
+    csv_out = ok(*args, env={"CALCREF_FORMAT": "csv"}).stdout
+    assert csv_out == ok(*args, "--format", "csv").stdout
+    table = ok(*args, "--format", "table", env={"CALCREF_FORMAT": "json"}).stdout
+    assert not table.lstrip().startswith("[")  # an explicit --format wins over the variable
+
+
+def test_calcref_format_env_with_a_bad_value_is_a_usage_error():
+    line = usage_error("levels", env={"CALCREF_FORMAT": "yaml"})
+    assert "CALCREF_FORMAT" in line and "'yaml'" in line
+
+
+# =============================================================================================
+# unknown values and usage errors: exit 2, one line
+# =============================================================================================
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "suggestion"),
+    [
+        (["treat", "--context", "sscc"], "context", "ssc"),
+        (["treat", "--context", "crestt"], "context", "ssc"),
+        (["workup", "--context", "hyperparathyroidsm"], "context", "hyperparathyroidism"),
+        (["workup", "--subtype", "metastatc"], "subtype", "metastatic"),
+        (["treat", "--subtype", "dystrophc"], "subtype", "dystrophic"),
+        (["subtypes", "idiopatic"], "subtype", "idiopathic"),
+        (["show", "minocyclin"], "therapy", "minocycline"),
+        (["cite", "--therapy", "colchicin"], "therapy", "colchicine"),
+        (["cite", "balin2013"], "reference", "balin2012"),
+    ],
+)
+def test_unknown_value_names_the_closest_and_the_valid_ones(args, kind, suggestion):
+    line = usage_error(*args)
+    assert f"unknown {kind} '{args[-1]}'" in line
+    assert f"did you mean '{suggestion}'?" in line
+    valid = {
+        "context": ALL_CONTEXT_IDS,
+        "subtype": ALL_SUBTYPE_IDS,
+        "therapy": ALL_THERAPY_IDS,
+        "reference": ALL_REFERENCE_IDS,
+    }[kind]
+    listed = line.rsplit(": ", 1)[1].split(", ")
+    assert listed == valid
+
+
+def test_unknown_value_with_nothing_close_still_lists_the_valid_ones():
+    line = usage_error("treat", "--context", "xyzzyq")
+    assert "did you mean" not in line
+    assert all(c in line for c in ALL_CONTEXT_IDS)
+
+
+def test_unknown_therapy_message_says_therapies():
+    line = usage_error("show", "nosuchthing")
+    assert "valid therapies:" in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["treat", "--bogus"],
+        ["treat", "--contxt", "ssc"],
+        ["treat", "--line", "fourth"],
+        ["treat", "--line"],
+        ["treat", "--min-evidence", "F"],
+        ["treat", "--min-evidence", "AB"],
+        ["treat", "--format", "yaml"],
+        ["treat", "--details=yes"],
+        ["cite", "--format", "apa"],
+        ["subtypes", "--format", "html"],
+        ["levels", "extra"],
+        ["show"],
+        ["search"],
+        ["bogus"],
+        ["--json"],
+        ["treat", "--version"],
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args):
+    usage_error(*args)
+
+
+def test_bad_line_and_letter_messages_name_the_choices():
+    line = usage_error("treat", "--line", "fourth")
+    assert "'fourth'" in line and "first" in line and "second" in line and "third" in line
+    letter = usage_error("treat", "--min-evidence", "F")
+    assert "'F'" in letter
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["treat", "--context", "ss\nc"],
+        ["workup", "--subtype", "meta\nstatic"],
+        ["show", "mino\ncycline"],
+        ["treat", "--line", "first\nsecond"],
+        ["cite", "--format", "ama\nris"],
+    ],
+)
+def test_a_value_containing_a_newline_is_still_reported_on_one_line(args):
+    usage_error(*args)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(value=st.text(min_size=1, max_size=30))
+def test_any_context_value_exits_0_or_2_with_at_most_one_line(value):
+    result = invoke("treat", f"--context={value}", "--json")
+    assert result.exit_code in (0, 2), result.stderr
+    if result.exit_code == 2:
+        assert result.stdout == ""
+        assert one_line(result.stderr), repr(result.stderr)
+    else:
+        assert isinstance(json.loads(result.stdout), list)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(text=st.text(min_size=1, max_size=20).filter(lambda s: s.strip()))
+def test_any_search_text_gives_a_json_list(text):
+    result = invoke("search", "--json", "--", text)
+    assert result.exit_code == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert isinstance(hits, list)
+
+
+# =============================================================================================
+# knowledge errors: exit 1, one line per problem
+# =============================================================================================
+
+
+PROBLEM_LINE = re.compile(r"^calcref: error: (?P<path>.+):(?P<line>\d+): (?P<message>.+)$")
+
+
+def line_number_of(path: Path, text: str) -> int:
+    return path.read_text(encoding="utf-8").splitlines().index(text) + 1
+
+
+def test_broken_knowledge_reports_each_problem_with_path_and_line(data_copy):
+    therapies = data_copy / "therapies.yaml"
+    edit(
+        therapies,
+        "  - id: ceftriaxone\n    name: Ceftriaxone\n",
+        "  - id: ceftriaxone\n    name: Ceftriaxone\n    line: fourth\n",
+    )
+    edit(therapies, "    ref: pitt1990\n", "    ref: nosuchref\n")
+    result = invoke("treat", "--json")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, lines
+    parsed = [PROBLEM_LINE.match(line) for line in lines]
+    assert all(parsed), lines
+    assert {m["path"] for m in parsed} == {str(therapies)}
+    assert {int(m["line"]) for m in parsed} == {
+        line_number_of(therapies, "    line: fourth"),
+        line_number_of(therapies, "    ref: nosuchref"),
+    }
+    assert any("nosuchref" in m["message"] for m in parsed)
+
+
+def test_invalid_yaml_is_one_located_problem(data_copy):
+    (data_copy / "subtypes.yaml").write_text("subtypes:\n  - id: [unclosed\n", encoding="utf-8")
+    result = invoke("levels")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    match = PROBLEM_LINE.match(line)
+    assert match and match["path"] == str(data_copy / "subtypes.yaml")
+    assert "YAML" in match["message"]
+
+
+def test_missing_knowledge_file(data_copy):
+    (data_copy / "therapies.yaml").unlink()
+    result = invoke("subtypes")
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line == f"calcref: error: {data_copy / 'therapies.yaml'}:1: file not found"
+
+
+def test_calcref_data_that_is_not_a_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("CALCREF_DATA", str(tmp_path / "nowhere"))
+    result = invoke("treat", "--context", "ssc")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("calcref: error: CALCREF_DATA=")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["subtypes"],
+        ["workup"],
+        ["treat"],
+        ["cite"],
+        ["show", "minocycline"],
+        ["search", "x"],
+        ["levels"],
+        ["overview"],
+        ["contexts"],
+    ],
+)
+def test_every_command_reports_broken_knowledge_with_exit_1(data_copy, args):
+    (data_copy / "therapies.yaml").write_text("- not a mapping\n", encoding="utf-8")
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr and all(PROBLEM_LINE.match(line) for line in result.stderr.splitlines())
+
+
+def test_calcref_data_override_is_used(data_copy):
+    edit(
+        data_copy / "therapies.yaml",
+        "    name: Minocycline\n",
+        "    name: Minocycline (test copy)\n",
+    )
+    assert ok_json("show", "minocycline")["name"] == "Minocycline (test copy)"
+
+
+# =============================================================================================
+# text output: literal strings, no colour, no ellipsis
+# =============================================================================================
+
+MARKUP = "Ca [mmol/L] high [/b] [bold red]x[/bold red]"
+
+
+@pytest.fixture
+def markup_data(data_copy) -> Path:
+    therapies, subtypes = data_copy / "therapies.yaml", data_copy / "subtypes.yaml"
+    edit(therapies, "    name: Minocycline\n", '    name: "Minocycline [/b]"\n')
+    edit(
+        therapies,
+        "      - text: 200 mg/day\n        sources: [balin2012]\n",
+        f'      - text: "{MARKUP}"\n        sources: [balin2012]\n',
+    )
+    edit(
+        subtypes,
+        "    calcium_phosphate: abnormal calcium and/or phosphate metabolism\n",
+        f'    calcium_phosphate: "{MARKUP}"\n',
+    )
+    edit(subtypes, "    looks_for: Kidney function.\n", f'    looks_for: "{MARKUP}"\n')
+    edit(
+        therapies,
+        "    title: Treatment of cutaneous calcinosis in limited systemic sclerosis"
+        " with minocycline\n",
+        f'    title: "Minocycline {MARKUP}"\n',
+    )
+    return data_copy
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["treat", "--context", "ssc"],
+        ["treat", "--context", "ssc", "--details"],
+        ["show", "minocycline"],
+        ["subtypes"],
+        ["subtypes", "metastatic"],
+        ["workup", "--subtype", "metastatic"],
+        ["cite", "robertson2003"],
+        ["search", "mmol"],
+    ],
+)
+def test_knowledge_strings_print_literally_never_as_markup(markup_data, args):
+    out = ok(*args, env=WIDE).stdout
+    assert MARKUP in out
+    assert "Ca [mmol/L] high" in out
+    assert "[/b]" in out
+    assert "[bold red]x[/bold red]" in out
+    assert "\x1b" not in out
+
+
+def test_knowledge_names_with_brackets_print_literally(markup_data):
+    assert "Minocycline [/b]" in ok("treat", "--context", "ssc", env=WIDE).stdout
+    assert ok("show", "minocycline").stdout.startswith("Minocycline [/b] (minocycline)")
+
+
+def test_markup_survives_markdown_and_csv(markup_data):
+    md = ok("treat", "--context", "ssc", "--format", "markdown").stdout
+    assert MARKUP in md
+    rows = rows_of_csv(ok("treat", "--context", "ssc", "--format", "csv").stdout)
+    assert MARKUP in next(r for r in rows if r["id"] == "minocycline")["regimens"]
+
+
+def test_control_characters_in_knowledge_are_shown_escaped(data_copy):
+    edit(
+        data_copy / "therapies.yaml", "    name: Minocycline\n", '    name: "Mino\\e[31mcycline"\n'
+    )
+    out = ok("show", "minocycline").stdout
+    assert "\x1b" not in out
+    assert "Mino\\x1b[31mcycline" in out
+
+
+def test_pipes_and_commas_in_knowledge_keep_markdown_and_csv_columns(data_copy):
+    edit(
+        data_copy / "therapies.yaml",
+        "    name: Minocycline\n",
+        '    name: "Mino | cyc, \\"line\\""\n',
+    )
+    md = markdown_rows(ok("treat", "--format", "markdown").stdout)
+    header, _, *body = md
+    assert all(len(row) == len(header) for row in body)
+    assert 'Mino | cyc, "line"' in [row[1] for row in body]
+    rows = rows_of_csv(ok("treat", "--format", "csv").stdout)
+    assert next(r for r in rows if r["id"] == "minocycline")["name"] == 'Mino | cyc, "line"'
+
+
+TABLE_COMMANDS = [
+    ["treat"],
+    ["treat", "--context", "ssc", "--details", "--chart"],
+    ["workup"],
+    ["workup", "--subtype", "metastatic"],
+    ["subtypes"],
+    ["subtypes", "dystrophic"],
+    ["cite"],
+    ["show", "minocycline"],
+    ["show", "colchicine"],
+    ["search", "myeloma"],
+    ["levels"],
+    ["overview"],
+    ["contexts"],
+]
+
+
+@pytest.mark.parametrize("args", TABLE_COMMANDS)
+@pytest.mark.parametrize("no_color", [False, True])
+def test_no_ansi_when_not_a_terminal_or_no_color(args, no_color):
+    env = {"NO_COLOR": "1"} if no_color else None
+    result = ok(*args, env=env)
+    assert result.stdout
+    assert not ANSI.search(result.stdout)
+    assert "\x1b" not in result.stdout
+
+
+@pytest.mark.parametrize("args", [a for a in TABLE_COMMANDS if a[0] != "search"])
+def test_piped_tables_never_cut_with_an_ellipsis(args):
+    assert ELLIPSIS not in ok(*args).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "header", "next_header", "text"),
+    [
+        (
+            ["workup"],
+            "Investigation",
+            "Looks for",
+            "Computed tomography and magnetic resonance imaging (MRI)",
+        ),
+        (
+            ["workup"],
+            "Investigation",
+            "Looks for",
+            "Connective tissue disease screen: antinuclear antibodies (ANAs)"
+            " and other autoantibodies",
+        ),
+        (["treat"], "Therapy", "Regimens", "Extracorporeal shock wave lithotripsy"),
+        (["treat"], "Therapy", "Regimens", "Methotrexate (with oral prednisolone)"),
+        (["subtypes"], "Subtype", "Ca/phosphate", "Milia-like idiopathic calcinosis cutis"),
+        (["levels"], "Therapies", "Count", "sodium-metabisulfite"),
+    ],
+)
+def test_piped_tables_keep_long_names_whole(args, header, next_header, text):
+    out = ok(*args).stdout
+    assert ELLIPSIS not in out
+    assert squash(text) in squash(column_text(out, header, next_header))
+
+
+def test_a_very_long_unbroken_name_is_folded_not_cut(data_copy):
+    long_name = "Minocycline" + "".join(f"Segment{i:02d}" for i in range(20))
+    edit(data_copy / "therapies.yaml", "    name: Minocycline\n", f"    name: {long_name}\n")
+    out = ok("treat", "--context", "ssc").stdout
+    assert ELLIPSIS not in out
+    assert long_name in column_text(out, "Therapy", "Regimens")
+    assert max(len(line) for line in out.splitlines()) <= 120
+
+
+# =============================================================================================
+# isolation and cache
+# =============================================================================================
+
+
+def test_runs_use_the_private_cache_not_home(tmp_path, monkeypatch):
+    import os
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    ok("levels")
+    cache_home = Path(os.environ["XDG_CACHE_HOME"])
+    assert list((cache_home / "calcref").glob("*.json"))
+    assert list(home.iterdir()) == []
+
+
+def test_an_unusable_cache_directory_costs_nothing_but_speed(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    assert ok_json("levels")[4]["count"] == 6
+
+
+def test_a_warm_cache_gives_the_same_answer():
+    cold = ok("treat", "--context", "ssc", "--json").stdout
+    load.cache_clear()
+    warm = ok("treat", "--context", "ssc", "--json").stdout
+    assert warm == cold
