@@ -33,6 +33,7 @@ import yaml
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 FILE_NAMES = ("subtypes.yaml", "therapies.yaml")
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 ALL_SUBTYPES = "all"  # an investigation tie target meaning every subtype; never suffixed
 
 Record = dict[str, Any]
@@ -174,7 +175,9 @@ def _replicate(original: Record, sections: dict, scale: int, isolated: bool) -> 
     return out
 
 
-def scaled(scale: int, *, isolated: bool = False, data_dir: Path = DATA_DIR) -> tuple[Record, Record]:
+def scaled(
+    scale: int, *, isolated: bool = False, data_dir: Path = DATA_DIR
+) -> tuple[Record, Record]:
     """The two files' contents replicated `scale` times (scale 1 is the bundled knowledge)."""
     if scale < 1:
         raise ValueError("scale must be at least 1")
@@ -190,14 +193,20 @@ def generate(scale: int, out_dir: Path, *, isolated: bool = False) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, content in zip(FILE_NAMES, scaled(scale, isolated=isolated), strict=True):
-        text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True, width=100)
+        # yaml.safe_dump's representer with libyaml's emitter when present: the same text,
+        # about three times faster, which matters at 1000x (45 MB).
+        text = yaml.dump(content, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=100)
         (out_dir / name).write_text(text, encoding="utf-8")
     return out_dir
 
 
 def counts(out_dir: Path) -> dict[str, int]:
     """Record counts and file sizes of a generated knowledge base (for reports)."""
-    subtypes, therapies = load_bundled(Path(out_dir))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe_load's rules, in C
+    subtypes, therapies = (
+        yaml.load((Path(out_dir) / name).read_text(encoding="utf-8"), Loader=loader)
+        for name in FILE_NAMES
+    )
     result = {key: len(subtypes[key]) for key in SUBTYPES_SECTIONS}
     result |= {key: len(therapies[key]) for key in ("evidence_levels", *THERAPIES_SECTIONS)}
     for name in FILE_NAMES:

@@ -1,7 +1,6 @@
 """Citation styles and links, checked against the real knowledge base's references."""
 
 # The references print page ranges with en dashes, and the expected texts must too.
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 

@@ -11,7 +11,11 @@ def main() -> None:
     if sys.argv[1:] in (["--version"], ["-V"]):
         from calcref import __version__
 
-        sys.stdout.write(f"calcref {__version__}\n")
+        try:
+            sys.stdout.write(f"calcref {__version__}\n")
+            sys.stdout.flush()
+        except (OSError, AttributeError):  # a full disk, a closed pipe or a closed stdout
+            sys.exit(1)
         return
     from calcref.cli import run
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
+
+from calcref.textsafe import JSON_ESCAPES, visible
 
 if TYPE_CHECKING:
     from calcref.model import Reference
@@ -358,6 +361,16 @@ def csl_json(refs: Sequence[Reference]) -> str:
 # --- the whole document ------------------------------------------------------------------------
 
 
+def _visible(ref: Reference) -> Reference:
+    """The reference with control and bidi characters made visible, field by field, so a
+    hostile knowledge file cannot drive the terminal through an exported citation (and RIS
+    keeps its own CRLFs)."""
+    fields = ("title", "journal", "book", "volume", "issue", "pages", "article_number", "doi")
+    changes: dict[str, object] = {f: visible(getattr(ref, f)) for f in fields if getattr(ref, f)}
+    changes["authors"] = tuple(visible(a) for a in ref.authors)
+    return replace(ref, **changes)
+
+
 def export(refs: Sequence[Reference], style: str) -> str:
     """Every reference in `refs`, in order, as one document in `style`, ending with a newline.
 
@@ -366,12 +379,13 @@ def export(refs: Sequence[Reference], style: str) -> str:
     blank line. csl-json: one JSON array. No references give an empty document ("[]" for
     CSL-JSON).
     """
+    if style == "csl-json":
+        return csl_json(refs).translate(JSON_ESCAPES)
+    refs = [_visible(r) for r in refs]
     if style in _TEXT_FORMATTERS:
         return "".join(_TEXT_FORMATTERS[style](r) + "\n" for r in refs)
     if style == "bibtex":
         return "\n".join(bibtex_entry(r) for r in refs)
     if style == "ris":
         return CRLF.join(ris_record(r) for r in refs)
-    if style == "csl-json":
-        return csl_json(refs)
     raise ValueError(f"unknown citation style {style!r}; expected one of: {', '.join(STYLES)}")

@@ -129,6 +129,7 @@ class CalcrefGroup(TyperGroup):
         extra["standalone_mode"] = False
         try:
             code = super().main(args=args, prog_name=prog_name or "calcref", **extra)
+            sys.stdout.flush()
         except NoArgsIsHelpError as exc:
             sys.stdout.write(exc.ctx.get_help() + "\n" if exc.ctx else "")
             sys.exit(0)
@@ -144,6 +145,9 @@ class CalcrefGroup(TyperGroup):
             _fail(1, str(exc))
         except BrokenPipeError:
             _quiet_broken_pipe()
+        except OSError as exc:  # stdout on a full disk, a revoked terminal...
+            _detach_stdout()
+            _fail(1, f"cannot write output: {exc.strerror or exc}")
         except KeyboardInterrupt:
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
@@ -156,13 +160,21 @@ def _fail(code: int, *messages: str) -> NoReturn:
     sys.exit(code)
 
 
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
+
+
 def _quiet_broken_pipe() -> NoReturn:
     """The reader went away (`| head`): stop quietly, with nothing more sent to the pipe.
 
     Exit code 1, as click and Rich also use for a closed pipe: the answer was not delivered.
     """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    _detach_stdout()
     sys.exit(1)
 
 
@@ -550,6 +562,10 @@ def contexts(fmt: FormatOpt = Fmt.table, as_json: JsonOpt = False) -> None:
 
 def run() -> None:
     """Console-script entry point: UTF-8 output whatever the locale, then the app."""
+    if sys.stdout is None:  # started with stdout closed (`calcref ... >&-`)
+        if sys.stderr is not None:
+            sys.stderr.write("calcref: error: standard output is closed\n")
+        sys.exit(1)
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="backslashreplace")

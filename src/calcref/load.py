@@ -31,7 +31,7 @@ def data_dir() -> Path:
     override = os.environ.get(DATA_ENV)
     if override is not None:
         path = Path(override)
-        if not path.is_dir():
+        if not override.strip() or not path.is_dir():
             raise KnowledgeError(f"{DATA_ENV}={override!r} is not a directory")
         return path
     here = Path(__file__).resolve().parent
@@ -45,6 +45,9 @@ def _read_bytes(path: Path) -> bytes:
     try:
         if path.is_dir():
             raise KnowledgeError([Problem(str(path), 1, "is a directory, expected a YAML file")])
+        if path.exists() and not path.is_file():
+            # A FIFO or device would block or never end: only regular files are read.
+            raise KnowledgeError([Problem(str(path), 1, "is not a regular file")])
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise KnowledgeError(

@@ -14,9 +14,9 @@ _C0_C1 = (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))
 VISIBLE = {code: f"\\x{code:02x}" for code in _C0_C1} | {code: f"\\u{code:04x}" for code in _BIDI}
 """Visible stand-ins for text output (tables, Markdown, CSV, citations)."""
 
-JSON_ESCAPES = {code: f"\\u{code:04x}" for code in _BIDI}
-"""JSON already escapes C0 controls; these make bidi controls \\uXXXX escapes too (still valid
-JSON, decoding to the original character)."""
+JSON_ESCAPES = {code: f"\\u{code:04x}" for code in (*range(0x7F, 0xA0), *_BIDI)}
+"""JSON already escapes C0 controls; these make DEL, the C1 controls and the bidi controls
+\\uXXXX escapes too (still valid JSON, decoding to the original character)."""
 
 
 def visible(text: str) -> str:

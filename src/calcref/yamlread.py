@@ -61,14 +61,23 @@ def decode(path: str, raw: bytes) -> tuple[str | None, list[Problem]]:
 
 def parse(path: str, text: str) -> tuple[object, list[Problem]]:
     """Parse one YAML document; on any problem return (None, problems), never half a file."""
+    last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
     loader = _Loader(text)
     try:
         return _compose(path, loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
+        line = min(mark.line + 1, last_line) if mark else 1
         reason = exc.problem or exc.context or "syntax error"
-        return None, [Problem(path, line, f"invalid YAML: {reason}")]
+        return None, [Problem(path, max(line, 1), f"invalid YAML: {reason}")]
+    except yaml.reader.ReaderError as exc:
+        # libyaml counts bytes of the UTF-8 text, the pure-Python reader counts characters.
+        if _Loader is yaml.SafeLoader:
+            line = text.count("\n", 0, exc.position) + 1
+        else:
+            line = text.encode()[: exc.position].count(b"\n") + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return None, [Problem(path, line, f"invalid YAML: {exc.reason} (U+{char:04X})")]
     except yaml.YAMLError as exc:
         return None, [Problem(path, 1, f"invalid YAML: {exc}")]
     finally:

@@ -1,0 +1,1106 @@
+"""The loaded knowledge, checked against the two sources.
+
+Every expected value below was typed in from the source text (the chapter "Calcinosis cutis" of
+*Treatment of Skin Disease*, and the JOPA article by Dagan Cloutier), not copied from
+data/*.yaml, so that a wrong figure, dose, letter or citation in the data fails a test here.
+Where the chapter is quoted, the quote is given in a comment beside the expected value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from calcref.load import load
+from calcref.model import LINE_ORDER, Counts, KnowledgeBase, Statement, Study
+
+CHAPTER, JOPA = "chapter", "jopa"
+BALIN_DOI = "10.1001/archdermatol.2011.2052"
+ROBERTSON_DOI = "10.1136/ard.62.3.267"
+
+
+@pytest.fixture(scope="module")
+def kb() -> Iterator[KnowledgeBase]:
+    """The shipped knowledge, loaded without touching any user cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CALCREF_NO_CACHE", "1")
+        mp.delenv("CALCREF_DATA", raising=False)
+        load.cache_clear()
+        try:
+            yield load()
+        finally:
+            load.cache_clear()
+
+
+def numbers(text: str | None) -> list[str]:
+    """The figures in a text, sorted, so two texts can be compared figure for figure."""
+    return sorted(re.findall(r"\d+(?:\.\d+)?", text or ""))
+
+
+def strings(obj: object, owner: object = None) -> Iterator[tuple[object, str]]:
+    """Every string in the model, with the record that holds it."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            if f.init:
+                yield from strings(getattr(obj, f.name), obj)
+    elif isinstance(obj, (tuple, list)):
+        for item in obj:
+            yield from strings(item, owner)
+    elif isinstance(obj, str):
+        yield owner, obj
+
+
+def records(obj: object) -> Iterator[object]:
+    """Every record (dataclass instance) in the model, depth first."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        yield obj
+        for f in dataclasses.fields(obj):
+            if f.init:
+                yield from records(getattr(obj, f.name))
+    elif isinstance(obj, (tuple, list)):
+        for item in obj:
+            yield from records(item)
+
+
+# --- Evidence scale -------------------------------------------------------------------------------
+
+# "Evidence Levels: A Double-blind study B Clinical trial ≥ 20 subjects C Clinical trial < 20
+# subjects D Series ≥ 5 subjects E Anecdotal case reports"
+EVIDENCE_SCALE = {
+    "A": "Double-blind study",
+    "B": "Clinical trial ≥ 20 subjects",
+    "C": "Clinical trial < 20 subjects",
+    "D": "Series ≥ 5 subjects",
+    "E": "Anecdotal case reports",
+}
+
+
+def test_evidence_scale_is_the_chapters(kb: KnowledgeBase) -> None:
+    assert {e.letter: e.definition for e in kb.evidence_levels} == EVIDENCE_SCALE
+    assert [e.letter for e in kb.evidence_levels] == list("ABCDE")
+    assert all(e.sources == (CHAPTER,) for e in kb.evidence_levels)
+
+
+# --- Treatment ladder -----------------------------------------------------------------------------
+
+# The chapter's "First-Line Therapies" and "Second-Line Therapies" lists, in the chapter's order:
+# (therapy id, line, letter, the entry exactly as the chapter lists it).
+LADDER = [
+    ("no-treatment", "first", "E", "No treatment/self-healing"),
+    ("diltiazem", "first", "C", "Diltiazem"),
+    (
+        "intralesional-corticosteroid",
+        "first",
+        "E",
+        "Intralesional corticosteroid/oral prednisolone",
+    ),
+    ("oral-prednisolone", "first", "E", "Intralesional corticosteroid/oral prednisolone"),
+    ("colchicine", "second", "E", "Colchicine"),
+    ("minocycline", "second", "E", "Minocycline"),
+    ("bisphosphonates", "second", "D", "Bisphosphonates"),
+    ("probenecid", "second", "E", "Probenecid"),
+    ("aluminum-hydroxide", "second", "D", "Aluminum hydroxide"),
+]
+
+# Named by a source with no ladder place or letter (sources README), plus the two drugs that
+# appear only as partners in a case report (methotrexate, cimetidine).
+UNGRADED = [
+    "warfarin",
+    "ivig",
+    "sodium-thiosulfate",
+    "co2-laser",
+    "eswl",
+    "surgical-excision",
+    "ceftriaxone",
+    "sodium-metabisulfite",
+    "infliximab",
+    "apremilast",
+    "low-calcium-diet",
+    "blood-flow-measures",
+    "treat-underlying",
+    "methotrexate",
+    "cimetidine",
+]
+
+
+@pytest.mark.parametrize(("therapy_id", "line", "letter", "listed_as"), LADDER)
+def test_ladder_entry(
+    kb: KnowledgeBase, therapy_id: str, line: str, letter: str, listed_as: str
+) -> None:
+    therapy = kb.therapy_by_id[therapy_id]
+    assert therapy.line == line
+    assert therapy.evidence == letter
+    ladder = therapy.ladder
+    assert ladder is not None
+    assert ladder.source == CHAPTER
+    assert ladder.listed_as == listed_as
+    graded = [p for p in therapy.positions if p.line is not None]
+    assert len(graded) == 1, "only the chapter grades therapies"
+
+
+@pytest.mark.parametrize("therapy_id", UNGRADED)
+def test_ungraded_therapy_has_no_line_and_no_letter(kb: KnowledgeBase, therapy_id: str) -> None:
+    therapy = kb.therapy_by_id[therapy_id]
+    assert therapy.line is None
+    assert therapy.evidence is None
+    assert therapy.ladder is None
+    for position in therapy.positions:
+        assert position.line is None and position.evidence is None
+
+
+def test_every_therapy_is_either_on_the_ladder_or_ungraded(kb: KnowledgeBase) -> None:
+    """No therapy slips in that this audit has not placed."""
+    ladder_ids = [entry[0] for entry in LADDER]
+    assert set(kb.therapy_by_id) == set(ladder_ids) | set(UNGRADED)
+    assert len(kb.therapies) == len(LADDER) + len(UNGRADED)
+
+
+def test_ladder_order_follows_the_chapter(kb: KnowledgeBase) -> None:
+    graded = [t for t in kb.therapies if t.line is not None]
+    in_ladder_order = sorted(graded, key=lambda t: LINE_ORDER[t.line])
+    assert [t.id for t in in_ladder_order] == [entry[0] for entry in LADDER]
+
+
+def test_every_graded_position_is_the_chapters_and_well_formed(kb: KnowledgeBase) -> None:
+    for therapy in kb.therapies:
+        for position in therapy.positions:
+            assert (position.line is None) == (position.evidence is None), therapy.id
+            if position.line is not None:
+                assert position.source == CHAPTER, therapy.id
+                assert position.evidence in EVIDENCE_SCALE
+            else:
+                assert position.view, f"{therapy.id}: an ungraded position must say something"
+
+
+def test_minocycline_positions_show_both_sources(kb: KnowledgeBase) -> None:
+    minocycline = kb.therapy_by_id["minocycline"]
+    by_source = {p.source: p for p in minocycline.positions}
+    assert set(by_source) == {CHAPTER, JOPA}
+    # The chapter lists it second-line with evidence E.
+    chapter = by_source[CHAPTER]
+    assert (chapter.line, chapter.evidence, chapter.listed_as) == ("second", "E", "Minocycline")
+    # JOPA: "Minocycline is often used as a first-line treatment for patients with painful,
+    # ulcerating dermal calcinosis." ... "minocycline is the least invasive and the best
+    # tolerated." The article gives a view, not a ladder place or a letter.
+    jopa = by_source[JOPA]
+    assert jopa.line is None and jopa.evidence is None
+    view = (jopa.view or "").lower()
+    for phrase in ("first line", "painful", "ulcerating", "least invasive", "best tolerated"):
+        assert phrase in view.replace("first-line", "first line")
+    # The ladder itself follows the chapter.
+    assert (minocycline.line, minocycline.evidence) == ("second", "E")
+    assert "minocycline-position" in {n.id for n in minocycline.notes}
+
+
+def test_diltiazem_balin_recommendation_is_a_view_not_a_grade(kb: KnowledgeBase) -> None:
+    # Balin 2012 summary: "This is recommended as first-line treatment."
+    diltiazem = kb.therapy_by_id["diltiazem"]
+    balin = [p for p in diltiazem.positions if p.source == "balin2012"]
+    assert len(balin) == 1
+    assert balin[0].line is None and balin[0].evidence is None
+    assert "first-line" in (balin[0].view or "")
+
+
+# --- Doses ----------------------------------------------------------------------------------------
+
+# Each therapy's regimens: (sources cited, dose fragments exactly as the source prints them).
+# The figures of each regimen must be exactly the figures of its fragments.
+REGIMENS: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    "diltiazem": [
+        # Reiter: "treated with diltiazem (2–4 mg/kg/day), with lower doses being ineffective"
+        (("reiter2011",), ("2–4 mg/kg/day",)),
+        # Jiang: "A 12-year-old boy ... received diltiazem at a dose of 30 mg/day"
+        (("jiang2011",), ("30 mg/day", "12-year-old")),
+        # Balin: "diltiazem at the dose of <480 mg/day"
+        (("balin2012",), ("<480 mg/day",)),
+    ],
+    "intralesional-corticosteroid": [
+        # Al-Mayouf: "treated with Depo-Medrol 80 mg and xylocaine 1% under ultrasound guidance"
+        (("al-mayouf2010",), ("Depo-Medrol 80 mg", "xylocaine 1%", "ultrasound guidance")),
+    ],
+    "oral-prednisolone": [
+        # Meher: "after 1 month of oral prednisolone (1 mg/kg/day) and methotrexate (10 mg/week)"
+        (("meher2014",), ("1 mg/kg/day", "1 month", "methotrexate 10 mg/week")),
+    ],
+    "colchicine": [
+        # Balin: "Eight patients were treated with colchicine (<1.2 g/day)"
+        (("balin2012",), ("<1.2 g/day",)),
+    ],
+    "minocycline": [
+        # Robertson: "minocycline 50 mg or 100 mg daily ... The mean duration of treatment was
+        # 3.5 years."
+        (("robertson2003",), ("50 mg or 100 mg daily", "3.5 years")),
+        # Balin: "Six patients received minocycline (200 mg/day)."
+        (("balin2012",), ("200 mg/day",)),
+        # JOPA: "Patients often must take minocycline for years"
+        ((JOPA,), ("years",)),
+        # JOPA: "prescribed cyclically for 4 to 6 weeks, which can control the calcinosis for 3
+        # to 4 months"
+        ((JOPA,), ("4 to 6 weeks", "3 to 4 months")),
+    ],
+    "bisphosphonates": [
+        # Wakabayashi: "intermittent six monthly high-dose etidronate (800 mg/day for 3 months)
+        # and cimetidine for over 5 years"
+        (("wakabayashi2015",), ("etidronate", "800 mg/day for 3 months", "over 5 years")),
+        # Marco Puche: "intravenous pamidronate at 1 mg/kg/day on 3 consecutive days every 3
+        # months"
+        (("marco-puche2010",), ("pamidronate", "1 mg/kg/day on 3 consecutive days every 3 months")),
+    ],
+    "ceftriaxone": [
+        # Reiter: "ceftriaxone 2 g/day intravenously for 20 days"
+        (("reiter2011",), ("2 g/day intravenously for 20 days",)),
+    ],
+    "methotrexate": [
+        (("meher2014",), ("10 mg/week", "prednisolone 1 mg/kg/day")),
+    ],
+    "cimetidine": [
+        # The chapter gives no cimetidine dose.
+        (("wakabayashi2015",), ("etidronate", "over 5 years")),
+    ],
+}
+
+
+@pytest.mark.parametrize("therapy_id", sorted(REGIMENS))
+def test_therapy_regimens_match_the_source_doses(kb: KnowledgeBase, therapy_id: str) -> None:
+    regimens = list(kb.therapy_by_id[therapy_id].regimens)
+    unmatched = list(regimens)
+    for sources, fragments in REGIMENS[therapy_id]:
+        match = [
+            r
+            for r in unmatched
+            if r.sources == sources
+            and all(f.lower() in r.text.lower() for f in fragments)
+            and numbers(r.text) == numbers(" ".join(fragments))
+        ]
+        assert match, f"{therapy_id}: no regimen citing {sources} with {fragments}: {regimens}"
+        unmatched.remove(match[0])
+    assert not unmatched, f"{therapy_id}: regimens not in the source: {unmatched}"
+
+
+def test_no_other_therapy_carries_a_dose(kb: KnowledgeBase) -> None:
+    for therapy in kb.therapies:
+        if therapy.id not in REGIMENS:
+            for regimen in therapy.regimens:
+                assert not numbers(regimen.text), f"{therapy.id}: unexpected figure in {regimen}"
+
+
+# --- The colchicine dose note ---------------------------------------------------------------------
+
+
+def _has_dose_note(notes: tuple) -> bool:
+    return any(
+        n.id == "colchicine-dose-unit" and "mg/day" in n.text and "milligram" in n.text
+        for n in notes
+    )
+
+
+def test_colchicine_regimen_keeps_source_wording_with_its_note(kb: KnowledgeBase) -> None:
+    regimen = next(r for r in kb.therapy_by_id["colchicine"].regimens if "1.2" in r.text)
+    assert regimen.text == "<1.2 g/day"
+    assert regimen.sources == ("balin2012",)
+    assert _has_dose_note(regimen.notes)
+
+
+def test_colchicine_study_keeps_source_wording_with_its_note(kb: KnowledgeBase) -> None:
+    study = kb.study_by_id["balin2012-colchicine"]
+    assert study.regimen == "<1.2 g/day"
+    assert _has_dose_note(study.notes)
+
+
+def test_every_gram_colchicine_dose_sits_beside_the_note(kb: KnowledgeBase) -> None:
+    """Wherever the record holds "1.2 g/day", the record holding it carries the curator note."""
+    holders = [owner for owner, text in strings(kb) if re.search(r"1\.2\s*g\b", text)]
+    dose_holders = [h for h in holders if isinstance(h, (Statement, Study))]
+    assert len(dose_holders) == 2
+    for holder in dose_holders:
+        assert _has_dose_note(holder.notes), holder
+    # Anything else mentioning it is the note itself.
+    assert all(
+        h in dose_holders or getattr(h, "id", None) == "colchicine-dose-unit" for h in holders
+    )
+
+
+# --- Studies --------------------------------------------------------------------------------------
+
+BALIN_TITLE_FIGURES = {"78", "1996", "2009"}
+
+
+@dataclasses.dataclass(frozen=True)
+class S:
+    """A study as the chapter summarises it."""
+
+    ref: str
+    therapies: frozenset[str]
+    contexts: frozenset[str]
+    n: int | None
+    age: str | None
+    regimen: tuple[str, ...] | None  # fragments the regimen must contain; None = no regimen
+    counts: Counts
+    said: frozenset[str]  # every figure the chapter's summary gives for this study
+
+
+def summary(ref, therapies, contexts, n, age, regimen, counts, said) -> S:
+    return S(
+        ref, frozenset(therapies), frozenset(contexts), n, age, regimen, counts, frozenset(said)
+    )
+
+
+STUDIES = {
+    # "A case of dystrophic calcinosis after trauma that resolved over 8 weeks with spontaneous
+    # transepidermal elimination."
+    "pitt1990-case": summary(
+        "pitt1990", ["no-treatment"], ["trauma"], 1, None, None, Counts(responders=1), {"8"}
+    ),
+    # "Calcinosis cutis in dermatomyositis has been successfully treated with diltiazem
+    # (2–4 mg/kg/day), with lower doses being ineffective." No patient count.
+    "reiter2011-diltiazem": summary(
+        "reiter2011", ["diltiazem"], ["dm"], None, None, ("2–4 mg/kg/day",), Counts(), {"2", "4"}
+    ),
+    # "Surgical excision or curettage is the treatment of choice in idiopathic calcinosis cutis,
+    # especially scrotal calcinosis." No patient count.
+    "reiter2011-surgery": summary(
+        "reiter2011",
+        ["surgical-excision"],
+        ["scrotal"],
+        None,
+        None,
+        ("excision", "curettage"),
+        Counts(),
+        set(),
+    ),
+    # "A 16-year-old boy with morphea profunda ... was treated with ceftriaxone 2 g/day
+    # intravenously for 20 days, and the calcification diminished within weeks."
+    "reiter2011-ceftriaxone": summary(
+        "reiter2011",
+        ["ceftriaxone"],
+        ["morphea"],
+        1,
+        "16 years",
+        ("2 g/day intravenously for 20 days",),
+        Counts(responders=1),
+        {"16", "2", "20"},
+    ),
+    # "A 12-year-old boy ... received diltiazem at a dose of 30 mg/day, resulting in obvious
+    # softening and radiologic regression and functional improvement at 4 months."
+    "jiang2011-case": summary(
+        "jiang2011",
+        ["diltiazem"],
+        ["jdm"],
+        1,
+        "12 years",
+        ("30 mg/day",),
+        Counts(responders=1),
+        {"12", "30", "4"},
+    ),
+    # "Nine of 17 patients ... showed partial response to treatment with diltiazem at the dose
+    # of <480 mg/day."
+    "balin2012-diltiazem": summary(
+        "balin2012",
+        ["diltiazem"],
+        ["ctd"],
+        17,
+        None,
+        ("<480 mg/day",),
+        Counts(partial=9),
+        {"9", "17", "480"} | BALIN_TITLE_FIGURES,
+    ),
+    # "Eight patients were treated with colchicine (<1.2 g/day), resulting in one patient
+    # showing complete response and two patients showing partial response."
+    "balin2012-colchicine": summary(
+        "balin2012",
+        ["colchicine"],
+        ["ctd"],
+        8,
+        None,
+        ("<1.2 g/day",),
+        Counts(complete=1, partial=2),
+        {"8", "1.2"} | BALIN_TITLE_FIGURES,
+    ),
+    # "Six patients received minocycline (200 mg/day). Only one patient showed partial
+    # response, two patients did not respond, and the response was unknown in three patients."
+    "balin2012-minocycline": summary(
+        "balin2012",
+        ["minocycline"],
+        ["ctd"],
+        6,
+        None,
+        ("200 mg/day",),
+        Counts(partial=1, none=2, unknown=3),
+        {"6", "200"} | BALIN_TITLE_FIGURES,
+    ),
+    # "Four patients were treated with warfarin with only one patient partially responding."
+    "balin2012-warfarin": summary(
+        "balin2012",
+        ["warfarin"],
+        ["ctd"],
+        4,
+        None,
+        None,
+        Counts(partial=1),
+        {"4"} | BALIN_TITLE_FIGURES,
+    ),
+    # "Out of the 11 patients who received surgical excision alone, all 11 responded, with
+    # eight having a complete response." (No partial count is stated: it is not derived.)
+    "balin2012-surgery": summary(
+        "balin2012",
+        ["surgical-excision"],
+        ["ctd"],
+        11,
+        None,
+        ("excision alone",),
+        Counts(responders=11, complete=8),
+        {"11", "8"} | BALIN_TITLE_FIGURES,
+    ),
+    # "Another 17 patients had surgical and medical treatment with complete response in 14
+    # patients, partial response in two patients, and no response in one patient."
+    "balin2012-surgery-medical": summary(
+        "balin2012",
+        ["surgical-excision"],
+        ["ctd"],
+        17,
+        None,
+        ("surgical", "medical"),
+        Counts(complete=14, partial=2, none=1),
+        {"17", "14", "2", "1"} | BALIN_TITLE_FIGURES,
+    ),
+    # "A 10-year-old boy with juvenile dermatomyositis had calcinosis of his left elbow. It was
+    # treated with Depo-Medrol 80 mg and xylocaine 1% under ultrasound guidance with
+    # significant improvement."
+    "al-mayouf2010-case": summary(
+        "al-mayouf2010",
+        ["intralesional-corticosteroid"],
+        ["jdm"],
+        1,
+        "10 years",
+        ("Depo-Medrol 80 mg", "xylocaine 1%", "ultrasound guidance"),
+        Counts(responders=1),
+        {"10", "80", "1"},
+    ),
+    # "A 7-year-old girl ... improved ... after 1 month of oral prednisolone (1 mg/kg/day) and
+    # methotrexate (10 mg/week)."
+    "meher2014-case": summary(
+        "meher2014",
+        ["oral-prednisolone", "methotrexate"],
+        ["jdm"],
+        1,
+        "7 years",
+        ("prednisolone 1 mg/kg/day", "methotrexate 10 mg/week", "1 month"),
+        Counts(responders=1),
+        {"7", "1", "10"},
+    ),
+    # "In an open-label study, eight out of nine patients with limited cutaneous SSc prescribed
+    # minocycline 50 mg or 100 mg daily showed definite improvement. ... improvement occurring
+    # by 5 months. The mean duration of treatment was 3.5 years."
+    "robertson2003-study": summary(
+        "robertson2003",
+        ["minocycline"],
+        ["ssc"],
+        9,
+        None,
+        ("50 mg or 100 mg daily", "3.5 years"),
+        Counts(responders=8),
+        {"8", "9", "50", "100", "5", "3.5"},
+    ),
+    # "A 17-year-old boy with juvenile dermatomyositis ... showed marked improvement with
+    # intermittent six monthly high-dose etidronate (800 mg/day for 3 months) and cimetidine
+    # for over 5 years."
+    "wakabayashi2015-case": summary(
+        "wakabayashi2015",
+        ["bisphosphonates", "cimetidine"],
+        ["jdm"],
+        1,
+        "17 years",
+        ("etidronate", "800 mg/day for 3 months", "cimetidine", "over 5 years"),
+        Counts(responders=1),
+        {"17", "800", "3", "5"},
+    ),
+    # "Three children with juvenile dermatomyositis received treatment with intravenous
+    # pamidronate at 1 mg/kg/day on 3 consecutive days every 3 months. In all three cases
+    # calcinosis significantly decreased and even totally cleared in one of them."
+    "marco-puche2010-series": summary(
+        "marco-puche2010",
+        ["bisphosphonates"],
+        ["jdm"],
+        3,
+        "children",
+        ("pamidronate 1 mg/kg/day on 3 consecutive days every 3 months",),
+        Counts(responders=3, complete=1),
+        {"1", "3"},
+    ),
+}
+
+
+def test_study_ids_are_exactly_the_chapters_summaries(kb: KnowledgeBase) -> None:
+    assert set(kb.study_by_id) == set(STUDIES)
+
+
+@pytest.mark.parametrize("study_id", sorted(STUDIES))
+def test_study_matches_the_chapter(kb: KnowledgeBase, study_id: str) -> None:
+    expected = STUDIES[study_id]
+    study = kb.study_by_id[study_id]
+    assert study.ref == expected.ref
+    assert set(study.therapies) == expected.therapies
+    assert set(study.contexts) == expected.contexts
+    assert study.n == expected.n
+    assert study.age == expected.age
+    assert study.counts == expected.counts  # unstated counts stay None, never derived
+    if expected.regimen is None:
+        assert study.regimen is None
+    else:
+        assert study.regimen is not None
+        for fragment in expected.regimen:
+            assert fragment.lower() in study.regimen.lower()
+        assert numbers(study.regimen) == numbers(" ".join(expected.regimen))
+    assert CHAPTER in study.sources
+
+
+@pytest.mark.parametrize("study_id", sorted(STUDIES))
+def test_study_states_no_figure_the_chapter_does_not_give(kb: KnowledgeBase, study_id: str) -> None:
+    study = kb.study_by_id[study_id]
+    text = " ".join(filter(None, (study.population, study.age, study.regimen, study.outcome)))
+    assert set(numbers(text)) <= STUDIES[study_id].said, text
+
+
+@pytest.mark.parametrize("study_id", sorted(STUDIES))
+def test_study_counts_never_exceed_n(kb: KnowledgeBase, study_id: str) -> None:
+    study = kb.study_by_id[study_id]
+    if study.n is None:
+        assert study.counts == Counts()
+        return
+    for value in dataclasses.astuple(study.counts):
+        assert value is None or 0 <= value <= study.n
+
+
+def test_studies_by_therapy(kb: KnowledgeBase) -> None:
+    by_therapy = {k: {s.id for s in v} for k, v in kb.studies_by_therapy.items()}
+    assert by_therapy["minocycline"] == {"balin2012-minocycline", "robertson2003-study"}
+    assert by_therapy["diltiazem"] == {
+        "reiter2011-diltiazem",
+        "jiang2011-case",
+        "balin2012-diltiazem",
+    }
+    assert by_therapy["bisphosphonates"] == {"wakabayashi2015-case", "marco-puche2010-series"}
+    assert by_therapy["surgical-excision"] == {
+        "reiter2011-surgery",
+        "balin2012-surgery",
+        "balin2012-surgery-medical",
+    }
+    # The preview stops before the studies behind these two.
+    assert by_therapy["probenecid"] == set()
+    assert by_therapy["aluminum-hydroxide"] == set()
+
+
+def test_robertson_2003_is_one_study_citing_both_sources(kb: KnowledgeBase) -> None:
+    studies = [s for s in kb.studies if s.ref == "robertson2003"]
+    assert [s.id for s in studies] == ["robertson2003-study"]
+    assert {CHAPTER, JOPA} <= set(studies[0].sources)
+    references = [r for r in kb.references if "Robertson LP" in r.authors]
+    assert [r.id for r in references] == ["robertson2003"]
+    assert {p.source for p in references[0].printed} == {CHAPTER, JOPA}
+
+
+# --- References -----------------------------------------------------------------------------------
+
+
+def page_span(pages: str | None) -> tuple[str, str] | None:
+    """'455–62' → ('455', '462'); 'e26–8' → ('e26', 'e28'); '693-706' → ('693', '706')."""
+    if pages is None:
+        return None
+    match = re.fullmatch(r"([a-z]?)(\d+)\s*[-–]\s*(\d+)", pages)
+    assert match, f"unreadable page range {pages!r}"
+    prefix, first, last = match.groups()
+    last = first[: len(first) - len(last)] + last
+    return prefix + first, prefix + last
+
+
+@dataclasses.dataclass(frozen=True)
+class R:
+    type: str = "article"
+    authors: tuple[str, ...] = ()
+    et_al: bool = False
+    title: str | None = None
+    journal: str | None = None
+    book: str | None = None
+    year: int | None = None
+    volume: str | None = None
+    issue: str | None = None
+    pages: tuple[str, str] | None = None
+    article_number: str | None = None
+    doi: str | None = None
+
+
+REFERENCES = {
+    # The chapter: no author, edition or year in the preview.
+    "chapter": R(
+        type="chapter",
+        title="Calcinosis cutis",
+        book="Treatment of Skin Disease: Comprehensive Therapeutic Strategies",
+    ),
+    # "Dagan Cloutier, MPAS, PA-C, ... editor-in-chief of the Journal of Orthopedics for
+    # Physician Assistants (JOPA)." Title, year and volume are not shown.
+    "jopa": R(authors=("Cloutier D",), journal="Journal of Orthopedics for Physician Assistants"),
+    # JOPA ref 1: "Walsh JS, Fairley JA. Calcifying disorders of the skin. J Am Acad Dermatol.
+    # 1995;33:693-706."
+    "walsh1995": R(
+        authors=("Walsh JS", "Fairley JA"),
+        title="Calcifying disorders of the skin",
+        journal="J Am Acad Dermatol",
+        year=1995,
+        volume="33",
+        pages=("693", "706"),
+    ),
+    "pitt1990": R(
+        authors=("Pitt AE", "Ethington JE", "Troy JL"),
+        title="Self-healing dystrophic calcinosis following trauma with transepidermal elimination",
+        journal="Cutis",
+        year=1990,
+        volume="45",
+        pages=("28", "32"),
+    ),
+    "reiter2011": R(
+        authors=("Reiter N", "El-Shabrawi L", "Leinweber B"),
+        et_al=True,
+        title="Calcinosis cutis: part II. Treatment options",
+        journal="J Am Acad Dermatol",
+        year=2011,
+        volume="65",
+        pages=("15", "22"),
+    ),
+    "jiang2011": R(
+        authors=("Jiang X", "Yi Q", "Liu D"),
+        et_al=True,
+        title=(
+            "A case of juvenile dermatomyositis with severe calcinosis and successful treatment "
+            "with prednisone and diltiazem"
+        ),
+        journal="Int J Dermatol",
+        year=2011,
+        volume="50",
+        pages=("74", "77"),
+    ),
+    # Issue (4) and DOI from the confirmed listing in the sources README.
+    "balin2012": R(
+        authors=("Balin SJ", "Wetter DA", "Andersen LK"),
+        et_al=True,
+        title=(
+            "Calcinosis cutis occurring in association with autoimmune connective tissue "
+            "disease: the Mayo Clinic experience with 78 patients, 1996 to 2009"
+        ),
+        journal="Arch Dermatol",
+        year=2012,
+        volume="148",
+        issue="4",
+        pages=("455", "462"),
+        doi=BALIN_DOI,
+    ),
+    "al-mayouf2010": R(
+        authors=("Al-Mayouf SM", "Alsonbul A", "Alismail K"),
+        title=(
+            "Localized calcinosis in juvenile dermatomyositis: successful treatment with "
+            "intralesional corticosteroids injection"
+        ),
+        journal="Int J Rheum Dis",
+        year=2010,
+        volume="13",
+        pages=("e26", "e28"),
+    ),
+    "meher2014": R(
+        authors=("Meher BK", "Mishra P", "Sivaraj P"),
+        et_al=True,
+        title="Severe calcinosis cutis with cutaneous ulceration in juvenile dermatomyositis",
+        journal="Indian Pediatr",
+        year=2014,
+        volume="51",
+        pages=("925", "927"),
+    ),
+    # Issue (3) and DOI from the confirmed listing in the sources README.
+    "robertson2003": R(
+        authors=("Robertson LP", "Marshall RW", "Hickling P"),
+        title="Treatment of cutaneous calcinosis in limited systemic sclerosis with minocycline",
+        journal="Ann Rheum Dis",
+        year=2003,
+        volume="62",
+        issue="3",
+        pages=("267", "269"),
+        doi=ROBERTSON_DOI,
+    ),
+    "wakabayashi2015": R(
+        authors=("Wakabayashi T", "Sasaki N", "Chinen N"),
+        et_al=True,
+        title=(
+            "Dramatic improvement of subcutaneous calcinosis by intermittent, high-dose "
+            "etidronate plus cimetidine in a patient with juvenile dermatomyositis"
+        ),
+        journal="Case Rep Rheumatol",
+        year=2015,
+        article_number="Article ID 817592, 3 pages",
+    ),
+    "marco-puche2010": R(
+        authors=("Marco Puche A", "Calvo Penades I", "Lopez Montesinos B"),
+        title=(
+            "Effectiveness of the treatment with intravenous pamidronate in calcinosis in "
+            "juvenile dermatomyositis"
+        ),
+        journal="Clin Exp Rheumatol",
+        year=2010,
+        volume="28",
+        pages=("135", "140"),
+    ),
+}
+
+# Citations exactly as each source prints them (non-breaking spaces written as spaces).
+CHAPTER_CITATIONS = {
+    "pitt1990": "Pitt AE, Ethington JE, Troy JL. Cutis 1990; 45: 28–32.",
+    "reiter2011": (
+        "Reiter N, El-Shabrawi L, Leinweber B, et al. J Am Acad Dermatol 2011; 65: 15–22."
+    ),
+    "jiang2011": "Jiang X, Yi Q, Liu D, et al. Int J Dermatol 2011; 50: 74–7.",
+    "balin2012": "Balin SJ, Wetter DA, Andersen LK, et al. Arch Dermatol 2012; 148: 455–62.",
+    "al-mayouf2010": "Al-Mayouf SM, Alsonbul A, Alismail K. Int J Rheum Dis 2010; 13: e26–8.",
+    "meher2014": "Meher BK, Mishra P, Sivaraj P, et al. Indian Pediatr 2014; 51: 925–7.",
+    "robertson2003": "Robertson LP, Marshall RW, Hickling P. Ann Rheum Dis 2003; 62: 267–9.",
+    "wakabayashi2015": (
+        "Wakabayashi T, Sasaki N, Chinen N, et al. Case Rep Rheumatol 2015, Article ID 817592, "
+        "3 pages, 2015."
+    ),
+    "marco-puche2010": (
+        "Marco Puche A, Calvo Penades I, Lopez Montesinos B. Clin Exp Rheumatol 2010; 28: 135–40."
+    ),
+}
+JOPA_CITATIONS = {
+    "walsh1995": (
+        "Walsh JS, Fairley JA. Calcifying disorders of the skin. J Am Acad Dermatol. "
+        "1995;33:693-706."
+    ),
+    "robertson2003": (
+        "Robertson LP, Marshall RW, Hickling P. Treatment of cutaneous calcinosis in limited "
+        "systemic sclerosis with minocycline. Ann Rheum Dis. 2003;62:267-269."
+    ),
+}
+
+
+def test_reference_ids_are_exactly_the_cited_works(kb: KnowledgeBase) -> None:
+    assert set(kb.reference_by_id) == set(REFERENCES)
+
+
+@pytest.mark.parametrize("ref_id", sorted(REFERENCES))
+def test_reference_bibliographic_fields(kb: KnowledgeBase, ref_id: str) -> None:
+    reference = kb.reference_by_id[ref_id]
+    expected = REFERENCES[ref_id]
+    actual = R(
+        type=reference.type,
+        authors=reference.authors,
+        et_al=reference.et_al,
+        title=reference.title,
+        journal=reference.journal,
+        book=reference.book,
+        year=reference.year,
+        volume=reference.volume,
+        issue=reference.issue,
+        pages=page_span(reference.pages),
+        article_number=reference.article_number,
+        doi=reference.doi,
+    )
+    assert actual == expected
+
+
+@pytest.mark.parametrize("ref_id", sorted(set(CHAPTER_CITATIONS) | set(JOPA_CITATIONS)))
+def test_reference_printed_exactly_as_each_source_prints_it(kb: KnowledgeBase, ref_id: str) -> None:
+    printed = {p.source: p.text.replace("\u00a0", " ") for p in kb.reference_by_id[ref_id].printed}
+    expected = {}
+    if ref_id in CHAPTER_CITATIONS:
+        expected[CHAPTER] = CHAPTER_CITATIONS[ref_id]
+    if ref_id in JOPA_CITATIONS:
+        expected[JOPA] = JOPA_CITATIONS[ref_id]
+    assert printed == expected
+
+
+@pytest.mark.parametrize("ref_id", sorted(set(CHAPTER_CITATIONS) | set(JOPA_CITATIONS)))
+def test_reference_fields_agree_with_every_printed_form(kb: KnowledgeBase, ref_id: str) -> None:
+    reference = kb.reference_by_id[ref_id]
+    for printed in reference.printed:
+        text = printed.text.replace("\u00a0", " ")
+        for author in reference.authors:
+            assert author in text
+        assert reference.journal in text
+        assert str(reference.year) in text
+        if reference.volume:
+            assert reference.volume in text
+        assert ("et al." in text) == reference.et_al
+        if printed.source == JOPA:
+            assert reference.title in text
+
+
+def test_balin_keeps_the_chapters_three_authors_and_notes_the_fourth(kb: KnowledgeBase) -> None:
+    balin = kb.reference_by_id["balin2012"]
+    assert balin.authors == ("Balin SJ", "Wetter DA", "Andersen LK")
+    assert balin.et_al
+    assert "Davis MDP" in (balin.confirmed or "")
+
+
+def test_walsh_pages_are_the_articles(kb: KnowledgeBase) -> None:
+    assert page_span(kb.reference_by_id["walsh1995"].pages) == ("693", "706")
+
+
+def test_only_the_two_confirmed_dois(kb: KnowledgeBase) -> None:
+    dois = {r.id: r.doi for r in kb.references if r.doi is not None}
+    assert dois == {"balin2012": BALIN_DOI, "robertson2003": ROBERTSON_DOI}
+    # No other identifier hides anywhere else in the knowledge either.
+    for _, text in strings(kb):
+        for found in re.findall(r"\b10\.\d{4,9}/[^\s;,)]+", text):
+            assert found.rstrip(".") in (BALIN_DOI, ROBERTSON_DOI), text
+        assert not re.search(r"\bpmid\b|pubmed\.ncbi\.nlm\.nih\.gov/\d", text, re.IGNORECASE), text
+
+
+# --- Subtypes, contexts, investigations -----------------------------------------------------------
+
+# "There are five major types: Idiopathic ... Dystrophic ... Metastatic ... Iatrogenic ...
+# Calciphylaxis"
+MAJOR_SUBTYPES = ["idiopathic", "dystrophic", "metastatic", "iatrogenic", "calciphylaxis"]
+# "Other rare variants ... include calcinosis cutis circumscripta, calcinosis universalis,
+# tumoral calcinosis, transplant-associated calcinosis cutis, and milia-like idiopathic
+# calcinosis cutis (usually associated with Down syndrome)."
+VARIANTS = {
+    "circumscripta": "Calcinosis cutis circumscripta",
+    "universalis": "Calcinosis universalis",
+    "tumoral": "Tumoral calcinosis",
+    "transplant-associated": "Transplant-associated calcinosis cutis",
+    "milia-like": "Milia-like idiopathic calcinosis cutis",
+}
+
+
+def test_five_major_subtypes_in_the_chapters_order(kb: KnowledgeBase) -> None:
+    assert [t.id for t in kb.subtypes if t.major] == MAJOR_SUBTYPES
+
+
+def test_five_rare_variants(kb: KnowledgeBase) -> None:
+    variants = {t.id: t.name for t in kb.subtypes if not t.major}
+    assert variants == VARIANTS
+    assert len(kb.subtypes) == 10
+
+
+def test_subtype_definitions(kb: KnowledgeBase) -> None:
+    by_id = kb.subtype_by_id
+    # "Dystrophic: (most common form) ... but normal calcium and phosphate levels"
+    assert [t.id for t in kb.subtypes if t.most_common] == ["dystrophic"]
+    assert by_id["dystrophic"].calcium_phosphate.startswith("normal")
+    # "Metastatic: abnormal calcium and/or phosphate metabolism"
+    assert "abnormal calcium and/or phosphate" in by_id["metastatic"].calcium_phosphate
+    # "Calciphylaxis: calcific vasculopathy that occurs in the setting of end-stage kidney disease"
+    assert "ckd" in by_id["calciphylaxis"].contexts
+    assert "five-subtypes" in {n.id for n in by_id["calciphylaxis"].notes}
+    # "milia-like idiopathic calcinosis cutis (usually associated with Down syndrome)"
+    assert "down-syndrome" in by_id["milia-like"].contexts
+    # "(e.g., idiopathic scrotal calcinosis)"
+    assert "scrotal" in by_id["idiopathic"].contexts
+    # "(such as extravasation of calcium or phosphate infusions)"
+    assert "extravasation" in by_id["iatrogenic"].contexts
+    # "(hyperparathyroidism, sarcoidosis, chronic kidney failure, malignant neoplasms)"
+    assert {"hyperparathyroidism", "sarcoidosis", "ckd", "malignancy"} <= set(
+        by_id["metastatic"].contexts
+    )
+    for subtype in kb.subtypes:
+        assert CHAPTER in subtype.sources
+
+
+# (id, parent, aliases it must answer to, subtypes it is the setting of)
+CONTEXTS = [
+    ("ctd", None, set(), {"dystrophic"}),
+    ("ssc", "ctd", {"crest", "lcssc", "scleroderma"}, {"dystrophic"}),
+    ("dm", "ctd", {"dermatomyositis"}, {"dystrophic"}),
+    ("jdm", "dm", set(), {"dystrophic"}),
+    ("sle", "ctd", {"lupus"}, {"dystrophic"}),
+    ("morphea", None, set(), {"dystrophic"}),
+    ("trauma", None, set(), {"dystrophic"}),
+    ("infection", None, set(), {"dystrophic"}),
+    ("ckd", None, {"esrd", "eskd"}, {"metastatic", "calciphylaxis"}),
+    ("hyperparathyroidism", None, set(), {"metastatic"}),
+    ("sarcoidosis", None, set(), {"metastatic"}),
+    ("malignancy", None, {"leukemia", "myeloma"}, {"metastatic"}),
+    ("extravasation", None, set(), {"iatrogenic"}),
+    ("scrotal", None, set(), {"idiopathic"}),
+    ("down-syndrome", None, set(), {"milia-like"}),
+    ("transplant", None, set(), {"transplant-associated"}),
+]
+
+
+def test_context_ids(kb: KnowledgeBase) -> None:
+    assert set(kb.context_by_id) == {c[0] for c in CONTEXTS}
+
+
+@pytest.mark.parametrize(
+    ("context_id", "parent", "aliases", "subtypes"), CONTEXTS, ids=[c[0] for c in CONTEXTS]
+)
+def test_context(
+    kb: KnowledgeBase, context_id: str, parent: str | None, aliases: set, subtypes: set
+) -> None:
+    context = kb.context_by_id[context_id]
+    assert context.parent == parent
+    assert aliases <= set(context.aliases)
+    assert set(context.subtypes) == subtypes
+
+
+def test_ctd_is_parent_of_ssc_dm_and_sle(kb: KnowledgeBase) -> None:
+    children = {c.id for c in kb.contexts if c.parent == "ctd"}
+    assert children == {"ssc", "dm", "sle"}
+
+
+# "Dystrophic calcification occurs in approximately 25% of patients with systemic sclerosis (SSc)
+# and 10%–40% of patients with juvenile dermatomyositis, but is rare in systemic lupus
+# erythematosus." JOPA: "Deposition of calcium into soft tissue occurs in 25% of those with
+# systemic sclerosis."
+def test_dystrophic_frequencies(kb: KnowledgeBase) -> None:
+    frequencies = {f.context: f for f in kb.subtype_by_id["dystrophic"].frequencies}
+    assert set(frequencies) == {"ssc", "jdm", "sle"}
+    assert "25%" in frequencies["ssc"].figure
+    assert frequencies["jdm"].figure == "10%–40%"
+    assert frequencies["sle"].figure == "rare"
+
+
+def test_25_percent_in_ssc_is_one_record_citing_both_sources(kb: KnowledgeBase) -> None:
+    ssc = [
+        (subtype.id, f)
+        for subtype in kb.subtypes
+        for f in subtype.frequencies
+        if f.context == "ssc"
+    ]
+    assert len(ssc) == 1
+    subtype_id, frequency = ssc[0]
+    assert subtype_id == "dystrophic"
+    cited = {source for st in frequency.statements for source in st.sources}
+    assert {CHAPTER, JOPA} <= cited
+    for statement in frequency.statements:
+        assert "25%" in statement.text
+    # JOPA gives Walsh & Fairley 1995 as its source for the figure.
+    jopa_statements = [st for st in frequency.statements if JOPA in st.sources]
+    assert jopa_statements and all("walsh1995" in st.sources for st in jopa_statements)
+    # No other frequency record repeats the figure.
+    others = [f for subtype in kb.subtypes for f in subtype.frequencies if f is not frequency]
+    assert not any("25%" in f.figure for f in others)
+
+
+# The chapter's "Specific Investigations", in order.
+INVESTIGATIONS = [
+    ("fbc", "Full blood count"),
+    ("urea-creatinine", "Urea and creatinine"),
+    ("calcium-phosphate", "Serum calcium and phosphate"),
+    ("pth", "Parathyroid hormone levels"),
+    ("vitamin-d", "Vitamin D levels"),
+    ("electrophoresis", "Serum electrophoresis"),
+    ("muscle-enzymes", "Muscle enzymes: creatine kinase, lactate dehydrogenase (LDH), aldolase"),
+    (
+        "ctd-screen",
+        "Connective tissue disease screen: antinuclear antibodies (ANAs) and other autoantibodies",
+    ),
+    ("skin-biopsy", "Skin biopsy"),
+    ("radiographs", "Plain radiographs"),
+    ("bone-scintigraphy", "Bone scintigraphy"),
+    ("ct-mri", "Computed tomography and magnetic resonance imaging (MRI)"),
+]
+
+
+def test_twelve_investigations_in_the_chapters_order(kb: KnowledgeBase) -> None:
+    assert [(i.id, i.name) for i in kb.investigations] == INVESTIGATIONS
+
+
+@pytest.mark.parametrize(("investigation_id", "name"), INVESTIGATIONS)
+def test_investigation(kb: KnowledgeBase, investigation_id: str, name: str) -> None:
+    investigation = kb.investigation_by_id[investigation_id]
+    assert investigation.name == name
+    assert investigation.sources == (CHAPTER,)
+    assert investigation.ties
+    for tie in investigation.ties:
+        assert tie.basis in ("chapter", "curated")
+        assert tie.reason.strip()
+
+
+def test_only_the_links_the_chapter_makes_are_marked_chapter(kb: KnowledgeBase) -> None:
+    # "Examination and investigations for connective tissue disease are therefore strongly
+    # recommended. Skin biopsy can help to distinguish cutaneous calcification from
+    # ossification." Every other tie is the curators' reasoning and must say so.
+    chapter_ties = {
+        (i.id, t.target) for i in kb.investigations for t in i.ties if t.basis == "chapter"
+    }
+    assert chapter_ties == {
+        ("ctd-screen", "dystrophic"),
+        ("ctd-screen", "ctd"),
+        ("skin-biopsy", "all"),
+    }
+
+
+# --- Integrity ------------------------------------------------------------------------------------
+
+
+def test_every_source_and_ref_id_resolves(kb: KnowledgeBase) -> None:
+    references = set(kb.reference_by_id)
+    checked = 0
+    for record in records(kb):
+        for f in dataclasses.fields(record):
+            if not f.init:
+                continue
+            value = getattr(record, f.name)
+            if f.name == "sources":
+                assert value, f"{record!r:.80}: no sources"
+                assert set(value) <= references, record
+                checked += 1
+            elif f.name in ("ref", "source"):
+                assert value in references, record
+                checked += 1
+    assert checked > 100
+
+
+def test_every_other_id_resolves(kb: KnowledgeBase) -> None:
+    subtypes, contexts, therapies = (
+        set(kb.subtype_by_id),
+        set(kb.context_by_id),
+        set(kb.therapy_by_id),
+    )
+    for subtype in kb.subtypes:
+        assert set(subtype.contexts) <= contexts
+        assert subtype.variant_of is None or subtype.variant_of in subtypes
+        assert {f.context for f in subtype.frequencies} <= contexts
+    for context in kb.contexts:
+        assert context.parent is None or context.parent in contexts
+        assert set(context.subtypes) <= subtypes
+    for therapy in kb.therapies:
+        assert set(therapy.subtypes) <= subtypes
+        assert {link.context for link in therapy.contexts} <= contexts
+    for study in kb.studies:
+        assert set(study.therapies) <= therapies
+        assert set(study.contexts) <= contexts
+        assert set(study.subtypes) <= subtypes
+    for investigation in kb.investigations:
+        for tie in investigation.ties:
+            assert tie.target in subtypes | contexts | {"all"}
+
+
+def test_every_text_is_filled(kb: KnowledgeBase) -> None:
+    for owner, text in strings(kb):
+        assert text.strip(), owner
+
+
+def test_the_ungraded_list_of_the_sources_readme_is_present(kb: KnowledgeBase) -> None:
+    # "warfarin, IVIG, topical sodium thiosulfate, CO2 laser, extracorporeal shock wave
+    # lithotripsy, surgical excision, ceftriaxone, sodium metabisulfite, infliximab,
+    # apremilast, low-calcium diet, general measures to improve blood flow, treating the
+    # underlying disease"
+    names = {t.name.lower() for t in kb.therapies}
+    for fragment in (
+        "warfarin",
+        "immunoglobulin",
+        "sodium thiosulfate",
+        "carbon dioxide laser",
+        "shock wave lithotripsy",
+        "surgical excision",
+        "ceftriaxone",
+        "sodium metabisulfite",
+        "infliximab",
+        "apremilast",
+        "low-calcium diet",
+        "blood flow",
+        "underlying disease",
+    ):
+        assert any(fragment in name for name in names), fragment
