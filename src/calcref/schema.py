@@ -222,8 +222,10 @@ class Validation:
 
     def check_links(self) -> None:
         """After both files: every id named must exist, and aliases must not collide."""
+        namespaces = {namespace for namespace, *_ in self.used}
+        known_by_namespace = {namespace: self._namespace(namespace) for namespace in namespaces}
         for namespace, value, path, line in self.used:
-            known = self._namespace(namespace)
+            known = known_by_namespace[namespace]
             if value not in known:
                 kind = "subtype or context" if namespace == "target" else namespace
                 self.add(path, line, f"unknown {kind} id '{value}'")

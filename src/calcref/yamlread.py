@@ -104,72 +104,67 @@ def _compose(path: str, loader: yaml.SafeLoader) -> tuple[object, list[Problem]]
 
 
 def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
+    """Build the documents from parser events. The hot loop of a cold load: dispatch on the
+    exact event type, scalars first (they are most events), and attach values inline."""
     documents: list[tuple[object, int]] = []
     stack: list[list] = []  # [container, pending_key_or_None, key_line]
     root: object = None
     root_line = 1
+    get_event = loader.get_event
     while True:
-        event = loader.get_event()
+        event = get_event()
+        kind = type(event)
         line = event.start_mark.line + 1 if event.start_mark else 1
-        if isinstance(event, yaml.StreamEndEvent):
-            return documents
-        if isinstance(event, yaml.DocumentStartEvent):
-            root, root_line = None, line
-            continue
-        if isinstance(event, yaml.DocumentEndEvent):
-            documents.append((root, root_line))
-            continue
-        if isinstance(event, yaml.AliasEvent):
-            raise _Refused(line, "YAML aliases are not allowed in knowledge files")
-        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            value = stack.pop()[0]
-            if not stack:
-                root = value
-            else:
-                _attach(stack, value, line)
-            continue
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+        if kind is yaml.ScalarEvent:
+            value = _scalar(event, line)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             _refuse_tag(event, line, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
             if len(stack) >= MAX_DEPTH:
                 raise _Refused(line, f"nesting deeper than {MAX_DEPTH} levels")
+            if stack and stack[-1][1] is None and type(stack[-1][0]) is LineDict:
+                raise _Refused(line, "a mapping key must be a plain string")
             container: LineDict | LineList
-            if isinstance(event, yaml.MappingStartEvent):
+            if kind is yaml.MappingStartEvent:
                 container = LineDict()
                 container.key_lines = {}
             else:
                 container = LineList()
                 container.item_lines = []
             container.line = line
-            if stack and isinstance(stack[-1][0], LineDict) and stack[-1][1] is None:
-                raise _Refused(line, "a mapping key must be a plain string")
             stack.append([container, None, line])
             continue
-        if isinstance(event, yaml.ScalarEvent):
-            value = _scalar(loader, event, line)
-            if not stack:
-                root = value
-            else:
-                _attach(stack, value, line)
-
-
-def _attach(stack: list[list], value: object, line: int) -> None:
-    frame = stack[-1]
-    container = frame[0]
-    if isinstance(container, LineList):
-        container.append(value)
-        container.item_lines.append(line)
-        return
-    if frame[1] is None:
-        if not isinstance(value, str):
-            raise _Refused(line, "a mapping key must be a plain string")
-        if value in container:
-            raise _Refused(line, f"duplicate key '{value}'")
-        frame[1], frame[2] = value, line
-        return
-    key = frame[1]
-    container[key] = value
-    container.key_lines[key] = frame[2]
-    frame[1] = None
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            value = stack.pop()[0]
+        elif kind is yaml.AliasEvent:
+            raise _Refused(line, "YAML aliases are not allowed in knowledge files")
+        elif kind is yaml.DocumentStartEvent:
+            root, root_line = None, line
+            continue
+        elif kind is yaml.DocumentEndEvent:
+            documents.append((root, root_line))
+            continue
+        elif kind is yaml.StreamEndEvent:
+            return documents
+        else:  # StreamStartEvent
+            continue
+        if not stack:
+            root = value
+            continue
+        frame = stack[-1]
+        container = frame[0]
+        if type(container) is LineList:
+            container.append(value)
+            container.item_lines.append(line)
+        elif frame[1] is None:
+            if type(value) is not str:
+                raise _Refused(line, "a mapping key must be a plain string")
+            if value in container:
+                raise _Refused(line, f"duplicate key '{value}'")
+            frame[1], frame[2] = value, line
+        else:
+            container[frame[1]] = value
+            container.key_lines[frame[1]] = frame[2]
+            frame[1] = None
 
 
 def _refuse_tag(event: yaml.NodeEvent, line: int, *allowed: str) -> None:
@@ -178,14 +173,25 @@ def _refuse_tag(event: yaml.NodeEvent, line: int, *allowed: str) -> None:
         raise _Refused(line, f"YAML tag '{tag}' is not allowed in knowledge files")
 
 
-def _scalar(loader: yaml.SafeLoader, event: yaml.ScalarEvent, line: int) -> object:
-    tag = event.tag
+_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
+_STR = "tag:yaml.org,2002:str"
+
+
+def _scalar(event: yaml.ScalarEvent, line: int) -> object:
+    """A plain scalar is resolved the way PyYAML's safe loader resolves it (so `true` and `12`
+    are a bool and an int); a quoted or block scalar is always a string."""
+    tag, value = event.tag, event.value
     if tag in (None, "!"):
-        tag = loader.resolve(ScalarNode, event.value, event.implicit)
+        tag = _STR
+        if event.implicit[0]:
+            for candidate, pattern in _IMPLICIT.get(value[:1] if value else "", ()):
+                if pattern.match(value):
+                    tag = candidate
+                    break
+    if tag == _STR:
+        return value
     if tag not in _SCALAR_TAGS:
         if tag == "tag:yaml.org,2002:timestamp":
-            raise _Refused(line, f"'{event.value}' reads as a date: quote it")
+            raise _Refused(line, f"'{value}' reads as a date: quote it")
         raise _Refused(line, f"YAML tag '{tag}' is not allowed in knowledge files")
-    if tag == "tag:yaml.org,2002:str":
-        return event.value
-    return _constructor.construct_object(ScalarNode(tag, event.value))
+    return _constructor.construct_object(ScalarNode(tag, value))
