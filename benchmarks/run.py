@@ -6,10 +6,11 @@
 
 Every command runs as a fresh process of this interpreter's environment (the `calcref` console
 script beside sys.executable, else `python -m calcref`), stdin closed and stdout read from a
-pipe, with a private XDG_CACHE_HOME in a temporary directory. Rounds are interleaved: each round
-runs every command once in a fixed order, so drift in the machine's load hits all of them alike.
-Each command runs once untimed first (which also fills the parse cache for the warm rows); the
-cold rows empty their cache directory before every run, outside the timed span.
+pipe, with a private XDG_CACHE_HOME and bytecode cache (PYTHONPYCACHEPREFIX) in a temporary
+directory. Rounds are interleaved: each round runs every command once in a fixed order, so
+drift in the machine's load hits all of them alike. Each command runs once untimed first (which
+writes the bytecode and fills the parse cache for the warm rows); the cold rows empty their
+cache directory before every run, outside the timed span.
 
 The baseline B is `python -c "import typer"`: what any Typer CLI pays before doing anything.
 Ratios are medians over B's median. Targets are printed with the results and never asserted:
@@ -35,9 +36,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import generate  # benchmarks/ is not a package: imported from the path above
-
+GENERATE = Path(__file__).resolve().parent / "generate.py"
 TREAT_JSON = ("treat", "--context", "ssc", "--json")
 TREAT_TABLE = ("treat", "--context", "ssc")
 SLOW_TYPER = (0, 29)
@@ -80,11 +79,23 @@ def calcref_command() -> list[str]:
 
 
 def base_env(cache_home: Path) -> dict[str, str]:
-    """This process's environment without calcref settings, with a private cache home."""
+    """This process's environment without calcref settings, with a private cache home.
+
+    Bytecode is always written, to a private PYTHONPYCACHEPREFIX beside the cache: an installed
+    calcref runs from .pyc files, and with PYTHONDONTWRITEBYTECODE set (or an editable install
+    never run before) every run would compile calcref's modules from source, about 15 ms.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALCREF_")}
-    for name in ("PYTHONPROFILEIMPORTTIME", "PYTHONTRACEMALLOC", "PYTHONDEVMODE"):
+    for name in (
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONPROFILEIMPORTTIME",
+        "PYTHONTRACEMALLOC",
+        "PYTHONDEVMODE",
+        "PYTHONVERBOSE",
+    ):
         env.pop(name, None)
     env["XDG_CACHE_HOME"] = str(cache_home)
+    env["PYTHONPYCACHEPREFIX"] = str(cache_home.parent / "pycache")
     return env
 
 
@@ -121,18 +132,48 @@ def run_once(bench: Bench, timeout: float) -> float | None:
     return elapsed
 
 
-def peak_rss_mib(argv: list[str], env: dict[str, str], runs: int) -> float | None:
-    """Median max RSS of one child, from os.wait4 (RUSAGE_CHILDREN is a max over all)."""
-    peaks = []
+# Runs in a fresh, small interpreter. Linux starts a child's ru_maxrss at the peak RSS of the
+# memory it was spawned from (subprocess uses vfork, and exec keeps that peak), so os.wait4 on a
+# child of this script, which has read megabytes of scaled output by then, would report this
+# script's peak instead (measured: a spawner that once touched 200 MiB reports 211 MiB for a
+# 22 MiB child). The helper's own peak, a floor under every figure, is reported beside it.
+_RSS_HELPER = """
+import json, os, resource, subprocess, sys
+proc = subprocess.Popen(json.loads(sys.argv[1]), stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+try:  # this process's own memory; RUSAGE_SELF would include its spawner's peak too
+    with open("/proc/self/status") as status_file:
+        floor = next(int(l.split()[1]) for l in status_file if l.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps([proc.returncode, usage.ru_maxrss, floor]))
+"""
+
+
+def peak_rss_mib(argv: list[str], env: dict[str, str], runs: int) -> tuple[float, float] | None:
+    """Median max RSS of the command, in MiB, from os.wait4 (RUSAGE_CHILDREN is a max over all
+    children), with the floor the spawning helper imposes; None if the command failed."""
+    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+    peaks, floors = [], []
     for _ in range(runs):
-        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        if proc.returncode != 0:
+        done = subprocess.run(
+            [sys.executable, "-c", _RSS_HELPER, json.dumps(argv)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+        try:
+            code, peak, floor = json.loads(done.stdout)
+        except ValueError:
             return None
-        scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
-        peaks.append(usage.ru_maxrss * scale / (1024 * 1024))
-    return statistics.median(peaks)
+        if code != 0:
+            return None
+        peaks.append(peak * unit / 2**20)
+        floors.append(floor * unit / 2**20)
+    return statistics.median(peaks), max(floors)
 
 
 def typer_version() -> str | None:
@@ -200,7 +241,15 @@ def build_benches(args: argparse.Namespace, work: Path, log) -> list[Bench]:
         scales.append((args.big_scale, args.big_rounds, None, None))
     for scale, max_runs, warm_target, cold_target in scales:
         start = time.perf_counter()
-        data = generate.generate(scale, work / f"kb{scale}")
+        data = work / f"kb{scale}"
+        # In a child process: a parent that once held the 1000x knowledge would carry that
+        # peak RSS into every child it spawns (Linux keeps it across fork and exec).
+        subprocess.run(
+            [sys.executable, str(GENERATE), "--scale", str(scale), "--out", str(data)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
         log(f"generated {scale}x knowledge in {time.perf_counter() - start:.1f} s")
         cold_home = work / f"cache-cold-{scale}"
         for kind, home, target in (
@@ -262,10 +311,12 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
             ("calcref treat --context ssc --json", json_bench),
             (f"the same, {args.scale}x knowledge, warm cache", by_key[f"{args.scale}x-warm"]),
         ):
+            measured = peak_rss_mib(bench.argv, bench.env, mem_runs)
             memory.append(
                 {
                     "label": label,
-                    "max_rss_mib": peak_rss_mib(bench.argv, bench.env, mem_runs),
+                    "max_rss_mib": measured[0] if measured else None,
+                    "floor_mib": measured[1] if measured else None,
                     "target_mib": 60 if bench is json_bench else None,
                 }
             )
@@ -351,15 +402,21 @@ def markdown(report: dict) -> str:
         met = "" if target is None or mib is None else ("yes" if mib < target else "**no**")
         goal = f"< {target} MiB" if target else "report only"
         lines.append(f"| `{item['label']}` | {cell} | {goal} | {met} |")
+    floors = [m["floor_mib"] for m in report["memory"] if m["floor_mib"] is not None]
+    if floors:
+        lines.append(
+            f"\nMax RSS comes from os.wait4 in a small helper process; Linux counts the "
+            f"spawner's own peak ({max(floors):.1f} MiB here) as a floor under any child's figure."
+        )
     sizes = [
         f"{r['command'].split('(')[-1].rstrip(')') if '(' in r['command'] else 'bundled'}: "
         f"{r['json_rows']} therapies, {r['output_bytes'] / 1024:.0f} KiB"
         for r in report["results"]
         if r["json_rows"] is not None and not r["key"].endswith("cold")
     ]
+    if sizes:
+        lines += ["", f"Answer sizes (`treat --context ssc --json`): {'; '.join(sizes)}."]
     lines += [
-        "",
-        f"Answer sizes (`treat --context ssc --json`): {'; '.join(sizes)}.",
         "",
         f"Environment: {env['python']}, typer {env['typer']}, rich {env['rich']}, "
         f"PyYAML {env['pyyaml']} (libyaml: {env['libyaml']}), calcref {env['calcref']}; "

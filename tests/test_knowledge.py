@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from calcref.load import load
-from calcref.model import LINE_ORDER, Counts, KnowledgeBase, Statement, Study
+from calcref.model import LINE_ORDER, Counts, KnowledgeBase, Records, Statement, Study
 
 CHAPTER, JOPA = "chapter", "jopa"
 BALIN_DOI = "10.1001/archdermatol.2011.2052"
@@ -44,9 +44,9 @@ def strings(obj: object, owner: object = None) -> Iterator[tuple[object, str]]:
     """Every string in the model, with the record that holds it."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         for f in dataclasses.fields(obj):
-            if f.init:
+            if f.init and f.compare:  # records, not the derived index
                 yield from strings(getattr(obj, f.name), obj)
-    elif isinstance(obj, (tuple, list)):
+    elif isinstance(obj, (tuple, list, Records)):
         for item in obj:
             yield from strings(item, owner)
     elif isinstance(obj, str):
@@ -58,9 +58,9 @@ def records(obj: object) -> Iterator[object]:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         yield obj
         for f in dataclasses.fields(obj):
-            if f.init:
+            if f.init and f.compare:  # records, not the derived index
                 yield from records(getattr(obj, f.name))
-    elif isinstance(obj, (tuple, list)):
+    elif isinstance(obj, (tuple, list, Records)):
         for item in obj:
             yield from records(item)
 
@@ -575,7 +575,7 @@ def test_study_counts_never_exceed_n(kb: KnowledgeBase, study_id: str) -> None:
 
 
 def test_studies_by_therapy(kb: KnowledgeBase) -> None:
-    by_therapy = {k: {s.id for s in v} for k, v in kb.studies_by_therapy.items()}
+    by_therapy = {t.id: {s.id for s in kb.studies_of(t.id)} for t in kb.therapies}
     assert by_therapy["minocycline"] == {"balin2012-minocycline", "robertson2003-study"}
     assert by_therapy["diltiazem"] == {
         "reiter2011-diltiazem",

@@ -675,7 +675,7 @@ def expected_counts(study) -> str:
 def _check_json_therapy(record: dict, therapy, kb) -> None:
     assert record["line"] == therapy.line and record["evidence"] == therapy.evidence
     assert [g["text"] for g in record["regimens"]] == [r.text for r in therapy.regimens]
-    studies = kb.studies_by_therapy[therapy.id]
+    studies = kb.studies_of(therapy.id)
     assert [s["id"] for s in record["studies"]] == [s.id for s in studies]
     for shown, study in zip(record["studies"], studies, strict=True):
         assert shown["n"] == study.n
@@ -706,7 +706,7 @@ def test_every_study_number_matches_the_knowledge() -> None:
     markdown = invoke(["treat", "--format", "markdown"]).stdout.splitlines()
     table = invoke(["treat", "--details"], env={"COLUMNS": "10000"}).stdout
     for therapy in kb.therapies:
-        studies = kb.studies_by_therapy[therapy.id]
+        studies = kb.studies_of(therapy.id)
         row = csv_rows[therapy.id]
         md_row = next(line for line in markdown if line.startswith(f"| {therapy.id} |"))
         for regimen in therapy.regimens:
@@ -724,7 +724,7 @@ def test_every_study_number_matches_the_knowledge() -> None:
                 assert f"Regimen: {study.regimen}" in table
     # The table shows each study once per therapy it tests: compare every count line.
     table_counts = [m.rstrip() for m in re.findall(r"Counts: (.*)$", table, flags=re.M)]
-    expected = [expected_counts(s) for t in kb.therapies for s in kb.studies_by_therapy[t.id]]
+    expected = [expected_counts(s) for t in kb.therapies for s in kb.studies_of(t.id)]
     assert Counter(table_counts) == Counter(expected)
 
 
@@ -740,7 +740,7 @@ def test_chart_counts_add_up_to_n() -> None:
     with_counts = [
         s
         for t in kb.therapies
-        for s in kb.studies_by_therapy[t.id]
+        for s in kb.studies_of(t.id)
         if s.n is not None and any(getattr(s.counts, k) is not None for k, _ in COUNT_LABELS)
     ]
     assert len(drawn) == len(with_counts)

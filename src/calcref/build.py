@@ -7,8 +7,10 @@ falls back to the files.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
+from calcref.errors import KnowledgeError
 from calcref.model import (
     ClinicalFeature,
     Context,
@@ -17,16 +19,19 @@ from calcref.model import (
     CuratorNote,
     EvidenceLevel,
     Frequency,
+    Index,
     Investigation,
     KnowledgeBase,
     Position,
     Principle,
     Printed,
+    Records,
     Reference,
     Statement,
     Study,
     Subtype,
     Therapy,
+    TherapyFacets,
     Tie,
 )
 
@@ -145,25 +150,167 @@ def _study(r: Data) -> Study:
     )
 
 
-def build(subtypes_data: Data, therapies_data: Data) -> KnowledgeBase:
-    """Both files' validated contents as one knowledge base."""
-    return KnowledgeBase(
-        subtypes=tuple(map(_subtype, subtypes_data["subtypes"])),
-        contexts=tuple(map(_context, subtypes_data["contexts"])),
-        investigations=tuple(map(_investigation, subtypes_data["investigations"])),
-        clinical_features=tuple(
-            ClinicalFeature(f["aspect"], f["text"], _t(f["sources"]))
-            for f in subtypes_data["clinical_features"]
+def _feature(f: Data) -> ClinicalFeature:
+    return ClinicalFeature(f["aspect"], f["text"], _t(f["sources"]))
+
+
+def _principle(p: Data) -> Principle:
+    return Principle(p["id"], p["kind"], p["text"], _t(p["sources"]))
+
+
+def _level(e: Data) -> EvidenceLevel:
+    return EvidenceLevel(e["letter"], e["definition"], _t(e["sources"]))
+
+
+BUILDERS: dict[str, Callable[[Data], Any]] = {
+    "subtypes": _subtype,
+    "contexts": _context,
+    "investigations": _investigation,
+    "clinical_features": _feature,
+    "principles": _principle,
+    "evidence_levels": _level,
+    "references": _reference,
+    "therapies": _therapy,
+    "studies": _study,
+}
+"""Record kinds, each with the function that builds one record of it: also the section names
+of the cache and the KnowledgeBase fields."""
+
+
+class Source(Protocol):
+    """Where validated plain records come from: the parsed files, or the cache."""
+
+    def count(self, kind: str) -> int: ...
+
+    def record(self, kind: str, position: int) -> Data: ...
+
+    def index(self) -> Data: ...
+
+
+class Parsed:
+    """Validated data just read from the knowledge files."""
+
+    def __init__(self, sections: dict[str, list[Data]]) -> None:
+        self.sections = sections
+        self._index = index_of(sections)
+
+    def count(self, kind: str) -> int:
+        return len(self.sections[kind])
+
+    def record(self, kind: str, position: int) -> Data:
+        return self.sections[kind][position]
+
+    def index(self) -> Data:
+        return self._index
+
+
+def sections_of(files: dict[str, Data]) -> dict[str, list[Data]]:
+    """The validated contents of both files, by record kind."""
+    return {kind: data[kind] for data in files.values() for kind in data if kind in BUILDERS}
+
+
+def build(source: Source) -> KnowledgeBase:
+    """A knowledge base over `source`; each record is built the first time it is read."""
+    try:
+        index = _index(source.index())
+    except _SHAPE_ERRORS as exc:
+        raise _damaged("index", exc) from None
+    records = {kind: Records(source.count(kind), _one(source, kind)) for kind in BUILDERS}
+    return KnowledgeBase(**records, index=index)
+
+
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+
+
+def _one(source: Source, kind: str) -> Callable[[int], Any]:
+    builder = BUILDERS[kind]
+
+    def build_one(position: int) -> Any:
+        try:
+            return builder(source.record(kind, position))
+        except _SHAPE_ERRORS as exc:
+            raise _damaged(f"{kind} {position}", exc) from None
+
+    return build_one
+
+
+def _damaged(where: str, exc: Exception) -> KnowledgeError:
+    """Validated data always fits; data that does not (a cache altered with its digest forged)
+    is one clear knowledge error, never a traceback."""
+    return KnowledgeError(
+        f"cached knowledge does not fit this calcref ({where}: {exc!r}); "
+        "delete the calcref cache directory and run again"
+    )
+
+
+# --- the index: built once from the plain records, stored in the cache beside them ----------
+
+ID_KINDS = ("subtypes", "contexts", "investigations", "references", "therapies", "studies")
+NAMED = {
+    "context": "contexts",
+    "subtype": "subtypes",
+    "therapy": "therapies",
+    "reference": "references",
+}
+WITH_ALIASES = ("context", "therapy")
+
+
+def index_of(sections: dict[str, list[Data]]) -> Data:
+    """Everything `Index` holds, as JSON-ready plain data."""
+    studies_by_therapy: dict[str, list[int]] = {t["id"]: [] for t in sections["therapies"]}
+    for position, study in enumerate(sections["studies"]):
+        for therapy_id in study["therapies"]:
+            studies_by_therapy[therapy_id].append(position)
+    return {
+        "positions": {
+            kind: {r["id"]: i for i, r in enumerate(sections[kind])} for kind in ID_KINDS
+        },
+        "names": {
+            name: _names(sections[kind], name in WITH_ALIASES) for name, kind in NAMED.items()
+        },
+        "context_parent": {c["id"]: c.get("parent") for c in sections["contexts"]},
+        "therapies": [
+            _facets(t, [sections["studies"][i] for i in studies_by_therapy[t["id"]]])
+            for t in sections["therapies"]
+        ],
+        "studies_by_therapy": studies_by_therapy,
+    }
+
+
+def _names(records: list[Data], with_aliases: bool) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for record in records:
+        names[record["id"].casefold()] = record["id"]
+        for alias in (record.get("aliases") or []) if with_aliases else ():
+            names[alias.casefold()] = record["id"]
+    return names
+
+
+def _facets(therapy: Data, studies: list[Data]) -> list:
+    ladder = next((p for p in therapy.get("positions") or () if p.get("line")), {})
+    contexts = [link["context"] for link in therapy.get("contexts") or ()]
+    subtypes = list(therapy.get("subtypes") or ())
+    for study in studies:
+        contexts += study.get("contexts") or []
+        subtypes += study.get("subtypes") or []
+    return [
+        therapy["id"],
+        therapy["name"],
+        ladder.get("line"),
+        ladder.get("evidence"),
+        list(dict.fromkeys(contexts)),
+        list(dict.fromkeys(subtypes)),
+    ]
+
+
+def _index(data: Data) -> Index:
+    return Index(
+        positions=data["positions"],
+        names=data["names"],
+        context_parent=data["context_parent"],
+        therapies=tuple(
+            TherapyFacets(i, n, line, ev, tuple(c), tuple(s))
+            for i, n, line, ev, c, s in data["therapies"]
         ),
-        principles=tuple(
-            Principle(p["id"], p["kind"], p["text"], _t(p["sources"]))
-            for p in subtypes_data["principles"]
-        ),
-        evidence_levels=tuple(
-            EvidenceLevel(e["letter"], e["definition"], _t(e["sources"]))
-            for e in therapies_data["evidence_levels"]
-        ),
-        references=tuple(map(_reference, therapies_data["references"])),
-        therapies=tuple(map(_therapy, therapies_data["therapies"])),
-        studies=tuple(map(_study, therapies_data["studies"])),
+        studies_by_therapy={k: tuple(v) for k, v in data["studies_by_therapy"].items()},
     )

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-FORMAT = "calcref-cache-1"
+FORMAT = "calcref-cache-3"
 
 
 def cache_dir() -> Path | None:
@@ -28,49 +29,108 @@ def cache_dir() -> Path | None:
 
 
 def make_key(version: str, contents: list[bytes]) -> str:
+    """Version, cache format, the code that shapes cached data, and the knowledge bytes."""
     digest = hashlib.sha256(f"{FORMAT}\0{version}\0".encode())
-    for raw in contents:
+    here = Path(__file__).parent
+    for raw in (*_code(here / "schema.py", here / "build.py"), *contents):
         digest.update(len(raw).to_bytes(8, "little"))
         digest.update(raw)
     return digest.hexdigest()
 
 
-def read(key: str) -> dict[str, Any] | None:
-    """The cached payload for `key`, or None if absent, unreadable or failing its digest."""
+def _code(*paths: Path) -> list[bytes]:
+    """Source of the modules that decide what a cached section holds, so a changed rule can
+    never meet an entry written under the old one, even before a version bump."""
+    sources = []
+    for path in paths:
+        try:
+            sources.append(path.read_bytes())
+        except OSError:
+            sources.append(b"")
+    return sources
+
+
+class Cached:
+    """Cached records, each decoded from its own byte span only when it is read."""
+
+    def __init__(self, body: bytes, spans: dict[str, list[int]]) -> None:
+        self._body, self._spans = body, spans
+
+    def count(self, kind: str) -> int:
+        return len(self._spans[kind]) - 1
+
+    def record(self, kind: str, position: int) -> Any:
+        bounds = self._spans[kind]
+        return json.loads(self._body[bounds[position] : bounds[position + 1]])
+
+    def index(self) -> Any:
+        return self.record(INDEX, 0)
+
+
+INDEX = "index"
+
+
+def read(key: str) -> Cached | None:
+    """The cached records for `key`, or None if absent, unreadable or failing its digest."""
     directory = cache_dir()
     if directory is None:
         return None
     try:
         blob = (directory / f"{key}.json").read_bytes()
-        header, _, payload = blob.partition(b"\n")
+        header, _, body = blob.partition(b"\n")
         meta = json.loads(header)
         if meta.get("format") != FORMAT or meta.get("key") != key:
             return None
-        if hashlib.sha256(payload).hexdigest() != meta.get("sha256"):
+        if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
             return None
-        data = json.loads(payload)
-    except (OSError, ValueError, AttributeError):
+        spans = meta["spans"]
+        if not _spans_fit(spans, len(body)):
+            return None
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return None
-    return data if isinstance(data, dict) else None
+    return Cached(body, spans)
 
 
-def write(key: str, data: dict[str, Any]) -> None:
+def _spans_fit(spans: object, size: int) -> bool:
+    """Every section's bounds rise within the body and the last one ends it exactly."""
+    if not isinstance(spans, dict) or INDEX not in spans:
+        return False
+    end = 0
+    for bounds in spans.values():
+        if not isinstance(bounds, list) or not bounds or bounds[0] != end:
+            return False
+        if any(not isinstance(b, int) or b < a for a, b in itertools.pairwise(bounds)):
+            return False
+        end = bounds[-1]
+    return end == size
+
+
+def write(key: str, sections: dict[str, list[Any]], index: Any) -> None:
     """Best effort: a cache that cannot be written only costs speed, never an answer."""
     directory = cache_dir()
     if directory is None:
         return
     import tempfile  # only when writing, which a warm cache never does
 
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    header = json.dumps(
-        {"format": FORMAT, "key": key, "sha256": hashlib.sha256(payload).hexdigest()}
-    ).encode()
+    parts: list[bytes] = []
+    spans: dict[str, list[int]] = {}
+    offset = 0
+    for kind, records in (*sections.items(), (INDEX, [index])):
+        bounds = spans[kind] = [offset]
+        for record in records:
+            part = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+            parts.append(part)
+            offset += len(part)
+            bounds.append(offset)
+    body = b"".join(parts)
+    digest = hashlib.sha256(body).hexdigest()
+    meta = {"format": FORMAT, "key": key, "sha256": digest, "spans": spans}
     with contextlib.suppress(OSError):
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(header + b"\n" + payload)
+                handle.write(json.dumps(meta).encode() + b"\n" + body)
             os.replace(tmp, directory / f"{key}.json")
         except OSError:
             with contextlib.suppress(OSError):

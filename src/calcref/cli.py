@@ -358,7 +358,7 @@ def treat(
     def table() -> None:
         from calcref import tables
 
-        tables.print_treat(rows, records.levels(kb), details, show_chart, _plain_chart())
+        tables.print_treat(rows, records.evidence_scale(kb), details, show_chart, _plain_chart())
 
     filters = _describe_filters(
         context=context_id, subtype=subtype_id, line=line_value, min_evidence=letter

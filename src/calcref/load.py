@@ -13,7 +13,7 @@ from typing import Any
 
 from calcref import __version__
 from calcref import cache as parse_cache
-from calcref.build import build
+from calcref.build import Parsed, build, sections_of
 from calcref.errors import KnowledgeError, Problem
 from calcref.model import KnowledgeBase
 
@@ -103,11 +103,7 @@ def load() -> KnowledgeBase:
     key = parse_cache.make_key(__version__, [raw for _, raw in files.values()])
     cached = parse_cache.read(key)
     if cached is not None:
-        try:
-            return build(cached["subtypes.yaml"], cached["therapies.yaml"])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            pass  # a cache that does not fit the model is ignored and rewritten
-    data = parse_and_validate(files)
-    knowledge = build(data["subtypes.yaml"], data["therapies.yaml"])
-    parse_cache.write(key, data)
-    return knowledge
+        return build(cached)
+    parsed = Parsed(sections_of(parse_and_validate(files)))
+    parse_cache.write(key, parsed.sections, parsed.index())
+    return build(parsed)

@@ -7,7 +7,12 @@ what it reads here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple, TypeVar
+
+T = TypeVar("T")
 
 LINE_ORDER: dict[str | None, int] = {"first": 0, "second": 1, "third": 2, None: 3}
 EVIDENCE_LETTERS: tuple[str, ...] = ("A", "B", "C", "D", "E")
@@ -213,41 +218,137 @@ class Therapy:
         return ladder.evidence if ladder else None
 
 
+class Records(Sequence[T]):
+    """An immutable sequence whose records are each built the first time they are read.
+
+    A large knowledge base is mostly records a given command never reads (`treat --context
+    ssc` reads a dozen therapies out of thousands); building only those keeps start-up nearly
+    flat as the knowledge grows. Reading every record gives the same values as a tuple.
+    """
+
+    __slots__ = ("_build_one", "_items")
+
+    def __init__(self, count: int, build_one: Callable[[int], T]) -> None:
+        self._items: list[T | None] = [None] * count
+        self._build_one = build_one
+
+    @classmethod
+    def of(cls, items: Iterable[T]) -> Records[T]:
+        built = tuple(items)
+        return cls(len(built), built.__getitem__)
+
+    def __getitem__(self, position):  # type: ignore[no-untyped-def]
+        if isinstance(position, slice):
+            return tuple(self)[position]
+        item = self._items[position]
+        if item is None:
+            item = self._items[position] = self._build_one(position % len(self._items))
+        return item
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[T]:
+        return (self[i] for i in range(len(self._items)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (Records, tuple)):
+            return NotImplemented
+        return tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Records({tuple(self)!r})"
+
+
+class ById(Mapping[str, T]):
+    """Records by id, through the index's positions, building only the records looked up."""
+
+    __slots__ = ("_positions", "_records")
+
+    def __init__(self, positions: dict[str, int], records: Records[T]) -> None:
+        self._positions, self._records = positions, records
+
+    def __getitem__(self, key: str) -> T:
+        return self._records[self._positions[key]]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._positions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+
+class TherapyFacets(NamedTuple):
+    """What `treat` filters and sorts on, for one therapy, without building the therapy:
+    its own contexts and subtypes merged with those of its studies."""
+
+    id: str
+    name: str
+    line: str | None
+    evidence: str | None
+    contexts: tuple[str, ...]
+    subtypes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Index:
+    """Lookups derived from the records once (stored in the cache with them)."""
+
+    positions: dict[str, dict[str, int]]  # kind -> id -> position
+    names: dict[str, dict[str, str]]  # context/subtype/therapy/reference -> folded name -> id
+    context_parent: dict[str, str | None]
+    therapies: tuple[TherapyFacets, ...]
+    studies_by_therapy: dict[str, tuple[int, ...]]
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
-    """Everything calcref knows, with the id lookups every command needs built once."""
+    """Everything calcref knows; records are built on first use, lookups go through `index`."""
 
-    subtypes: tuple[Subtype, ...]
-    contexts: tuple[Context, ...]
-    investigations: tuple[Investigation, ...]
-    clinical_features: tuple[ClinicalFeature, ...]
-    principles: tuple[Principle, ...]
-    evidence_levels: tuple[EvidenceLevel, ...]
-    references: tuple[Reference, ...]
-    therapies: tuple[Therapy, ...]
-    studies: tuple[Study, ...]
+    subtypes: Records[Subtype]
+    contexts: Records[Context]
+    investigations: Records[Investigation]
+    clinical_features: Records[ClinicalFeature]
+    principles: Records[Principle]
+    evidence_levels: Records[EvidenceLevel]
+    references: Records[Reference]
+    therapies: Records[Therapy]
+    studies: Records[Study]
+    index: Index = field(repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        # Frozen, so the indexes are set once here and never change afterwards.
-        for name, records in (
-            ("subtype", self.subtypes),
-            ("context", self.contexts),
-            ("investigation", self.investigations),
-            ("reference", self.references),
-            ("therapy", self.therapies),
-            ("study", self.studies),
-        ):
-            object.__setattr__(self, f"{name}_by_id", {r.id: r for r in records})
-        by_therapy: dict[str, list[Study]] = {t.id: [] for t in self.therapies}
-        for study in self.studies:
-            for therapy_id in study.therapies:
-                by_therapy[therapy_id].append(study)
-        object.__setattr__(self, "studies_by_therapy", {k: tuple(v) for k, v in by_therapy.items()})
+    def _by_id(self, kind: str, records: Records[T]) -> ById[T]:
+        return ById(self.index.positions[kind], records)
 
-    subtype_by_id: dict[str, Subtype] = field(init=False, repr=False, compare=False)
-    context_by_id: dict[str, Context] = field(init=False, repr=False, compare=False)
-    investigation_by_id: dict[str, Investigation] = field(init=False, repr=False, compare=False)
-    reference_by_id: dict[str, Reference] = field(init=False, repr=False, compare=False)
-    therapy_by_id: dict[str, Therapy] = field(init=False, repr=False, compare=False)
-    study_by_id: dict[str, Study] = field(init=False, repr=False, compare=False)
-    studies_by_therapy: dict[str, tuple[Study, ...]] = field(init=False, repr=False, compare=False)
+    @cached_property
+    def subtype_by_id(self) -> ById[Subtype]:
+        return self._by_id("subtypes", self.subtypes)
+
+    @cached_property
+    def context_by_id(self) -> ById[Context]:
+        return self._by_id("contexts", self.contexts)
+
+    @cached_property
+    def investigation_by_id(self) -> ById[Investigation]:
+        return self._by_id("investigations", self.investigations)
+
+    @cached_property
+    def reference_by_id(self) -> ById[Reference]:
+        return self._by_id("references", self.references)
+
+    @cached_property
+    def therapy_by_id(self) -> ById[Therapy]:
+        return self._by_id("therapies", self.therapies)
+
+    @cached_property
+    def study_by_id(self) -> ById[Study]:
+        return self._by_id("studies", self.studies)
+
+    def studies_of(self, therapy_id: str) -> tuple[Study, ...]:
+        """A therapy's studies, in knowledge-file order."""
+        return tuple(self.studies[i] for i in self.index.studies_by_therapy[therapy_id])

@@ -21,6 +21,7 @@ from calcref.model import (
     Study,
     Subtype,
     Therapy,
+    TherapyFacets,
     Tie,
 )
 
@@ -30,51 +31,33 @@ ALL = "all"
 # --- names ---------------------------------------------------------------------------------
 
 
-def _names(records: tuple, with_aliases: bool) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for record in records:
-        names[record.id.casefold()] = record.id
-        if with_aliases:
-            for alias in record.aliases:
-                names[alias.casefold()] = record.id
-    return names
+def _ids(kb: KnowledgeBase, kind: str) -> list[str]:
+    return list(kb.index.positions[NAMED[kind]])
 
 
-def _resolve(kind: str, value: str, names: dict[str, str], ids: list[str]) -> str:
+NAMED = {
+    "context": "contexts",
+    "subtype": "subtypes",
+    "therapy": "therapies",
+    "reference": "references",
+}
+
+
+def name_choices(kb: KnowledgeBase, kind: str) -> list[str]:
+    """Every id and alias a user may type for `kind` (context, subtype, therapy, reference)."""
+    return sorted(kb.index.names[kind])
+
+
+def resolve(kb: KnowledgeBase, kind: str, value: str) -> str:
+    """The id a user means by `value`: case-insensitive, aliases accepted."""
+    names = kb.index.names[kind]
     folded = value.strip().casefold()
     if folded in names:
         return names[folded]
     import difflib  # only on the error path: it costs milliseconds to import
 
     close = difflib.get_close_matches(folded, list(names), n=1, cutoff=0.6)
-    raise UnknownValueError(kind, value, ids, names[close[0]] if close else None)
-
-
-def name_choices(kb: KnowledgeBase, kind: str) -> list[str]:
-    """Every id and alias a user may type for `kind` (context, subtype, therapy, reference)."""
-    records = _records(kb, kind)
-    with_aliases = kind in ("context", "therapy")
-    return sorted(set(_names(records, with_aliases).values()) | _aliases(records, with_aliases))
-
-
-def _aliases(records: tuple, with_aliases: bool) -> set[str]:
-    return {a for r in records for a in r.aliases} if with_aliases else set()
-
-
-def _records(kb: KnowledgeBase, kind: str) -> tuple:
-    return {
-        "context": kb.contexts,
-        "subtype": kb.subtypes,
-        "therapy": kb.therapies,
-        "reference": kb.references,
-    }[kind]
-
-
-def resolve(kb: KnowledgeBase, kind: str, value: str) -> str:
-    """The id a user means by `value`: case-insensitive, aliases accepted."""
-    records = _records(kb, kind)
-    names = _names(records, kind in ("context", "therapy"))
-    return _resolve(kind, value, names, [r.id for r in records])
+    raise UnknownValueError(kind, value, _ids(kb, kind), names[close[0]] if close else None)
 
 
 # --- contexts ------------------------------------------------------------------------------
@@ -82,17 +65,18 @@ def resolve(kb: KnowledgeBase, kind: str, value: str) -> str:
 
 def ancestors(kb: KnowledgeBase, context_id: str) -> list[str]:
     """The context's broader parents, nearest first."""
+    parent_of = kb.index.context_parent
     chain: list[str] = []
-    parent = kb.context_by_id[context_id].parent
+    parent = parent_of[context_id]
     while parent is not None and parent not in chain:
         chain.append(parent)
-        parent = kb.context_by_id[parent].parent
+        parent = parent_of[parent]
     return chain
 
 
 def descendants(kb: KnowledgeBase, context_id: str) -> list[str]:
     """Narrower contexts inside this one, in knowledge-file order."""
-    return [c.id for c in kb.contexts if context_id in ancestors(kb, c.id)]
+    return [c for c in kb.index.context_parent if context_id in ancestors(kb, c)]
 
 
 class Match(NamedTuple):
@@ -132,22 +116,21 @@ class TherapyResult(NamedTuple):
     match: Match | None
 
 
+def facets(kb: KnowledgeBase, therapy_id: str) -> TherapyFacets:
+    return kb.index.therapies[kb.index.positions["therapies"][therapy_id]]
+
+
 def therapy_contexts(kb: KnowledgeBase, therapy: Therapy) -> list[str]:
     """Contexts a therapy was reported in, by itself or through its studies."""
-    seen = [link.context for link in therapy.contexts]
-    for study in kb.studies_by_therapy[therapy.id]:
-        seen.extend(study.contexts)
-    return list(dict.fromkeys(seen))
+    return list(facets(kb, therapy.id).contexts)
 
 
 def therapy_subtypes(kb: KnowledgeBase, therapy: Therapy) -> list[str]:
-    seen = list(therapy.subtypes)
-    for study in kb.studies_by_therapy[therapy.id]:
-        seen.extend(study.subtypes)
-    return list(dict.fromkeys(seen))
+    """Subtypes a therapy was reported in, by itself or through its studies."""
+    return list(facets(kb, therapy.id).subtypes)
 
 
-def ladder_key(therapy: Therapy) -> tuple[int, int, str]:
+def ladder_key(therapy: Therapy | TherapyFacets) -> tuple[int, int, str]:
     """Ladder position, then evidence strength (A first, ungraded last), then name."""
     letter = therapy.evidence
     strength = EVIDENCE_LETTERS.index(letter) if letter else len(EVIDENCE_LETTERS)
@@ -161,22 +144,25 @@ def treat(
     line: str | None = None,
     min_evidence: str | None = None,
 ) -> list[TherapyResult]:
-    """Therapies fitting every filter given, in ladder order."""
+    """Therapies fitting every filter given, in ladder order.
+
+    Filters run on the index's facets, so only the therapies that match are ever built.
+    """
     results: list[TherapyResult] = []
     context_filter = ContextFilter.of(kb, context) if context is not None else None
-    for therapy in sorted(kb.therapies, key=ladder_key):
+    for facet in sorted(kb.index.therapies, key=ladder_key):
         match = None
         if context_filter is not None:
-            match = context_filter.match(set(therapy_contexts(kb, therapy)))
+            match = context_filter.match(set(facet.contexts))
             if match is None:
                 continue
-        if subtype is not None and subtype not in therapy_subtypes(kb, therapy):
+        if subtype is not None and subtype not in facet.subtypes:
             continue
-        if line is not None and therapy.line != line:
+        if line is not None and facet.line != line:
             continue
-        if min_evidence is not None and not _at_least(therapy.evidence, min_evidence):
+        if min_evidence is not None and not _at_least(facet.evidence, min_evidence):
             continue
-        results.append(TherapyResult(therapy, kb.studies_by_therapy[therapy.id], match))
+        results.append(TherapyResult(kb.therapy_by_id[facet.id], kb.studies_of(facet.id), match))
     return results
 
 
@@ -191,10 +177,11 @@ def therapy_references(kb: KnowledgeBase, therapy: Therapy) -> list[Reference]:
     for group in (therapy.regimens, therapy.mechanism, therapy.uses, therapy.contexts):
         for item in group:
             ids.update(item.sources)
-    for study in kb.studies_by_therapy[therapy.id]:
+    for study in kb.studies_of(therapy.id):
         ids.add(study.ref)
         ids.update(study.sources)
-    return [r for r in kb.references if r.id in ids]
+    positions = kb.index.positions["references"]
+    return [kb.references[i] for i in sorted(positions[r] for r in ids)]
 
 
 # --- workup --------------------------------------------------------------------------------
@@ -255,13 +242,14 @@ def references(
     return chosen
 
 
-def levels(kb: KnowledgeBase) -> list[tuple[EvidenceLevel, list[Therapy]]]:
-    """Each evidence letter with the therapies the ladder places at it."""
+def levels(kb: KnowledgeBase) -> list[tuple[EvidenceLevel, list[str]]]:
+    """Each evidence letter with the ids of the therapies the ladder places at it."""
+    ordered = sorted(kb.index.therapies, key=ladder_key)
     return [
-        (level, [t for t in sorted(kb.therapies, key=ladder_key) if t.evidence == level.letter])
-        for level in kb.evidence_levels
+        (lvl, [f.id for f in ordered if f.evidence == lvl.letter]) for lvl in kb.evidence_levels
     ]
 
 
-def ungraded(kb: KnowledgeBase) -> list[Therapy]:
-    return [t for t in sorted(kb.therapies, key=ladder_key) if t.evidence is None]
+def ungraded(kb: KnowledgeBase) -> list[str]:
+    """Ids of the therapies the sources name without an evidence letter."""
+    return [f.id for f in sorted(kb.index.therapies, key=ladder_key) if f.evidence is None]

@@ -93,7 +93,7 @@ def therapy(kb: KnowledgeBase, item: Therapy, match: query.Match | None = None) 
             for r in item.regimens
         ],
         "uses": statements(item.uses),
-        "studies": [study(kb, s) for s in kb.studies_by_therapy[item.id]],
+        "studies": [study(kb, s) for s in kb.studies_of(item.id)],
         "notes": notes(item.notes),
         "sources": list(item.sources),
     }
@@ -179,10 +179,10 @@ def levels(kb: KnowledgeBase) -> list[Record]:
         {
             "letter": level.letter,
             "definition": level.definition,
-            "count": len(therapies),
-            "therapies": [t.id for t in therapies],
+            "count": len(ids),
+            "therapies": ids,
         }
-        for level, therapies in query.levels(kb)
+        for level, ids in query.levels(kb)
     ]
     ungraded = query.ungraded(kb)
     rows.append(
@@ -190,10 +190,15 @@ def levels(kb: KnowledgeBase) -> list[Record]:
             "letter": None,
             "definition": "Not graded in the source",
             "count": len(ungraded),
-            "therapies": [t.id for t in ungraded],
+            "therapies": ungraded,
         }
     )
     return rows
+
+
+def evidence_scale(kb: KnowledgeBase) -> list[Record]:
+    """The letters and their definitions alone: what a table's legend needs."""
+    return [{"letter": lvl.letter, "definition": lvl.definition} for lvl in kb.evidence_levels]
 
 
 def overview(kb: KnowledgeBase) -> list[Record]:
