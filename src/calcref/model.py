@@ -28,6 +28,8 @@ class CuratorNote:
 
 @dataclass(frozen=True)
 class EvidenceLevel:
+    """One letter of the chapter's A–E scale and what it means."""
+
     letter: str
     definition: str
     sources: tuple[str, ...]
@@ -43,6 +45,8 @@ class Printed:
 
 @dataclass(frozen=True)
 class Reference:
+    """A cited work, with its fields exactly as the sources print them."""
+
     id: str
     type: str  # "article" or "chapter"
     authors: tuple[str, ...]
@@ -72,6 +76,8 @@ class Statement:
 
 @dataclass(frozen=True)
 class Frequency:
+    """How often calcinosis occurs in a context, with each source's own statement."""
+
     context: str
     figure: str
     statements: tuple[Statement, ...]
@@ -79,6 +85,8 @@ class Frequency:
 
 @dataclass(frozen=True)
 class Subtype:
+    """A major subtype or a rare variant of calcinosis cutis."""
+
     id: str
     name: str
     major: bool
@@ -95,6 +103,8 @@ class Subtype:
 
 @dataclass(frozen=True)
 class Context:
+    """A clinical setting users filter by; `parent` is the broader context it sits inside."""
+
     id: str
     name: str
     aliases: tuple[str, ...]
@@ -120,6 +130,8 @@ class Tie:
 
 @dataclass(frozen=True)
 class Investigation:
+    """One of the chapter's specific investigations, with why it serves whom."""
+
     id: str
     name: str
     looks_for: str
@@ -129,6 +141,8 @@ class Investigation:
 
 @dataclass(frozen=True)
 class ClinicalFeature:
+    """One aspect of the clinical picture, as one or both sources describe it."""
+
     aspect: str  # appearance, site, size, symptom, complication, course
     text: str
     sources: tuple[str, ...]
@@ -136,6 +150,8 @@ class ClinicalFeature:
 
 @dataclass(frozen=True)
 class Principle:
+    """One step, principle, caveat or finding of the chapter's management strategy."""
+
     id: str
     kind: str  # step, principle, general-measure, immunology, caveat
     text: str
@@ -155,6 +171,8 @@ class Position:
 
 @dataclass(frozen=True)
 class ContextLink:
+    """A context a therapy was reported in, and the sources that report it."""
+
     context: str
     sources: tuple[str, ...]
 
@@ -172,6 +190,8 @@ class Counts:
 
 @dataclass(frozen=True)
 class Study:
+    """A study as the chapter summarises it, with its counts as numbers."""
+
     id: str
     ref: str
     therapies: tuple[str, ...]
@@ -190,6 +210,8 @@ class Study:
 
 @dataclass(frozen=True)
 class Therapy:
+    """A treatment, with every source's position on it kept apart."""
+
     id: str
     name: str
     aliases: tuple[str, ...]
