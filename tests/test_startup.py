@@ -1,0 +1,71 @@
+"""What each path imports: the start-up contract of the Speed issue, checked without timing.
+
+`python -X importtime` lists every module a process imports, so these tests see exactly what a
+user's run pays for, and would fail the day someone imports Rich or PyYAML at module level.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def imported_modules(tmp_path: Path, *args: str) -> tuple[set[str], subprocess.CompletedProcess]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALCREF_")}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "calcref", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    modules = set()
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            modules.add(line.rsplit("|", 1)[1].strip())
+    return modules, done
+
+
+def top_level(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_json_path_never_imports_rich(tmp_path: Path) -> None:
+    modules, done = imported_modules(tmp_path, "treat", "--context", "ssc", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert modules, "importtime printed nothing: the test would prove nothing"
+    assert "rich" not in top_level(modules)
+
+
+def test_warm_cache_answers_without_pyyaml(tmp_path: Path) -> None:
+    cold, done = imported_modules(tmp_path, "treat", "--context", "ssc", "--json")
+    assert done.returncode == 0
+    assert "yaml" in top_level(cold), "the first run must parse the knowledge files"
+    warm, done = imported_modules(tmp_path, "treat", "--context", "ssc", "--json")
+    assert done.returncode == 0
+    assert "yaml" not in top_level(warm)
+
+
+def test_table_path_does_import_rich(tmp_path: Path) -> None:
+    """The counterpart that shows the JSON test can fail: tables do need Rich."""
+    modules, done = imported_modules(tmp_path, "treat", "--context", "ssc")
+    assert done.returncode == 0
+    assert "rich" in top_level(modules)
+
+
+@pytest.mark.parametrize("args", [["--version"], ["-V"]])
+def test_version_imports_neither_typer_nor_the_knowledge(tmp_path: Path, args: list[str]) -> None:
+    modules, done = imported_modules(tmp_path, *args)
+    assert done.returncode == 0 and done.stdout.startswith("calcref ")
+    assert not {"typer", "yaml", "rich", "calcref.load"} & (top_level(modules) | modules)
+
+
+def test_no_pydantic_on_any_path(tmp_path: Path) -> None:
+    """Typer 0.29+ pulls in pydantic and costs ~100 ms a run; pyproject pins below it."""
+    modules, _ = imported_modules(tmp_path, "treat", "--context", "ssc", "--json")
+    assert "pydantic" not in top_level(modules)
