@@ -668,7 +668,7 @@ def expected_counts(study) -> str:
         for key, label in COUNT_LABELS
         if getattr(study.counts, key) is not None
     ]
-    prefix = f"n={study.n}" if study.n is not None else "n not given"
+    prefix = f"n={study.n}" if study.n is not None else "no patient count given"
     return f"{prefix}: {', '.join(parts)}" if parts else prefix
 
 

@@ -85,7 +85,7 @@ def counts_text(study: Record) -> str:
         ("unknown", "unknown"),
     )
     parts = [f"{c[key]} {label}" for key, label in names if c.get(key) is not None]
-    prefix = f"n={study['n']}" if study["n"] is not None else "n not given"
+    prefix = f"n={study['n']}" if study["n"] is not None else "no patient count given"
     return f"{prefix}: {', '.join(parts)}" if parts else prefix
 
 
