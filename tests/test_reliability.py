@@ -714,7 +714,7 @@ def test_every_study_number_matches_the_knowledge() -> None:
             assert _md(regimen.text) in md_row
             assert regimen.text in table
         shown_counts = re.findall(
-            r"(n(?:=\d+| not given)(?:: [^;\[]*?)?)(?= \[|; |$)", row["studies"]
+            r"((?:n=\d+|no patient count given)(?:: [^;\[]*?)?)(?= \[|; |$)", row["studies"]
         )
         assert Counter(shown_counts) == Counter(expected_counts(s) for s in studies), therapy.id
         for study in studies:
