@@ -245,7 +245,8 @@ def build_benches(args: argparse.Namespace, work: Path, log) -> list[Bench]:
         # In a child process: a parent that once held the 1000x knowledge would carry that
         # peak RSS into every child it spawns (Linux keeps it across fork and exec).
         subprocess.run(
-            [sys.executable, str(GENERATE), "--scale", str(scale), "--out", str(data)],
+            [sys.executable, str(GENERATE), "--scale", str(scale), "--out", str(data)]
+            + ([] if args.shared else ["--isolated"]),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             check=True,
@@ -461,6 +462,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--timeout", type=float, default=900, help="seconds before one run counts as failed"
+    )
+    parser.add_argument(
+        "--shared",
+        action="store_true",
+        help="scaled copies report into the bundled contexts, so answers grow with the scale "
+        "(default: each copy is isolated, the knowledge grows and the answer stays the same)",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--verbose", action="store_true", help="progress on stderr with --json")

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
 
-from calcref.textsafe import JSON_ESCAPES, visible
+from calcref.textsafe import json_safe, visible
 
 if TYPE_CHECKING:
     from calcref.model import Reference
@@ -380,7 +380,7 @@ def export(refs: Sequence[Reference], style: str) -> str:
     CSL-JSON).
     """
     if style == "csl-json":
-        return csl_json(refs).translate(JSON_ESCAPES)
+        return json_safe(csl_json(refs))
     refs = [_visible(r) for r in refs]
     if style in _TEXT_FORMATTERS:
         return "".join(_TEXT_FORMATTERS[style](r) + "\n" for r in refs)

@@ -10,14 +10,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from calcref.textsafe import JSON_ESCAPES, visible
+from calcref.textsafe import json_safe, visible
 
 Record = dict[str, Any]
 Column = tuple[str, Callable[[Record], str]]
 
 
 def to_json(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2).translate(JSON_ESCAPES) + "\n"
+    return json_safe(json.dumps(data, ensure_ascii=False, indent=2)) + "\n"
 
 
 def to_markdown(rows: list[Record], columns: list[Column]) -> str:
