@@ -112,13 +112,14 @@ def write(key: str, sections: dict[str, list[Any]], index: Any) -> None:
         return
     import tempfile  # only when writing, which a warm cache never does
 
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     parts: list[bytes] = []
     spans: dict[str, list[int]] = {}
     offset = 0
     for kind, records in (*sections.items(), (INDEX, [index])):
         bounds = spans[kind] = [offset]
         for record in records:
-            part = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+            part = encode(record).encode()
             parts.append(part)
             offset += len(part)
             bounds.append(offset)

@@ -7,6 +7,7 @@ Only this module knows Typer. It turns library errors into the exit-code contrac
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -574,3 +575,7 @@ def run() -> None:
         app()
     except BrokenPipeError:
         _quiet_broken_pipe()
+    finally:
+        # The process ends here. Python's last collection at exit would scan every loaded
+        # record for reference cycles (they have none): most of a large cold run's time.
+        gc.freeze()

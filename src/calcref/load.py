@@ -110,7 +110,7 @@ def load() -> KnowledgeBase:
     with _collector_paused():
         parsed = Parsed(sections_of(parse_and_validate(files)))
         parse_cache.write(key, parsed.sections, parsed.index())
-    return build(parsed)
+        return build(parsed)
 
 
 @contextmanager

@@ -241,6 +241,7 @@ class Validation:
         if not isinstance(data, dict):
             self.add(path, line_of(data, default=line), f"{what} must be a mapping")
             return
+        key_lines = getattr(data, "key_lines", {})  # read directly: this loop is hot
         for key in data:
             if key not in spec:
                 allowed = ", ".join(spec)
@@ -252,7 +253,7 @@ class Validation:
                 if rule.required:
                     self.add(path, line_of(data), f"{what} is missing required key '{key}'")
                 continue
-            self._value(path, data[key], rule, f"'{key}'", line_of(data, key), data)
+            self._value(path, data[key], rule, f"'{key}'", key_lines.get(key, line), data)
 
     def _value(
         self, path: str, value: object, rule: Field, what: str, line: int, parent: object
@@ -265,8 +266,9 @@ class Validation:
         if rule.type == "str":
             self._string(path, value, rule, what, line)
         elif rule.type == "strs":
-            for index, item in enumerate(value):
-                self._string(path, item, rule, what, line_of(value, index, line))
+            item_lines = getattr(value, "item_lines", None) or [line] * len(value)
+            for item, item_line in zip(value, item_lines, strict=False):
+                self._string(path, item, rule, what, item_line)
         elif rule.type == "record":
             self._record(path, value, rule.spec or {}, what, line)
         elif rule.type == "records":
