@@ -6,13 +6,29 @@ import pytest
 
 from calcref.load import load
 
+# Variables from the caller's shell that change what calcref draws or loads; every test starts
+# without them, as a pipe would.
+OUTSIDE_VARS = (
+    "CALCREF_DATA",
+    "CALCREF_FORMAT",
+    "CALCREF_NO_CACHE",
+    "_CALCREF_COMPLETE",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "CLICOLOR_FORCE",
+    "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE",
+    "COLUMNS",
+    "LINES",
+)
+
 
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path, monkeypatch):
-    """A private XDG cache, no CALCREF_DATA/CALCREF_FORMAT overrides, a fresh in-process load."""
+    """A private XDG cache, none of OUTSIDE_VARS, a fresh in-process load."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("CALCREF_DATA", raising=False)
-    monkeypatch.delenv("CALCREF_FORMAT", raising=False)
+    for name in OUTSIDE_VARS:
+        monkeypatch.delenv(name, raising=False)
     load.cache_clear()
     yield
     load.cache_clear()

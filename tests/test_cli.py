@@ -47,23 +47,6 @@ runner = CliRunner()
 # --- isolation and helpers ---------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _plain_display(monkeypatch):
-    """Tables drawn as when piped: no forced colour, no terminal width from the environment."""
-    for name in (
-        "NO_COLOR",
-        "FORCE_COLOR",
-        "CLICOLOR_FORCE",
-        "TTY_COMPATIBLE",
-        "TTY_INTERACTIVE",
-        "COLUMNS",
-        "LINES",
-        "CALCREF_NO_CACHE",
-        "_CALCREF_COMPLETE",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
     """Run the app; only SystemExit may end it (anything else would be a traceback)."""
     result = runner.invoke(app, list(args), env=env)

@@ -43,15 +43,6 @@ ARGUMENT_EXAMPLES = 500
 RUNNER = CliRunner()
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", "Traceback")
 ERROR_LINE = re.compile(r"^calcref: error: \S.*$")
-# Environment variables that would make Rich colour a non-terminal; the safety tests need
-# plain output, so they are removed for every run here.
-COLOUR_VARS = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR_FORCE", "COLUMNS")
-
-
-@pytest.fixture(autouse=True)
-def _plain_output(monkeypatch):
-    for name in COLOUR_VARS:
-        monkeypatch.delenv(name, raising=False)
 
 
 def invoke(args: Sequence[str], env: dict[str, str | None] | None = None):
@@ -70,8 +61,8 @@ def assert_no_traceback(result) -> None:
 
 
 def subprocess_env(**overrides: str | None) -> dict[str, str]:
-    """The test's environment (XDG cache already private) with colour forcing removed."""
-    env = {k: v for k, v in os.environ.items() if k not in COLOUR_VARS}
+    """The test's environment (private XDG cache, no colour forcing) with `overrides`."""
+    env = dict(os.environ)  # conftest has already removed the colour-forcing variables
     for key, value in overrides.items():
         if value is None:
             env.pop(key, None)

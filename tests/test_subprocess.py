@@ -35,26 +35,13 @@ SCRIPT = [str(ENTRY_POINT)]
 BOTH = pytest.mark.parametrize("launcher", [SCRIPT, MODULE], ids=["entry-point", "python-m"])
 
 SGR = re.compile(rb"\x1b\[([0-9;]*)m")
-DISPLAY_VARS = (
-    "NO_COLOR",
-    "FORCE_COLOR",
-    "CLICOLOR_FORCE",
-    "TTY_COMPATIBLE",
-    "TTY_INTERACTIVE",
-    "COLUMNS",
-    "LINES",
-    "CALCREF_NO_CACHE",
-    "_CALCREF_COMPLETE",
-)
 
 
 @pytest.fixture(autouse=True)
 def _plain_environment(monkeypatch):
-    """The console script exists; no display variable leaks in from the caller's shell."""
+    """The console script exists (conftest clears the caller's display variables)."""
     if not ENTRY_POINT.exists():
         pytest.skip("the calcref console script is not installed next to this Python")
-    for name in DISPLAY_VARS:
-        monkeypatch.delenv(name, raising=False)
 
 
 def environment(**extra: str) -> dict[str, str]:
