@@ -1115,7 +1115,7 @@ def test_show_minocycline_both_positions():
     out = ok("show", "minocycline", env=WIDE).stdout
     assert out.startswith("Minocycline (minocycline)")
     assert "chapter: second line, evidence E" in out
-    assert "jopa: Often used first line for painful, ulcerating dermal calcinosis" in out
+    assert "jopa (no evidence letter): Often used first line for painful, ulcerating" in out
     assert "Population: Patients with limited cutaneous systemic sclerosis" in out
     assert "Robertson 2003" in out and "n=9" in out
     assert "doi:10.1136/ard.62.3.267" in out
@@ -1127,8 +1127,10 @@ def test_show_json_is_one_object_with_references():
     jsonschema.validate([record], TREAT_SCHEMA)
     positions = {p["source"]: p for p in record["positions"]}
     assert (positions["chapter"]["line"], positions["chapter"]["evidence"]) == ("second", "E")
-    assert positions["jopa"]["line"] is None
+    # The article places it first line without a letter; the ladder keeps the chapter's place.
+    assert (positions["jopa"]["line"], positions["jopa"]["evidence"]) == ("first", None)
     assert positions["jopa"]["view"].startswith("Often used first line")
+    assert (record["line"], record["evidence"]) == ("second", "E")
     assert {r["id"] for r in record["references"]} == references_behind("minocycline")
     assert {s["ref"]: s["n"] for s in record["studies"]} == {"balin2012": 6, "robertson2003": 9}
 

@@ -137,7 +137,7 @@ def test_ladder_entry(
     assert ladder is not None
     assert ladder.source == CHAPTER
     assert ladder.listed_as == listed_as
-    graded = [p for p in therapy.positions if p.line is not None]
+    graded = [p for p in therapy.positions if p.evidence is not None]
     assert len(graded) == 1, "only the chapter grades therapies"
 
 
@@ -167,11 +167,14 @@ def test_ladder_order_follows_the_chapter(kb: KnowledgeBase) -> None:
 def test_every_graded_position_is_the_chapters_and_well_formed(kb: KnowledgeBase) -> None:
     for therapy in kb.therapies:
         for position in therapy.positions:
-            assert (position.line is None) == (position.evidence is None), therapy.id
-            if position.line is not None:
+            if position.evidence is not None:
+                # Only the chapter grades, and a grade always comes with a ladder line.
                 assert position.source == CHAPTER, therapy.id
                 assert position.evidence in EVIDENCE_SCALE
+                assert position.line is not None, therapy.id
             else:
+                # Another source may name a line (JOPA: minocycline first line) but no letter,
+                # and must then say in its view what it claims.
                 assert position.view, f"{therapy.id}: an ungraded position must say something"
 
 
@@ -184,9 +187,9 @@ def test_minocycline_positions_show_both_sources(kb: KnowledgeBase) -> None:
     assert (chapter.line, chapter.evidence, chapter.listed_as) == ("second", "E", "Minocycline")
     # JOPA: "Minocycline is often used as a first-line treatment for patients with painful,
     # ulcerating dermal calcinosis." ... "minocycline is the least invasive and the best
-    # tolerated." The article gives a view, not a ladder place or a letter.
+    # tolerated." The article names a line (first) but grades nothing: no letter.
     jopa = by_source[JOPA]
-    assert jopa.line is None and jopa.evidence is None
+    assert jopa.line == "first" and jopa.evidence is None
     view = (jopa.view or "").lower()
     for phrase in ("first line", "painful", "ulcerating", "least invasive", "best tolerated"):
         assert phrase in view.replace("first-line", "first line")
@@ -195,13 +198,15 @@ def test_minocycline_positions_show_both_sources(kb: KnowledgeBase) -> None:
     assert "minocycline-position" in {n.id for n in minocycline.notes}
 
 
-def test_diltiazem_balin_recommendation_is_a_view_not_a_grade(kb: KnowledgeBase) -> None:
+def test_diltiazem_balin_recommendation_is_a_line_not_a_grade(kb: KnowledgeBase) -> None:
     # Balin 2012 summary: "This is recommended as first-line treatment."
     diltiazem = kb.therapy_by_id["diltiazem"]
     balin = [p for p in diltiazem.positions if p.source == "balin2012"]
     assert len(balin) == 1
-    assert balin[0].line is None and balin[0].evidence is None
+    assert balin[0].line == "first" and balin[0].evidence is None
     assert "first-line" in (balin[0].view or "")
+    # The ladder is the chapter's graded place, whatever order the positions come in.
+    assert (diltiazem.line, diltiazem.evidence) == ("first", "C")
 
 
 # --- Doses ----------------------------------------------------------------------------------------

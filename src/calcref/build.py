@@ -283,7 +283,7 @@ def _names(records: list[Data], with_aliases: bool) -> dict[str, str]:
 
 
 def _facets(therapy: Data, studies: list[Data]) -> list:
-    ladder = next((p for p in therapy.get("positions") or () if p.get("line")), {})
+    ladder = next((p for p in therapy.get("positions") or () if p.get("evidence")), {})
     contexts = [link["context"] for link in therapy.get("contexts") or ()]
     subtypes = list(therapy.get("subtypes") or ())
     for study in studies:

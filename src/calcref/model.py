@@ -226,8 +226,12 @@ class Therapy:
 
     @property
     def ladder(self) -> Position | None:
-        """The graded position that orders the ladder: the first one carrying a line."""
-        return next((p for p in self.positions if p.line is not None), None)
+        """The graded position that orders the ladder: the first with an evidence letter.
+
+        Another source may name a line without grading it (the JOPA article's first-line view
+        of minocycline); it is kept in `positions` but does not move the therapy on the ladder.
+        """
+        return next((p for p in self.positions if p.evidence is not None), None)
 
     @property
     def line(self) -> str | None:

@@ -94,6 +94,20 @@ def study_line(study: Record) -> str:
     return with_notes(f"{study['label']}{where}: {counts_text(study)}", study["notes"])
 
 
+def position_text(position: Record) -> str:
+    """'chapter: second line, evidence E, listed as ...' for the graded place; another
+    source's view as 'jopa (no evidence letter): Often used first line ...'."""
+    source = position["source"]
+    if position["evidence"]:
+        place = f"{source}: {position['line']} line, evidence {position['evidence']}"
+        listed = position["listed_as"]
+        return f"{place}, listed as '{listed}'" if listed else place
+    if position["view"]:
+        return f"{source} (no evidence letter): {position['view']}"
+    line = f"{position['line']} line, " if position["line"] else ""
+    return f"{source}: {line}no evidence letter"
+
+
 def match_text(record: Record) -> str:
     match = record.get("match")
     if not match:
@@ -118,16 +132,7 @@ COLUMNS: dict[str, list[Column]] = {
             ),
         ),
         ("studies", lambda r: joined([study_line(s) for s in r["studies"]])),
-        (
-            "positions",
-            lambda r: joined(
-                [
-                    f"{p['source']}: "
-                    + (f"{p['line']} line, {p['evidence']}" if p["line"] else text(p["view"]))
-                    for p in r["positions"]
-                ]
-            ),
-        ),
+        ("positions", lambda r: joined([position_text(p) for p in r["positions"]])),
         ("notes", lambda r: joined([n["text"] for n in r["notes"]])),
         ("sources", lambda r: joined(r["sources"])),
     ],

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from calcref import chart
-from calcref.output import counts_text, match_text
+from calcref.output import counts_text, match_text, position_text
 from calcref.textsafe import visible
 
 Record = dict[str, Any]
@@ -100,8 +100,8 @@ def _study_details(study: Record) -> Text:
 def _therapy_name(record: Record) -> Text:
     parts = [t(record["name"], "bold")]
     for position in record["positions"]:
-        if position["line"] is None and position["view"]:
-            parts.append(t(f"{position['source']}: {position['view']}", "italic"))
+        if position["evidence"] is None:  # the graded position is in the Line and Ev. columns
+            parts.append(t(position_text(position), "italic"))
     parts.extend(note_texts(record["notes"]))
     return lines(parts)
 
@@ -292,13 +292,7 @@ def print_therapy_card(record: Record, references: list[Record], plain: bool) ->
             )
         )
     for position in record["positions"]:
-        if position["line"]:
-            text = f"{position['line']} line, evidence {position['evidence']}"
-            if position["listed_as"]:
-                text += f" (listed as '{position['listed_as']}')"
-        else:
-            text = position["view"] or ""
-        out.print(Padding(t(f"{position['source']}: {text}"), (0, 0, 0, 2)))
+        out.print(Padding(t(position_text(position)), (0, 0, 0, 2)))
     sections = (("Mechanism", record["mechanism"]), ("Reported uses", record["uses"]))
     for heading, statements in sections:
         if statements:
