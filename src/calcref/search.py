@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from calcref import records
+from calcref import query, records
 from calcref.model import CuratorNote, KnowledgeBase
 
 EXCERPT_RADIUS = 40
@@ -40,18 +40,13 @@ def _documents(kb: KnowledgeBase) -> Iterator[tuple[str, str, object]]:
     """(kind, id, record) for everything calcref knows, in the order hits are grouped."""
     for subtype in kb.subtypes:
         yield ("subtype" if subtype.major else "variant"), subtype.id, records.subtype(kb, subtype)
-    for context in kb.contexts:
-        yield (
-            "context",
-            context.id,
-            {"name": context.name, "aliases": list(context.aliases), "summary": context.summary},
-        )
-    for feature in kb.clinical_features:
-        yield "clinical picture", feature.aspect, {"text": feature.text}
-    for investigation in records.workup(kb, [_all_ties(i) for i in kb.investigations]):
+    for context in records.contexts(kb):
+        yield "context", context["id"], context
+    for statement in records.overview(kb):
+        kind = "clinical picture" if statement["section"] == "clinical picture" else "management"
+        yield kind, statement["id"] or statement["kind"], statement
+    for investigation in records.workup(kb, query.workup(kb)):
         yield "investigation", investigation["id"], investigation
-    for principle in kb.principles:
-        yield "management", principle.id, {"text": principle.text}
     for therapy in kb.therapies:
         record = records.therapy(kb, therapy)
         record.pop("studies")
@@ -64,12 +59,6 @@ def _documents(kb: KnowledgeBase) -> Iterator[tuple[str, str, object]]:
         yield "evidence level", level.letter, {"definition": level.definition}
     for note_id, note in _notes(kb).items():
         yield "note", note_id, {"text": note.text}
-
-
-def _all_ties(investigation: object) -> object:
-    from calcref.query import WorkupResult
-
-    return WorkupResult(investigation, investigation.ties)  # type: ignore[attr-defined]
 
 
 def _notes(kb: KnowledgeBase) -> dict[str, CuratorNote]:
