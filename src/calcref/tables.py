@@ -8,6 +8,7 @@ Columns fold instead of truncating, so a piped table loses no words to an ellips
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -32,12 +33,31 @@ BASIS_LEGEND = (
 
 
 def console(stream: Any = None) -> Console:
-    """Colour only on a terminal (Rich also honours NO_COLOR); a fixed width when piped."""
+    """Colour only on a terminal (Rich also honours NO_COLOR); when piped, a fixed width and
+    no trailing blanks, so a table pasted into notes or a file carries no padding."""
     stream = stream or sys.stdout
-    width = None if stream.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH
+    if stream.isatty():
+        return Console(file=stream, markup=False, emoji=False, highlight=False)
+    width = None if os.environ.get("COLUMNS") else PIPED_WIDTH
     return Console(
-        file=stream, width=width, markup=False, emoji=False, highlight=False, soft_wrap=False
+        file=_TrimmedLines(stream), width=width, markup=False, emoji=False, highlight=False
     )
+
+
+class _TrimmedLines:
+    """A text stream that drops the blanks Rich pads every table line with. Rich writes each
+    print whole, ending in a newline, so no line is split across two writes."""
+
+    _TRAILING = re.compile(r"[ \t]+(?=\n|$)")
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(self._TRAILING.sub("", text))
+
+    def __getattr__(self, name: str) -> Any:  # isatty, flush, encoding, fileno...
+        return getattr(self._stream, name)
 
 
 def t(value: object, style: str = "") -> Text:
