@@ -1802,3 +1802,17 @@ def test_a_warm_cache_gives_the_same_answer():
     load.cache_clear()
     warm = ok("treat", "--context", "ssc", "--json").stdout
     assert warm == cold
+
+
+def test_empty_context_points_to_its_subtypes():
+    """ESRD has no therapy of its own in the sources; calciphylaxis (its subtype) has one."""
+    result = ok("treat", "--context", "esrd")
+    assert result.stdout == ""
+    assert "no therapies recorded for context ckd" in result.stderr
+    assert "try: calcref treat --subtype calciphylaxis" in result.stderr
+    followed = ok_json("treat", "--subtype", "calciphylaxis")
+    assert [r["id"] for r in followed] == ["surgical-excision"]
+
+
+def test_unknown_value_prefix_suggests_the_full_name():
+    assert "did you mean 'minocycline'?" in usage_error("show", "MINO")

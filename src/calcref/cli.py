@@ -364,7 +364,17 @@ def treat(
     filters = _describe_filters(
         context=context_id, subtype=subtype_id, line=line_value, min_evidence=letter
     )
-    _emit("treat", rows, fmt, table, f"no therapies recorded for {filters}")
+    _emit("treat", rows, fmt, table, f"no therapies recorded for {filters}{_hint(kb, context_id)}")
+
+
+def _hint(kb: KnowledgeBase, context_id: str | None) -> str:
+    """Where to look next when a context has no therapies: the subtypes it belongs to."""
+    if context_id is None or not kb.context_by_id[context_id].subtypes:
+        return ""
+    subtypes = kb.context_by_id[context_id].subtypes
+    treated = [s for s in subtypes if query.treat(kb, subtype=s)]
+    hint = f"; try: calcref treat --subtype {treated[0]}" if treated else ""
+    return f" (its subtypes: {', '.join(subtypes)}{hint})"
 
 
 def _cite_rows(kb: KnowledgeBase, refs: list) -> list[dict]:

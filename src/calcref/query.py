@@ -56,7 +56,9 @@ def resolve(kb: KnowledgeBase, kind: str, value: str) -> str:
         return names[folded]
     import difflib  # only on the error path: it costs milliseconds to import
 
-    close = difflib.get_close_matches(folded, list(names), n=1, cutoff=0.6)
+    # A prefix ("mino") is the likeliest meaning; otherwise the closest spelling ("sscc").
+    prefixed = sorted((n for n in names if folded and n.startswith(folded)), key=len)
+    close = prefixed[:1] or difflib.get_close_matches(folded, list(names), n=1, cutoff=0.6)
     raise UnknownValueError(kind, value, _ids(kb, kind), names[close[0]] if close else None)
 
 
