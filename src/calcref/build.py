@@ -179,16 +179,16 @@ of the cache and the KnowledgeBase fields."""
 
 Source = Any
 """Where validated plain records come from: `Parsed` (the files) or `cache.Cached`. Both offer
-count(kind), record(kind, position) and index(). (Not a typing.Protocol: creating one costs
-milliseconds at every start.)"""
+count(kind), record(kind, position) and index_part(name). (Not a typing.Protocol: creating one
+costs milliseconds at every start.)"""
 
 
 class Parsed:
-    """Validated data just read from the knowledge files."""
+    """Validated data just read from the knowledge files, with its index parts."""
 
     def __init__(self, sections: dict[str, list[Data]]) -> None:
         self.sections = sections
-        self._index = index_of(sections)
+        self.index_parts = index_of(sections)
 
     def count(self, kind: str) -> int:
         return len(self.sections[kind])
@@ -196,8 +196,8 @@ class Parsed:
     def record(self, kind: str, position: int) -> Data:
         return self.sections[kind][position]
 
-    def index(self) -> Data:
-        return self._index
+    def index_part(self, name: str) -> Any:
+        return self.index_parts[name]
 
 
 def sections_of(files: dict[str, Data]) -> dict[str, list[Data]]:
@@ -206,13 +206,10 @@ def sections_of(files: dict[str, Data]) -> dict[str, list[Data]]:
 
 
 def build(source: Source) -> KnowledgeBase:
-    """A knowledge base over `source`; each record is built the first time it is read."""
-    try:
-        index = _index(source.index())
-    except _SHAPE_ERRORS as exc:
-        raise _damaged("index", exc) from None
+    """A knowledge base over `source`; each record and each index part is built the first
+    time it is read."""
     records = {kind: Records(source.count(kind), _one(source, kind)) for kind in BUILDERS}
-    return KnowledgeBase(**records, index=index)
+    return KnowledgeBase(**records, index=Index(_index_part(source)))
 
 
 _SHAPE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
@@ -228,6 +225,22 @@ def _one(source: Source, kind: str) -> Callable[[int], Any]:
             raise _damaged(f"{kind} {position}", exc) from None
 
     return build_one
+
+
+def _index_part(source: Source) -> Callable[[str], Any]:
+    def fetch(name: str) -> Any:
+        try:
+            data = source.index_part(name)
+            if name == "therapies":
+                return tuple(
+                    TherapyFacets(i, n, line, ev, tuple(c), tuple(s), tuple(studies))
+                    for i, n, line, ev, c, s, studies in data
+                )
+            return data
+        except _SHAPE_ERRORS as exc:
+            raise _damaged(f"index {name}", exc) from None
+
+    return fetch
 
 
 def _damaged(where: str, exc: Exception) -> KnowledgeError:
@@ -251,26 +264,22 @@ NAMED = {
 WITH_ALIASES = ("context", "therapy")
 
 
-def index_of(sections: dict[str, list[Data]]) -> Data:
-    """Everything `Index` holds, as JSON-ready plain data."""
-    studies_by_therapy: dict[str, list[int]] = {t["id"]: [] for t in sections["therapies"]}
+def index_of(sections: dict[str, list[Data]]) -> dict[str, Any]:
+    """Every part `Index` can fetch, by name, as JSON-ready plain data."""
+    studies_of: dict[str, list[int]] = {t["id"]: [] for t in sections["therapies"]}
     for position, study in enumerate(sections["studies"]):
         for therapy_id in study["therapies"]:
-            studies_by_therapy[therapy_id].append(position)
-    return {
-        "positions": {
-            kind: {r["id"]: i for i, r in enumerate(sections[kind])} for kind in ID_KINDS
-        },
-        "names": {
-            name: _names(sections[kind], name in WITH_ALIASES) for name, kind in NAMED.items()
-        },
-        "context_parent": {c["id"]: c.get("parent") for c in sections["contexts"]},
-        "therapies": [
-            _facets(t, [sections["studies"][i] for i in studies_by_therapy[t["id"]]])
-            for t in sections["therapies"]
-        ],
-        "studies_by_therapy": studies_by_therapy,
+            studies_of[therapy_id].append(position)
+    parts: dict[str, Any] = {
+        f"positions:{kind}": {r["id"]: i for i, r in enumerate(sections[kind])} for kind in ID_KINDS
     }
+    for name, kind in NAMED.items():
+        parts[f"names:{name}"] = _names(sections[kind], name in WITH_ALIASES)
+    parts["context_parent"] = {c["id"]: c.get("parent") for c in sections["contexts"]}
+    parts["therapies"] = [
+        _facets(t, studies_of[t["id"]], sections["studies"]) for t in sections["therapies"]
+    ]
+    return parts
 
 
 def _names(records: list[Data], with_aliases: bool) -> dict[str, str]:
@@ -282,13 +291,13 @@ def _names(records: list[Data], with_aliases: bool) -> dict[str, str]:
     return names
 
 
-def _facets(therapy: Data, studies: list[Data]) -> list:
+def _facets(therapy: Data, study_positions: list[int], studies: list[Data]) -> list:
     ladder = next((p for p in therapy.get("positions") or () if p.get("evidence")), {})
     contexts = [link["context"] for link in therapy.get("contexts") or ()]
     subtypes = list(therapy.get("subtypes") or ())
-    for study in studies:
-        contexts += study.get("contexts") or []
-        subtypes += study.get("subtypes") or []
+    for position in study_positions:
+        contexts += studies[position].get("contexts") or []
+        subtypes += studies[position].get("subtypes") or []
     return [
         therapy["id"],
         therapy["name"],
@@ -296,17 +305,5 @@ def _facets(therapy: Data, studies: list[Data]) -> list:
         ladder.get("evidence"),
         list(dict.fromkeys(contexts)),
         list(dict.fromkeys(subtypes)),
+        study_positions,
     ]
-
-
-def _index(data: Data) -> Index:
-    return Index(
-        positions=data["positions"],
-        names=data["names"],
-        context_parent=data["context_parent"],
-        therapies=tuple(
-            TherapyFacets(i, n, line, ev, tuple(c), tuple(s))
-            for i, n, line, ev, c, s in data["therapies"]
-        ),
-        studies_by_therapy={k: tuple(v) for k, v in data["studies_by_therapy"].items()},
-    )

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-FORMAT = "calcref-cache-3"
+FORMAT = "calcref-cache-4"
 
 
 def cache_dir() -> Path | None:
@@ -63,11 +63,11 @@ class Cached:
         bounds = self._spans[kind]
         return json.loads(self._body[bounds[position] : bounds[position + 1]])
 
-    def index(self) -> Any:
-        return self.record(INDEX, 0)
+    def index_part(self, name: str) -> Any:
+        return self.record(INDEX + name, 0)
 
 
-INDEX = "index"
+INDEX = "index:"  # prefix of the sections holding one index part each
 
 
 def read(key: str) -> Cached | None:
@@ -93,7 +93,7 @@ def read(key: str) -> Cached | None:
 
 def _spans_fit(spans: object, size: int) -> bool:
     """Every section's bounds rise within the body and the last one ends it exactly."""
-    if not isinstance(spans, dict) or INDEX not in spans:
+    if not isinstance(spans, dict) or INDEX + "therapies" not in spans:
         return False
     end = 0
     for bounds in spans.values():
@@ -105,7 +105,7 @@ def _spans_fit(spans: object, size: int) -> bool:
     return end == size
 
 
-def write(key: str, sections: dict[str, list[Any]], index: Any) -> None:
+def write(key: str, sections: dict[str, list[Any]], index_parts: dict[str, Any]) -> None:
     """Best effort: a cache that cannot be written only costs speed, never an answer."""
     directory = cache_dir()
     if directory is None:
@@ -113,17 +113,18 @@ def write(key: str, sections: dict[str, list[Any]], index: Any) -> None:
     import tempfile  # only when writing, which a warm cache never does
 
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    parts: list[bytes] = []
+    chunks: list[bytes] = []
     spans: dict[str, list[int]] = {}
     offset = 0
-    for kind, records in (*sections.items(), (INDEX, [index])):
+    index_sections = {INDEX + name: [part] for name, part in index_parts.items()}
+    for kind, records in (*sections.items(), *index_sections.items()):
         bounds = spans[kind] = [offset]
         for record in records:
-            part = encode(record).encode()
-            parts.append(part)
-            offset += len(part)
+            chunk = encode(record).encode()
+            chunks.append(chunk)
+            offset += len(chunk)
             bounds.append(offset)
-    body = b"".join(parts)
+    body = b"".join(chunks)
     digest = hashlib.sha256(body).hexdigest()
     meta = {"format": FORMAT, "key": key, "sha256": digest, "spans": spans}
     with contextlib.suppress(OSError):

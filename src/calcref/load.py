@@ -109,7 +109,7 @@ def load() -> KnowledgeBase:
         return build(cached)
     with _collector_paused():
         parsed = Parsed(sections_of(parse_and_validate(files)))
-        parse_cache.write(key, parsed.sections, parsed.index())
+        parse_cache.write(key, parsed.sections, parsed.index_parts)
         return build(parsed)
 
 

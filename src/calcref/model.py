@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -312,7 +312,8 @@ class ById(Mapping[str, T]):
 
 class TherapyFacets(NamedTuple):
     """What `treat` filters and sorts on, for one therapy, without building the therapy:
-    its own contexts and subtypes merged with those of its studies."""
+    its own contexts and subtypes merged with those of its studies, and where its studies are.
+    """
 
     id: str
     name: str
@@ -320,17 +321,41 @@ class TherapyFacets(NamedTuple):
     evidence: str | None
     contexts: tuple[str, ...]
     subtypes: tuple[str, ...]
+    studies: tuple[int, ...]  # positions in KnowledgeBase.studies
 
 
-@dataclass(frozen=True)
 class Index:
-    """Lookups derived from the records once (stored in the cache with them)."""
+    """Lookups derived from the records once and stored with them. Each part (the positions
+    of one kind, the names of one kind, the context tree, the therapy facets) is fetched the
+    first time it is asked for, so a command pays only for the lookups it makes."""
 
-    positions: dict[str, dict[str, int]]  # kind -> id -> position
-    names: dict[str, dict[str, str]]  # context/subtype/therapy/reference -> folded name -> id
-    context_parent: dict[str, str | None]
-    therapies: tuple[TherapyFacets, ...]
-    studies_by_therapy: dict[str, tuple[int, ...]]
+    __slots__ = ("_fetch", "_parts")
+
+    def __init__(self, fetch: Callable[[str], Any]) -> None:
+        self._fetch = fetch
+        self._parts: dict[str, Any] = {}
+
+    def _part(self, name: str) -> Any:
+        if name not in self._parts:
+            self._parts[name] = self._fetch(name)
+        return self._parts[name]
+
+    def positions(self, kind: str) -> dict[str, int]:
+        """Id → position in the records of `kind` (a KnowledgeBase field name)."""
+        return self._part(f"positions:{kind}")
+
+    def names(self, kind: str) -> dict[str, str]:
+        """Case-folded id or alias → id, for context, subtype, therapy or reference."""
+        return self._part(f"names:{kind}")
+
+    @property
+    def context_parent(self) -> dict[str, str | None]:
+        return self._part("context_parent")
+
+    @property
+    def therapies(self) -> tuple[TherapyFacets, ...]:
+        """Every therapy's facets, in knowledge-file order."""
+        return self._part("therapies")
 
 
 @dataclass(frozen=True)
@@ -349,7 +374,7 @@ class KnowledgeBase:
     index: Index = field(repr=False, compare=False)
 
     def _by_id(self, kind: str, records: Records[T]) -> ById[T]:
-        return ById(self.index.positions[kind], records)
+        return ById(self.index.positions(kind), records)
 
     @cached_property
     def subtype_by_id(self) -> ById[Subtype]:
@@ -377,4 +402,5 @@ class KnowledgeBase:
 
     def studies_of(self, therapy_id: str) -> tuple[Study, ...]:
         """A therapy's studies, in knowledge-file order."""
-        return tuple(self.studies[i] for i in self.index.studies_by_therapy[therapy_id])
+        facets = self.index.therapies[self.index.positions("therapies")[therapy_id]]
+        return tuple(self.studies[i] for i in facets.studies)

@@ -32,7 +32,7 @@ ALL = "all"
 
 
 def _ids(kb: KnowledgeBase, kind: str) -> list[str]:
-    return list(kb.index.positions[NAMED[kind]])
+    return list(kb.index.positions(NAMED[kind]))
 
 
 NAMED = {
@@ -45,12 +45,12 @@ NAMED = {
 
 def name_choices(kb: KnowledgeBase, kind: str) -> list[str]:
     """Every id and alias a user may type for `kind` (context, subtype, therapy, reference)."""
-    return sorted(kb.index.names[kind])
+    return sorted(kb.index.names(kind))
 
 
 def resolve(kb: KnowledgeBase, kind: str, value: str) -> str:
     """The id a user means by `value`: case-insensitive, aliases accepted."""
-    names = kb.index.names[kind]
+    names = kb.index.names(kind)
     folded = value.strip().casefold()
     if folded in names:
         return names[folded]
@@ -119,7 +119,7 @@ class TherapyResult(NamedTuple):
 
 
 def facets(kb: KnowledgeBase, therapy_id: str) -> TherapyFacets:
-    return kb.index.therapies[kb.index.positions["therapies"][therapy_id]]
+    return kb.index.therapies[kb.index.positions("therapies")[therapy_id]]
 
 
 def therapy_contexts(kb: KnowledgeBase, therapy: Therapy) -> list[str]:
@@ -182,7 +182,7 @@ def therapy_references(kb: KnowledgeBase, therapy: Therapy) -> list[Reference]:
     for study in kb.studies_of(therapy.id):
         ids.add(study.ref)
         ids.update(study.sources)
-    positions = kb.index.positions["references"]
+    positions = kb.index.positions("references")
     return [kb.references[i] for i in sorted(positions[r] for r in ids)]
 
 
