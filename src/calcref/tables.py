@@ -70,12 +70,17 @@ def lines(parts: Iterable[Text]) -> Text:
 
 
 NARROW = {"Line", "Ev.", "Letter", "Count", "Match"}
+# Columns that must not fall below the width of their longest usual word ("Bisphosphonates",
+# "[wakabayashi2015]"), so a narrow terminal wraps between words instead of inside them.
+MIN_WIDTH = {"Therapy": 15, "Regimens [source]": 17, "Studies": 16}
 
 
 def _table(title: str, *headers: str) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAVY, show_lines=True, title_justify="left")
     for header in headers:
-        table.add_column(header, overflow="fold", no_wrap=header in NARROW)
+        table.add_column(
+            header, overflow="fold", no_wrap=header in NARROW, min_width=MIN_WIDTH.get(header)
+        )
     return table
 
 
