@@ -377,16 +377,6 @@ def _hint(kb: KnowledgeBase, context_id: str | None) -> str:
     return f" (its subtypes: {', '.join(subtypes)}{hint})"
 
 
-def _cite_rows(kb: KnowledgeBase, refs: list) -> list[dict]:
-    from calcref import citations
-
-    return [
-        records.reference(ref, *citations.link(ref))
-        | {"citation": citations.format_one(ref, "ama")}
-        for ref in refs
-    ]
-
-
 @app.command(short_help="References in AMA, Vancouver, BibTeX, RIS or CSL-JSON, with links.")
 def cite(
     ids: Annotated[
@@ -435,7 +425,7 @@ def cite(
             sys.stderr.write("calcref: no references match\n")
         sys.stdout.write(citations.export(refs, style.value))
         return
-    rows = _cite_rows(kb, refs)
+    rows = records.citations(refs)
     as_output = {CiteFmt.json: Fmt.json, CiteFmt.markdown: Fmt.markdown, CiteFmt.csv: Fmt.csv}.get(
         style, Fmt.table
     )
@@ -467,7 +457,7 @@ def show(
     kb = load()
     item = kb.therapy_by_id[query.resolve(kb, "therapy", therapy)]
     record = records.therapy(kb, item)
-    refs = _cite_rows(kb, query.therapy_references(kb, item))
+    refs = records.citations(query.therapy_references(kb, item))
     if as_json:
         sys.stdout.write(output.to_json(record | {"references": refs}))
         return

@@ -18,7 +18,6 @@ from calcref.model import (
     Investigation,
     KnowledgeBase,
     Reference,
-    Study,
     Subtype,
     Therapy,
     TherapyFacets,
@@ -114,7 +113,6 @@ class ContextFilter(NamedTuple):
 
 class TherapyResult(NamedTuple):
     therapy: Therapy
-    studies: tuple[Study, ...]
     match: Match | None
 
 
@@ -164,7 +162,7 @@ def treat(
             continue
         if min_evidence is not None and not _at_least(facet.evidence, min_evidence):
             continue
-        results.append(TherapyResult(kb.therapy_by_id[facet.id], kb.studies_of(facet.id), match))
+        results.append(TherapyResult(kb.therapy_by_id[facet.id], match))
     return results
 
 

@@ -88,10 +88,7 @@ def therapy(kb: KnowledgeBase, item: Therapy, match: query.Match | None = None) 
         "contexts": query.therapy_contexts(kb, item),
         "subtypes": query.therapy_subtypes(kb, item),
         "mechanism": statements(item.mechanism),
-        "regimens": [
-            {"text": r.text, "sources": list(r.sources), "notes": notes(r.notes)}
-            for r in item.regimens
-        ],
+        "regimens": statements(item.regimens),
         "uses": statements(item.uses),
         "studies": [study(kb, s) for s in kb.studies_of(item.id)],
         "notes": notes(item.notes),
@@ -172,6 +169,16 @@ def reference(item: Reference, url: str | None, link_label: str) -> Record:
         "printed": [{"source": p.source, "text": p.text} for p in item.printed],
         "notes": notes(item.notes),
     }
+
+
+def citations(refs: list[Reference]) -> list[Record]:
+    """References with their link and their AMA text, as `cite` and `show` list them."""
+    from calcref import citations as styles  # only the commands that cite pay for it
+
+    return [
+        reference(ref, *styles.link(ref)) | {"citation": styles.format_one(ref, "ama")}
+        for ref in refs
+    ]
 
 
 def levels(kb: KnowledgeBase) -> list[Record]:
