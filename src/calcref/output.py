@@ -89,9 +89,14 @@ def counts_text(study: Record) -> str:
     return f"{prefix}: {', '.join(parts)}" if parts else prefix
 
 
-def study_line(study: Record) -> str:
+def study_summary(study: Record) -> str:
+    """'Balin 2012 [ctd]: n=8: 1 complete, 2 partial': who, where, and the counts."""
     where = f" [{', '.join(study['contexts'])}]" if study["contexts"] else ""
-    return with_notes(f"{study['label']}{where}: {counts_text(study)}", study["notes"])
+    return f"{study['label']}{where}: {counts_text(study)}"
+
+
+def study_line(study: Record) -> str:
+    return with_notes(study_summary(study), study["notes"])
 
 
 def position_text(position: Record) -> str:

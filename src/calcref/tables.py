@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from calcref import chart
-from calcref.output import counts_text, match_text, position_text
+from calcref.output import counts_text, match_text, position_text, study_summary
 from calcref.textsafe import visible
 
 Record = dict[str, Any]
@@ -102,9 +102,8 @@ def _regimens(record: Record) -> Text:
 
 def _study_summary(study: Record, shown: set[str]) -> Text:
     """One line per study; a note already printed in the same row is not repeated."""
-    where = f" [{', '.join(study['contexts'])}]" if study["contexts"] else ""
     fresh = [n for n in study["notes"] if n["id"] not in shown]
-    return lines([t(f"{study['label']}{where}: {counts_text(study)}"), *note_texts(fresh)])
+    return lines([t(study_summary(study)), *note_texts(fresh)])
 
 
 def _study_details(study: Record) -> Text:
