@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from calcref.load import FILE_NAMES, MAX_FILE_BYTES, data_dir
+from calcref.load import MAX_FILE_BYTES, data_dir
+from calcref.stack import KNOWLEDGE_FILES
 
 TIMEOUT = 20
 MEMORY_LIMIT = 512 * 1024 * 1024
@@ -50,7 +51,7 @@ def knowledge(tmp_path) -> Path:
     """A private copy of the bundled knowledge to spoil."""
     directory = tmp_path / "data"
     directory.mkdir()
-    for name in FILE_NAMES:
+    for name in KNOWLEDGE_FILES:
         shutil.copyfile(data_dir() / name, directory / name)
     return directory
 

@@ -29,7 +29,9 @@ from typer.testing import CliRunner
 
 from calcref.cli import app
 from calcref.errors import KnowledgeError
-from calcref.load import FILE_NAMES, data_dir, load, parse_and_validate
+from calcref import stack
+from calcref.load import data_dir, load, parse_and_validate, read
+from calcref.stack import KNOWLEDGE_FILES
 from calcref.schema import FILES, Field
 
 SEED = 20_251_121
@@ -76,8 +78,8 @@ def dump(data: object) -> bytes:
 @functools.cache
 def bundled() -> dict[str, tuple[bytes, dict]]:
     directory = data_dir()
-    raw = {name: (directory / name).read_bytes() for name in FILE_NAMES}
-    return {name: (raw[name], yaml.safe_load(raw[name].decode("utf-8"))) for name in FILE_NAMES}
+    raw = {name: (directory / name).read_bytes() for name in KNOWLEDGE_FILES}
+    return {name: (raw[name], yaml.safe_load(raw[name].decode("utf-8"))) for name in KNOWLEDGE_FILES}
 
 
 # --- walking the data with the schema ----------------------------------------------------------
@@ -173,7 +175,7 @@ class Corruption:
 
 
 def _pick_file(rng: random.Random) -> str:
-    return rng.choice(FILE_NAMES)
+    return rng.choice(KNOWLEDGE_FILES)
 
 
 def _structural(kind: str, index: int, rng: random.Random) -> Corruption:
@@ -243,7 +245,7 @@ def _structural(kind: str, index: int, rng: random.Random) -> Corruption:
         }[kind]
         candidates = [
             (name, s)
-            for name in FILE_NAMES
+            for name in KNOWLEDGE_FILES
             for s in walk(name, bundled()[name][1])[0]
             if s.rule.enum and wanted(s) and (s.present or s.key == "line")
         ]
@@ -359,7 +361,7 @@ def _char_boundary(raw: bytes, rng: random.Random) -> int:
 
 
 def _bytes_level(kind: str, index: int, rng: random.Random) -> Corruption:
-    file_name = FILE_NAMES[index % 2]
+    file_name = KNOWLEDGE_FILES[index % 2]
     raw, _ = bundled()[file_name]
 
     if kind == "invalid-yaml":
@@ -439,7 +441,7 @@ def make(kind: str, index: int) -> Corruption:
 
 def install(corruption: Corruption, directory: Path) -> Path:
     directory.mkdir()
-    for name in FILE_NAMES:
+    for name in KNOWLEDGE_FILES:
         (directory / name).write_bytes(bundled()[name][0])
     target = directory / corruption.file_name
     if corruption.special == "directory":
@@ -461,9 +463,8 @@ def lines_in(path: Path) -> int:
 
 
 def still_valid(directory: Path) -> bool:
-    files = {name: (str(directory / name), (directory / name).read_bytes()) for name in FILE_NAMES}
     try:
-        parse_and_validate(files)
+        parse_and_validate(read(stack.of(directory, [])))
     except KnowledgeError:
         return False
     return True
@@ -499,7 +500,7 @@ def test_corruption_is_refused_whole(kind, index, tmp_path) -> None:
         assert match, f"not a located one-line problem: {text!r}\nall stderr:\n{result.stderr}"
         path = Path(match["path"])
         line = int(match["line"])
-        assert path.parent == directory and path.name in FILE_NAMES, text
+        assert path.parent == directory and path.name in KNOWLEDGE_FILES, text
         assert 1 <= line <= lines_in(path), f"line {line} outside {path} ({lines_in(path)})"
         problems.append((path, line, match["message"]))
     assert problems, "no problem reported"
@@ -526,7 +527,7 @@ def test_redumped_knowledge_is_still_valid(tmp_path) -> None:
     """The structural corruptions re-dump the files: unmutated, that round trip must load."""
     directory = tmp_path / "data"
     directory.mkdir()
-    for name in FILE_NAMES:
+    for name in KNOWLEDGE_FILES:
         (directory / name).write_bytes(dump(bundled()[name][1]))
     result = run(directory)
     assert result.exit_code == 0, result.stderr

@@ -35,7 +35,8 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from calcref.cli import CiteFmt, Fmt, app
-from calcref.load import FILE_NAMES, data_dir, load
+from calcref.load import data_dir, load
+from calcref.stack import KNOWLEDGE_FILES
 
 ARGUMENT_EXAMPLES = 500
 """Argument vectors Hypothesis generates per run (derandomized: the same vectors every run)."""
@@ -94,7 +95,7 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
 def bundled_yaml() -> tuple[dict, dict]:
     directory = data_dir()
     return tuple(  # type: ignore[return-value]
-        yaml.safe_load((directory / name).read_text(encoding="utf-8")) for name in FILE_NAMES
+        yaml.safe_load((directory / name).read_text(encoding="utf-8")) for name in KNOWLEDGE_FILES
     )
 
 

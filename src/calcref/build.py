@@ -22,6 +22,8 @@ from calcref.model import (
     Index,
     Investigation,
     KnowledgeBase,
+    Layer,
+    LoadInfo,
     Position,
     Principle,
     Printed,
@@ -67,6 +69,7 @@ def _subtype(r: Data) -> Subtype:
         ),
         sources=_t(r["sources"]),
         notes=_notes(r),
+        source_file=r["source_file"],
     )
 
 
@@ -79,12 +82,15 @@ def _context(r: Data) -> Context:
         subtypes=_t(r.get("subtypes")),
         summary=r["summary"],
         sources=_t(r["sources"]),
+        source_file=r["source_file"],
     )
 
 
 def _investigation(r: Data) -> Investigation:
     ties = tuple(Tie(t["target"], t["reason"], t["basis"], _t(t["sources"])) for t in r["ties"])
-    return Investigation(r["id"], r["name"], r["looks_for"], ties, _t(r["sources"]))
+    return Investigation(
+        r["id"], r["name"], r["looks_for"], ties, _t(r["sources"]), r["source_file"]
+    )
 
 
 def _reference(r: Data) -> Reference:
@@ -105,6 +111,7 @@ def _reference(r: Data) -> Reference:
         printed=tuple(Printed(p["source"], p["text"]) for p in r["printed"]),
         confirmed=r.get("confirmed"),
         notes=_notes(r),
+        source_file=r["source_file"],
     )
 
 
@@ -128,6 +135,7 @@ def _therapy(r: Data) -> Therapy:
         uses=_statements(r.get("uses")),
         sources=_t(r["sources"]),
         notes=_notes(r),
+        source_file=r["source_file"],
     )
 
 
@@ -147,19 +155,20 @@ def _study(r: Data) -> Study:
         counts=Counts(**r["counts"]),
         sources=_t(r["sources"]),
         notes=_notes(r),
+        source_file=r["source_file"],
     )
 
 
 def _feature(f: Data) -> ClinicalFeature:
-    return ClinicalFeature(f["aspect"], f["text"], _t(f["sources"]))
+    return ClinicalFeature(f["aspect"], f["text"], _t(f["sources"]), f["source_file"])
 
 
 def _principle(p: Data) -> Principle:
-    return Principle(p["id"], p["kind"], p["text"], _t(p["sources"]))
+    return Principle(p["id"], p["kind"], p["text"], _t(p["sources"]), p["source_file"])
 
 
 def _level(e: Data) -> EvidenceLevel:
-    return EvidenceLevel(e["letter"], e["definition"], _t(e["sources"]))
+    return EvidenceLevel(e["letter"], e["definition"], _t(e["sources"]), e["source_file"])
 
 
 BUILDERS: dict[str, Callable[[Data], Any]] = {
@@ -186,9 +195,9 @@ costs milliseconds at every start.)"""
 class Parsed:
     """Validated data just read from the knowledge files, with its index parts."""
 
-    def __init__(self, sections: dict[str, list[Data]]) -> None:
-        self.sections = sections
-        self.index_parts = index_of(sections)
+    def __init__(self, sections: dict[str, list[Data]], layers: list[Data]) -> None:
+        self.sections = {kind: sections.get(kind, []) for kind in BUILDERS}
+        self.index_parts = index_of(self.sections) | {"layers": layers}
 
     def count(self, kind: str) -> int:
         return len(self.sections[kind])
@@ -200,16 +209,11 @@ class Parsed:
         return self.index_parts[name]
 
 
-def sections_of(files: dict[str, Data]) -> dict[str, list[Data]]:
-    """The validated contents of both files, by record kind."""
-    return {kind: data[kind] for data in files.values() for kind in data if kind in BUILDERS}
-
-
-def build(source: Source) -> KnowledgeBase:
+def build(source: Source, load_info: LoadInfo) -> KnowledgeBase:
     """A knowledge base over `source`; each record and each index part is built the first
     time it is read."""
     records = {kind: Records(source.count(kind), _one(source, kind)) for kind in BUILDERS}
-    return KnowledgeBase(**records, index=Index(_index_part(source)))
+    return KnowledgeBase(**records, index=Index(_index_part(source)), load_info=load_info)
 
 
 _SHAPE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
@@ -236,6 +240,8 @@ def _index_part(source: Source) -> Callable[[str], Any]:
                     TherapyFacets(i, n, line, ev, tuple(c), tuple(s), tuple(studies))
                     for i, n, line, ev, c, s, studies in data
                 )
+            if name == "layers":
+                return tuple(Layer(**layer | {"files": tuple(layer["files"])}) for layer in data)
             return data
         except _SHAPE_ERRORS as exc:
             raise _damaged(f"index {name}", exc) from None

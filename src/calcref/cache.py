@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-FORMAT = "calcref-cache-4"
+FORMAT = "calcref-cache-5"
 
 
 def cache_dir() -> Path | None:
@@ -32,7 +32,8 @@ def make_key(version: str, contents: list[bytes]) -> str:
     """Version, cache format, the code that shapes cached data, and the knowledge bytes."""
     digest = hashlib.sha256(f"{FORMAT}\0{version}\0".encode())
     here = Path(__file__).parent
-    for raw in (*_code(here / "schema.py", here / "build.py"), *contents):
+    code = _code(here / "schema.py", here / "merge.py", here / "build.py")
+    for raw in (*code, *contents):
         digest.update(len(raw).to_bytes(8, "little"))
         digest.update(raw)
     return digest.hexdigest()
@@ -48,6 +49,12 @@ def _code(*paths: Path) -> list[bytes]:
         except OSError:
             sources.append(b"")
     return sources
+
+
+def entry_path(key: str) -> str | None:
+    """Where the entry for `key` lives (whether or not it exists yet); None when caching is off."""
+    directory = cache_dir()
+    return None if directory is None else str(directory / f"{key}.json")
 
 
 class Cached:

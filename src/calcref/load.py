@@ -1,4 +1,4 @@
-"""Find the knowledge files, read them (through the cache when it can answer) and validate.
+"""Read the knowledge stack (through the cache when it can answer), merge and validate it.
 
 Either the whole knowledge base loads, or a KnowledgeError lists every problem found as
 `path:line: message`. Nothing is ever half-loaded.
@@ -10,38 +10,39 @@ import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from calcref import __version__
+from calcref import __version__, stack
 from calcref import cache as parse_cache
-from calcref.build import Parsed, build, sections_of
+from calcref.build import Parsed, build
 from calcref.errors import KnowledgeError, Problem
-from calcref.model import KnowledgeBase
+from calcref.model import KnowledgeBase, LoadInfo
 
-FILE_NAMES = ("subtypes.yaml", "therapies.yaml")
 MAX_FILE_BYTES = 64 * 1024 * 1024
-DATA_ENV = "CALCREF_DATA"
+
+
+@dataclass(frozen=True)
+class LayerFiles:
+    """The bytes of one layer's files, by name, with the path each was read from."""
+
+    layer: stack.Layer
+    files: dict[str, tuple[str, bytes]]
 
 
 def data_dir() -> Path:
-    """The one place knowledge is found: $CALCREF_DATA, else the installed or checked-out copy.
+    """The base directory of the active knowledge (the bundled copy unless CALCREF_DATA says)."""
+    return stack.active()[0].directory
 
-    A wheel carries the files inside the package (calcref/data); an editable install or a
-    source checkout finds them at the repository's top-level data/.
-    """
-    override = os.environ.get(DATA_ENV)
-    if override is not None:
-        path = Path(override)
-        if not override.strip() or not path.is_dir():
-            raise KnowledgeError(f"{DATA_ENV}={override!r} is not a directory")
-        return path
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "data", here.parent.parent / "data"):
-        if (candidate / FILE_NAMES[0]).is_file():
-            return candidate
-    raise KnowledgeError(f"knowledge files not found next to {here}; reinstall calcref")
+
+def read(layers: tuple[stack.Layer, ...]) -> list[LayerFiles]:
+    """Every file of every layer, read whole, or a KnowledgeError for the first unreadable."""
+    return [
+        LayerFiles(layer, {name: (str(path), _read_bytes(path)) for name, path in layer.paths()})
+        for layer in layers
+    ]
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -73,44 +74,85 @@ def _read_bytes(path: Path) -> bytes:
     return raw
 
 
-def parse_and_validate(files: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
-    """YAML bytes of both files → validated plain data, or KnowledgeError with every problem."""
+def parse_and_validate(stack_files: list[LayerFiles]) -> Parsed:
+    """YAML bytes of every layer → merged, validated plain data, or KnowledgeError listing
+    every problem found."""
     from calcref import schema, yamlread
+    from calcref.merge import Merged
 
     validation = schema.Validation()
-    data: dict[str, Any] = {}
-    for name, (path, raw) in files.items():
-        text, problems = yamlread.decode(path, raw)
-        parsed = None
-        if text is not None:
-            parsed, problems = yamlread.parse(path, text)
-        validation.problems.extend(problems)
-        if not problems:
-            validation.check_file(path, name, parsed)
-            if isinstance(parsed, dict):  # else "file must be a mapping" is already reported
-                data[name] = parsed
-    if len(data) == len(files):
-        validation.check_links()
-        schema.check_aliases(validation, data, {n: p for n, (p, _) in files.items()})
-        schema.check_hierarchy(validation, data, files["subtypes.yaml"][0])
+    merged = Merged()
+    layers: list[dict[str, Any]] = []
+    complete = True
+    for layer_files in stack_files:
+        validation.start_layer()
+        manifest: dict[str, Any] = {}
+        for name, (path, raw) in layer_files.files.items():
+            text, problems = yamlread.decode(path, raw)
+            parsed = None
+            if text is not None:
+                parsed, problems = yamlread.parse(path, text)
+            validation.problems.extend(problems)
+            if problems or not isinstance(parsed, dict):
+                complete = False
+            if not problems:
+                validation.check_file(path, name, parsed, layer_files.layer.overlay)
+            if not isinstance(parsed, dict):
+                continue  # "file must be a mapping" is already reported
+            if name == stack.MANIFEST:
+                manifest = parsed
+            else:
+                merged.add_file(validation, path, parsed)
+        layers.append(_layer_record(layer_files, manifest))
+    if complete:
+        validation.check_links(merged.sections)
+        schema.check_aliases(validation, merged.sections, merged.origins)
+        schema.check_hierarchy(validation, merged.sections, merged.origins)
     if validation.problems:
-        raise KnowledgeError(sorted(validation.problems, key=lambda p: (p.path, p.line)))
-    return data
+        unique = dict.fromkeys(validation.problems)  # a stack may meet one problem twice
+        raise KnowledgeError(sorted(unique, key=lambda p: (p.path, p.line)))
+    return Parsed(merged.stamped(), layers)
+
+
+def _layer_record(layer_files: LayerFiles, manifest: dict[str, Any]) -> dict[str, Any]:
+    """What `info` and `--version` tell about a layer, as plain data for the cache."""
+    return {
+        "directory": str(layer_files.layer.directory),
+        "overlay": layer_files.layer.overlay,
+        "files": [path for path, _ in layer_files.files.values()],
+        **{key: manifest.get(key) for key in ("version", "date", "title")},
+    }
 
 
 @cache
 def load() -> KnowledgeBase:
-    """The knowledge base, loaded and validated once per process."""
-    directory = data_dir()
-    files = {name: (str(directory / name), _read_bytes(directory / name)) for name in FILE_NAMES}
-    key = parse_cache.make_key(__version__, [raw for _, raw in files.values()])
+    """The active knowledge base, loaded and validated once per process."""
+    stack_files = read(stack.active())
+    key = parse_cache.make_key(__version__, _key_parts(stack_files))
     cached = parse_cache.read(key)
     if cached is not None:
-        return build(cached)
+        return build(cached, LoadInfo(parse_cache.entry_path(key), from_cache=True))
     with _collector_paused():
-        parsed = Parsed(sections_of(parse_and_validate(files)))
+        parsed = parse_and_validate(stack_files)
         parse_cache.write(key, parsed.sections, parsed.index_parts)
-        return build(parsed)
+        return build(parsed, LoadInfo(parse_cache.entry_path(key), from_cache=False))
+
+
+def validate(layers: tuple[stack.Layer, ...]) -> Parsed:
+    """Check a stack from scratch, never through the cache: what `calcref validate` runs."""
+    with _collector_paused():
+        return parse_and_validate(read(layers))
+
+
+def _key_parts(stack_files: list[LayerFiles]) -> list[bytes]:
+    """Each layer's role, and each file's path and bytes: a record's source_file is part of
+    the answer, so the same bytes at another path are another entry."""
+    parts = []
+    for layer_files in stack_files:
+        parts.append(b"overlay" if layer_files.layer.overlay else b"base")
+        for path, raw in layer_files.files.values():
+            parts += [os.fsencode(path), raw]
+    return parts
 
 
 @contextmanager

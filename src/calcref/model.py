@@ -33,6 +33,7 @@ class EvidenceLevel:
     letter: str
     definition: str
     sources: tuple[str, ...]
+    source_file: str = ""  # the knowledge file it came from
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Reference:
     printed: tuple[Printed, ...]
     confirmed: str | None
     notes: tuple[CuratorNote, ...]
+    source_file: str = ""  # the knowledge file it came from
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Subtype:
     frequencies: tuple[Frequency, ...]
     sources: tuple[str, ...]
     notes: tuple[CuratorNote, ...]
+    source_file: str = ""  # the knowledge file it came from
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class Context:
     subtypes: tuple[str, ...]
     summary: str
     sources: tuple[str, ...]
+    source_file: str = ""  # the knowledge file it came from
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,7 @@ class Investigation:
     looks_for: str
     ties: tuple[Tie, ...]
     sources: tuple[str, ...]
+    source_file: str = ""  # the knowledge file it came from
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,7 @@ class ClinicalFeature:
     aspect: str  # appearance, site, size, symptom, complication, course
     text: str
     sources: tuple[str, ...]
+    source_file: str = ""  # the knowledge file it came from
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,7 @@ class Principle:
     kind: str  # step, principle, general-measure, immunology, caveat
     text: str
     sources: tuple[str, ...]
+    source_file: str = ""  # the knowledge file it came from
 
 
 @dataclass(frozen=True)
@@ -206,6 +213,7 @@ class Study:
     counts: Counts
     sources: tuple[str, ...]
     notes: tuple[CuratorNote, ...]
+    source_file: str = ""  # the knowledge file it came from
 
 
 @dataclass(frozen=True)
@@ -223,6 +231,7 @@ class Therapy:
     uses: tuple[Statement, ...]
     sources: tuple[str, ...]
     notes: tuple[CuratorNote, ...]
+    source_file: str = ""  # the knowledge file it came from
 
     @property
     def ladder(self) -> Position | None:
@@ -357,6 +366,32 @@ class Index:
         """Every therapy's facets, in knowledge-file order."""
         return self._part("therapies")
 
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """The base, then each overlay, as they were read."""
+        return self._part("layers")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One directory of the knowledge stack: the base or an overlay, with its manifest."""
+
+    directory: str
+    overlay: bool
+    files: tuple[str, ...]
+    version: str | None
+    date: str | None
+    title: str | None
+
+
+@dataclass(frozen=True)
+class LoadInfo:
+    """How a knowledge base was read: the cache entry that holds it (None when caching is
+    off) and whether it was answered from that entry or parsed from the files."""
+
+    cache_entry: str | None
+    from_cache: bool
+
 
 @dataclass(frozen=True)
 class KnowledgeBase:
@@ -372,6 +407,12 @@ class KnowledgeBase:
     therapies: Records[Therapy]
     studies: Records[Study]
     index: Index = field(repr=False, compare=False)
+    load_info: LoadInfo = field(default=LoadInfo(None, False), repr=False, compare=False)
+
+    @cached_property
+    def overlay_files(self) -> frozenset[str]:
+        """Files that came from overlays, so answers can mark what is local."""
+        return frozenset(f for layer in self.index.layers if layer.overlay for f in layer.files)
 
     def _by_id(self, kind: str, records: Records[T]) -> ById[T]:
         return ById(self.index.positions(kind), records)

@@ -135,6 +135,7 @@ def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
             continue
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             value = stack.pop()[0]
+            line = value.line  # an item's line is where it starts, not where it ends
         elif kind is yaml.AliasEvent:
             raise _Refused(line, "YAML aliases are not allowed in knowledge files")
         elif kind is yaml.DocumentStartEvent:

@@ -1,0 +1,92 @@
+"""Which directories make up the active knowledge: a base, then any overlays.
+
+CALCREF_DATA names them, separated as PATH is. The first is the base, a complete knowledge
+base; each later one is an overlay that extends it. An empty first entry stands for the
+bundled knowledge, as an empty MANPATH entry stands for the default path, so
+`CALCREF_DATA=:$HOME/clinic` is the bundled knowledge plus a clinic's overlay.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from calcref.errors import KnowledgeError
+
+DATA_ENV = "CALCREF_DATA"
+MANIFEST = "knowledge.yaml"
+KNOWLEDGE_FILES = ("subtypes.yaml", "therapies.yaml")
+FILE_NAMES = (MANIFEST, *KNOWLEDGE_FILES)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One directory of the stack; an overlay holds only the files it adds to."""
+
+    directory: Path
+    overlay: bool
+
+    def paths(self) -> list[tuple[str, Path]]:
+        """The files to read, by name. A base must have both knowledge files (a missing one is
+        reported when read); the manifest is optional, and an overlay holds what it holds."""
+        return [
+            (name, self.directory / name)
+            for name in FILE_NAMES
+            if (name in KNOWLEDGE_FILES and not self.overlay) or (self.directory / name).exists()
+        ]
+
+
+def bundled_dir() -> Path:
+    """The knowledge shipped with calcref: inside the package in a wheel, at the repository's
+    top-level data/ in an editable install or a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "data", here.parent.parent / "data"):
+        if (candidate / KNOWLEDGE_FILES[0]).is_file():
+            return candidate
+    raise KnowledgeError(f"knowledge files not found next to {here}; reinstall calcref")
+
+
+def active() -> tuple[Layer, ...]:
+    """The stack CALCREF_DATA names, or the bundled knowledge alone."""
+    setting = os.environ.get(DATA_ENV)
+    if setting is None:
+        return (Layer(bundled_dir(), overlay=False),)
+    entries = setting.split(os.pathsep)
+    if any(not entry for entry in entries[1:]):
+        raise KnowledgeError(
+            f"{DATA_ENV}={setting!r}: an empty entry stands for the bundled knowledge and may "
+            "only come first"
+        )
+    base = Path(entries[0]) if entries[0] else None
+    return of(base, [Path(entry) for entry in entries[1:]], setting)
+
+
+def of(base: Path | None, overlays: list[Path], setting: str | None = None) -> tuple[Layer, ...]:
+    """A stack from a base (None: the bundled knowledge) and overlays, every one checked."""
+    layers = (
+        Layer(base if base is not None else bundled_dir(), overlay=False),
+        *(Layer(path, overlay=True) for path in overlays),
+    )
+    seen: set[Path] = set()
+    for layer in layers:
+        where = _describe(setting, layer.directory)
+        if not str(layer.directory).strip() or not layer.directory.is_dir():
+            raise KnowledgeError(f"{where} is not a directory")
+        resolved = layer.directory.resolve()
+        if resolved in seen:
+            raise KnowledgeError(f"{where} is listed twice")
+        seen.add(resolved)
+        if layer.overlay and not any((layer.directory / n).exists() for n in KNOWLEDGE_FILES):
+            raise KnowledgeError(
+                f"{where} holds neither {' nor '.join(KNOWLEDGE_FILES)}, so it adds nothing"
+            )
+    return layers
+
+
+def _describe(setting: str | None, directory: Path) -> str:
+    if setting is None:
+        return f"'{directory}'"
+    if setting == str(directory):
+        return f"{DATA_ENV}={setting!r}"
+    return f"{DATA_ENV}={setting!r}: '{directory}'"
