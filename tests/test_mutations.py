@@ -27,12 +27,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from calcref import stack
 from calcref.cli import app
 from calcref.errors import KnowledgeError
-from calcref import stack
 from calcref.load import data_dir, load, parse_and_validate, read
-from calcref.stack import KNOWLEDGE_FILES
 from calcref.schema import FILES, Field
+from calcref.stack import KNOWLEDGE_FILES
 
 SEED = 20_251_121
 RUNNER = CliRunner()
@@ -79,7 +79,9 @@ def dump(data: object) -> bytes:
 def bundled() -> dict[str, tuple[bytes, dict]]:
     directory = data_dir()
     raw = {name: (directory / name).read_bytes() for name in KNOWLEDGE_FILES}
-    return {name: (raw[name], yaml.safe_load(raw[name].decode("utf-8"))) for name in KNOWLEDGE_FILES}
+    return {
+        name: (raw[name], yaml.safe_load(raw[name].decode("utf-8"))) for name in KNOWLEDGE_FILES
+    }
 
 
 # --- walking the data with the schema ----------------------------------------------------------
