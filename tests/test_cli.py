@@ -32,6 +32,7 @@ from calcref.load import load
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
+KNOWLEDGE_VERSION = "1.0.0 (2026-11-21)"  # as data/knowledge.yaml states it
 CSL_SCHEMA = Path(__file__).parent / "data" / "csl-data.schema.json"
 SUBTYPES_YAML = yaml.safe_load((DATA / "subtypes.yaml").read_text(encoding="utf-8"))
 THERAPIES_YAML = yaml.safe_load((DATA / "therapies.yaml").read_text(encoding="utf-8"))
@@ -360,14 +361,14 @@ def edit(path: Path, old: str, new: str) -> None:
 @pytest.mark.parametrize("flag", ["--version", "-V"])
 def test_version_prints_name_and_version(flag):
     result = ok(flag)
-    assert result.stdout == f"calcref {calcref.__version__}\n"
+    assert result.stdout == f"calcref {calcref.__version__}\nknowledge {KNOWLEDGE_VERSION}\n"
     assert result.stderr == ""
 
 
 def test_version_matches_installed_metadata():
     from importlib.metadata import version
 
-    assert ok("--version").stdout == f"calcref {version('calcref')}\n"
+    assert ok("--version").stdout.splitlines()[0] == f"calcref {version('calcref')}"
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])
@@ -1085,7 +1086,8 @@ def test_cite_markdown_and_csv():
     records = ok_json("cite")
     rows = rows_of_csv(ok("cite", "--format", "csv").stdout)
     assert [r["id"] for r in rows] == ids(records)
-    assert set(rows[0]) == {"id", "citation", "url", "link"}
+    assert set(rows[0]) == {"id", "citation", "url", "link", "overlay"}
+    assert {r["overlay"] for r in rows} == {""}  # bundled records name no overlay
     assert next(r for r in rows if r["id"] == "balin2012")["link"] == "DOI"
     body = markdown_rows(ok("cite", "--format", "markdown").stdout)[2:]
     assert [row[0] for row in body] == ids(records)
@@ -1266,7 +1268,7 @@ def test_levels_markdown_and_csv():
     rows = ok_json("levels")
     text = ok("levels", "--format", "markdown").stdout
     table = markdown_rows(text)
-    assert table[0] == ["letter", "definition", "count", "therapies"]
+    assert table[0] == ["letter", "definition", "count", "therapies", "overlay"]
     assert table[2:][4][:3] == ["E", "Anecdotal case reports", "6"]
     assert set(table[2:][4][3].split("; ")) == expected_levels()["E"]
     parsed = rows_of_csv(ok("levels", "-f", "csv").stdout)

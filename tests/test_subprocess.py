@@ -71,7 +71,8 @@ def in_process(*args: str) -> str:
 def test_version(launcher, flag):
     result = run(launcher, flag)
     assert result.returncode == 0
-    assert result.stdout == f"calcref {calcref.__version__}\n".encode()
+    expected = f"calcref {calcref.__version__}\nknowledge 1.0.0 (2026-11-21)\n"
+    assert result.stdout == expected.encode()
     assert result.stderr == b""
 
 

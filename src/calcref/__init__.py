@@ -1,3 +1,3 @@
 """calcref: an offline clinical reference for calcinosis cutis. A reference, not medical advice."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

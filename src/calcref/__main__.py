@@ -6,20 +6,32 @@ import sys
 
 
 def main() -> None:
-    # `--version` alone is answered before the CLI framework is imported: it is the one
-    # question that needs neither Typer nor the knowledge base.
-    if sys.argv[1:] in (["--version"], ["-V"]):
-        from calcref import __version__
-
-        try:
-            sys.stdout.write(f"calcref {__version__}\n")
-            sys.stdout.flush()
-        except (OSError, AttributeError):  # a full disk, a closed pipe or a closed stdout
-            sys.exit(1)
+    if sys.argv[1:] in (["--version"], ["-V"]) and _version_answered():
         return
     from calcref.cli import run
 
     run()
+
+
+def _version_answered() -> bool:
+    """`--version` alone is answered before the CLI framework is imported: it needs only the
+    knowledge's manifest, which a warm cache holds. A problem with the knowledge is left to
+    the CLI, which reports it under the usual error contract."""
+    from calcref import __version__
+    from calcref.errors import CalcrefError
+    from calcref.load import load
+    from calcref.output import version_text
+
+    try:
+        text = version_text(__version__, load().index.layers)
+    except CalcrefError:
+        return False
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except (OSError, AttributeError):  # a full disk, a closed pipe or a closed stdout
+        sys.exit(1)
+    return True
 
 
 if __name__ == "__main__":

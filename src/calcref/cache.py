@@ -112,11 +112,12 @@ def _spans_fit(spans: object, size: int) -> bool:
     return end == size
 
 
-def write(key: str, sections: dict[str, list[Any]], index_parts: dict[str, Any]) -> None:
-    """Best effort: a cache that cannot be written only costs speed, never an answer."""
+def write(key: str, sections: dict[str, list[Any]], index_parts: dict[str, Any]) -> bool:
+    """Best effort: a cache that cannot be written only costs speed, never an answer. True
+    when the entry was saved."""
     directory = cache_dir()
     if directory is None:
-        return
+        return False
     import tempfile  # only when writing, which a warm cache never does
 
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -134,13 +135,17 @@ def write(key: str, sections: dict[str, list[Any]], index_parts: dict[str, Any])
     body = b"".join(chunks)
     digest = hashlib.sha256(body).hexdigest()
     meta = {"format": FORMAT, "key": key, "sha256": digest, "spans": spans}
-    with contextlib.suppress(OSError):
+    try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(json.dumps(meta).encode() + b"\n" + body)
-            os.replace(tmp, directory / f"{key}.json")
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(json.dumps(meta).encode() + b"\n" + body)
+        os.replace(tmp, directory / f"{key}.json")
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    return True

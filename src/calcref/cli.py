@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -119,7 +120,7 @@ def _evidence_letter(value: str | None) -> str | None:
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"calcref {__version__}\n")
+        sys.stdout.write(output.version_text(__version__, load().index.layers))
         raise typer.Exit()
 
 
@@ -425,7 +426,7 @@ def cite(
             sys.stderr.write("calcref: no references match\n")
         sys.stdout.write(citations.export(refs, style.value))
         return
-    rows = records.citations(refs)
+    rows = records.citations(kb, refs)
     as_output = {CiteFmt.json: Fmt.json, CiteFmt.markdown: Fmt.markdown, CiteFmt.csv: Fmt.csv}.get(
         style, Fmt.table
     )
@@ -457,7 +458,7 @@ def show(
     kb = load()
     item = kb.therapy_by_id[query.resolve(kb, "therapy", therapy)]
     record = records.therapy(kb, item)
-    refs = records.citations(query.therapy_references(kb, item))
+    refs = records.citations(kb, query.therapy_references(kb, item))
     if as_json:
         sys.stdout.write(output.to_json(record | {"references": refs}))
         return
@@ -559,6 +560,104 @@ def contexts(fmt: FormatOpt = Fmt.table, as_json: JsonOpt = False) -> None:
         tables.print_contexts(rows)
 
     _emit("contexts", rows, _format(fmt, as_json), table, "no contexts recorded")
+
+
+@app.command(short_help="Check knowledge files against every loader and curator rule.")
+def validate(
+    directory: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[DIR]",
+            help="Knowledge directory to check as the base (default: the active one).",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    overlays: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--overlay",
+            "-o",
+            metavar="DIR",
+            help="An overlay to check on top of the base; repeat for several.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Example: calcref validate --overlay ~/clinic-knowledge
+
+    Checks every rule the loader applies (YAML, keys, types, allowed values, ids named
+    across records, duplicate ids and aliases, overlay conflicts) and the curators' rules: a
+    graded therapy has its line, study counts add up, every reference is named by some record
+    and named references exist, and every DOI says which page or source confirmed it. Prints
+    each problem as path:line: message and exits 1 if there is any. Without arguments it
+    checks the active knowledge (CALCREF_DATA's stack, or the bundled files).
+    """
+    from calcref import load as loader
+    from calcref import stack
+
+    if directory is None and not overlays:
+        layers = stack.active()
+    else:
+        base = directory if directory is not None else stack.active()[0].directory
+        layers = stack.of(base, list(overlays or []))
+    problems = loader.validate(layers)
+    if as_json:
+        sys.stdout.write(output.to_json([p._asdict() for p in problems]))
+    else:
+        sys.stdout.write("".join(f"{visible(str(p))}\n" for p in problems))
+    checked = _count(sum(len(layer.paths()) for layer in layers), "file")
+    if problems:
+        sys.stderr.write(f"calcref: {_count(len(problems), 'problem')} in {checked}\n")
+        raise typer.Exit(1)
+    sys.stderr.write(f"calcref: no problems in {checked}\n")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+class SchemaKind(StrEnum):
+    knowledge = "knowledge"
+    subtypes = "subtypes"
+    therapies = "therapies"
+
+
+@app.command(short_help="The JSON Schema of a knowledge file, for editors and other tools.")
+def schema(
+    kind: Annotated[SchemaKind, typer.Argument(metavar="knowledge|subtypes|therapies")],
+    overlay: Annotated[
+        bool, typer.Option("--overlay", help="The schema of an overlay's file instead.")
+    ] = False,
+) -> None:
+    """Example: calcref schema therapies > therapies.schema.json
+
+    Generated from the rules calcref's loader applies. Point an editor at it (the bundled
+    files do, with a yaml-language-server comment on their first line) to have mistakes
+    marked as you type; `calcref validate` checks what a schema cannot see across records.
+    """
+    from calcref import json_schema
+
+    sys.stdout.write(output.to_json(json_schema.for_file(kind.value, overlay)))
+
+
+@app.command(short_help="Versions, knowledge files, record counts and the cache.")
+def info(as_json: JsonOpt = False) -> None:
+    """Example: calcref info
+
+    Which calcref and which knowledge version answer, the files they read (the base, then
+    any overlays CALCREF_DATA adds), how many records of each kind they hold, and whether
+    this run was answered from the parse cache.
+    """
+    record = records.info(load(), __version__)
+    if as_json:
+        sys.stdout.write(output.to_json(record))
+        return
+    from calcref import tables
+
+    tables.print_info(record)
 
 
 def run() -> None:

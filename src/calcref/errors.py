@@ -11,6 +11,7 @@ class Problem(NamedTuple):
     path: str
     line: int
     message: str
+    rule: str = "load"  # which check found it: the loader's, or a curator's rule by name
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"

@@ -13,13 +13,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from calcref import __version__, stack
 from calcref import cache as parse_cache
 from calcref.build import Parsed, build
 from calcref.errors import KnowledgeError, Problem
 from calcref.model import KnowledgeBase, LoadInfo
+
+if TYPE_CHECKING:  # parsing modules import PyYAML, which a warm start never needs
+    from calcref.merge import Merged
+    from calcref.schema import Validation
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -74,16 +78,24 @@ def _read_bytes(path: Path) -> bytes:
     return raw
 
 
-def parse_and_validate(stack_files: list[LayerFiles]) -> Parsed:
-    """YAML bytes of every layer → merged, validated plain data, or KnowledgeError listing
-    every problem found."""
+@dataclass
+class Checked:
+    """Everything one pass over a stack found: the merged records, each layer's description,
+    the problems, and whether every file parsed (the cross-record checks need that)."""
+
+    merged: Merged
+    layers: list[dict[str, Any]]
+    validation: Validation
+    complete: bool
+
+
+def check(stack_files: list[LayerFiles]) -> Checked:
+    """Parse, shape-check and merge every file, collecting every problem instead of raising."""
     from calcref import schema, yamlread
     from calcref.merge import Merged
 
-    validation = schema.Validation()
-    merged = Merged()
-    layers: list[dict[str, Any]] = []
-    complete = True
+    checked = Checked(Merged(), [], schema.Validation(), complete=True)
+    validation = checked.validation
     for layer_files in stack_files:
         validation.start_layer()
         manifest: dict[str, Any] = {}
@@ -94,7 +106,7 @@ def parse_and_validate(stack_files: list[LayerFiles]) -> Parsed:
                 parsed, problems = yamlread.parse(path, text)
             validation.problems.extend(problems)
             if problems or not isinstance(parsed, dict):
-                complete = False
+                checked.complete = False
             if not problems:
                 validation.check_file(path, name, parsed, layer_files.layer.overlay)
             if not isinstance(parsed, dict):
@@ -102,16 +114,51 @@ def parse_and_validate(stack_files: list[LayerFiles]) -> Parsed:
             if name == stack.MANIFEST:
                 manifest = parsed
             else:
-                merged.add_file(validation, path, parsed)
-        layers.append(_layer_record(layer_files, manifest))
-    if complete:
-        validation.check_links(merged.sections)
-        schema.check_aliases(validation, merged.sections, merged.origins)
-        schema.check_hierarchy(validation, merged.sections, merged.origins)
-    if validation.problems:
-        unique = dict.fromkeys(validation.problems)  # a stack may meet one problem twice
-        raise KnowledgeError(sorted(unique, key=lambda p: (p.path, p.line)))
-    return Parsed(merged.stamped(), layers)
+                checked.merged.add_file(validation, path, parsed)
+        checked.layers.append(_layer_record(layer_files, manifest))
+    if checked.complete:
+        sections, origins = checked.merged.sections, checked.merged.origins
+        validation.check_links(sections)
+        schema.check_aliases(validation, sections, origins)
+        schema.check_hierarchy(validation, sections, origins)
+    return checked
+
+
+def parse_and_validate(stack_files: list[LayerFiles]) -> Parsed:
+    """YAML bytes of every layer → merged, validated plain data, or KnowledgeError listing
+    every problem found."""
+    checked = check(stack_files)
+    if checked.validation.problems:
+        raise KnowledgeError(_in_order(checked.validation.problems))
+    return Parsed(checked.merged.stamped(), checked.layers)
+
+
+def validate(layers: tuple[stack.Layer, ...]) -> list[Problem]:
+    """Every problem the loader and the curators' rules find in a stack, in file order; never
+    through the cache. What `calcref validate` reports."""
+    from calcref import curation
+
+    try:
+        stack_files = read(layers)
+    except KnowledgeError as exc:
+        return exc.problems or [Problem(str(layers[0].directory), 1, str(exc))]
+    with _collector_paused():
+        checked = check(stack_files)
+    problems = list(checked.validation.problems)
+    if checked.complete:
+        problems += curation.check(checked.merged.sections, checked.merged.origins)
+    base = stack_files[0]
+    if stack.MANIFEST not in base.files:
+        manifest = str(base.layer.directory / stack.MANIFEST)
+        problems.append(
+            Problem(manifest, 1, "missing: the knowledge has no version or date", "manifest")
+        )
+    return _in_order(problems)
+
+
+def _in_order(problems: list[Problem]) -> list[Problem]:
+    unique = dict.fromkeys(problems)  # a stack may meet one problem twice
+    return sorted(unique, key=lambda p: (p.path, p.line))
 
 
 def _layer_record(layer_files: LayerFiles, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -129,19 +176,15 @@ def load() -> KnowledgeBase:
     """The active knowledge base, loaded and validated once per process."""
     stack_files = read(stack.active())
     key = parse_cache.make_key(__version__, _key_parts(stack_files))
+    entry = parse_cache.entry_path(key)
     cached = parse_cache.read(key)
     if cached is not None:
-        return build(cached, LoadInfo(parse_cache.entry_path(key), from_cache=True))
+        return build(cached, LoadInfo(entry, "hit"))
     with _collector_paused():
         parsed = parse_and_validate(stack_files)
-        parse_cache.write(key, parsed.sections, parsed.index_parts)
-        return build(parsed, LoadInfo(parse_cache.entry_path(key), from_cache=False))
-
-
-def validate(layers: tuple[stack.Layer, ...]) -> Parsed:
-    """Check a stack from scratch, never through the cache: what `calcref validate` runs."""
-    with _collector_paused():
-        return parse_and_validate(read(layers))
+        saved = parse_cache.write(key, parsed.sections, parsed.index_parts)
+        state = "off" if entry is None else "written" if saved else "not written"
+        return build(parsed, LoadInfo(entry, state))
 
 
 def _key_parts(stack_files: list[LayerFiles]) -> list[bytes]:

@@ -386,11 +386,12 @@ class Layer:
 
 @dataclass(frozen=True)
 class LoadInfo:
-    """How a knowledge base was read: the cache entry that holds it (None when caching is
-    off) and whether it was answered from that entry or parsed from the files."""
+    """How a knowledge base was read: its cache entry (None when caching is off) and what
+    happened to it: "hit" (answered from it), "written" (parsed, then saved), "not written"
+    (parsed; saving failed) or "off"."""
 
     cache_entry: str | None
-    from_cache: bool
+    cache_state: str
 
 
 @dataclass(frozen=True)
@@ -407,7 +408,7 @@ class KnowledgeBase:
     therapies: Records[Therapy]
     studies: Records[Study]
     index: Index = field(repr=False, compare=False)
-    load_info: LoadInfo = field(default=LoadInfo(None, False), repr=False, compare=False)
+    load_info: LoadInfo = field(default=LoadInfo(None, "off"), repr=False, compare=False)
 
     @cached_property
     def overlay_files(self) -> frozenset[str]:

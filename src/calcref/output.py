@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from calcref.model import Layer
 from calcref.textsafe import json_safe, visible
 
 Record = dict[str, Any]
@@ -18,6 +19,16 @@ Column = tuple[str, Callable[[Record], str]]
 
 def to_json(data: object) -> str:
     return json_safe(json.dumps(data, ensure_ascii=False, indent=2)) + "\n"
+
+
+def version_text(version: str, layers: tuple[Layer, ...]) -> str:
+    """calcref's version, then the knowledge's: the base's, then each overlay's."""
+    out = [f"calcref {version}"]
+    for layer in layers:
+        name = f"overlay {layer.directory}" if layer.overlay else "knowledge"
+        stated = f"{layer.version} ({layer.date})" if layer.version else "(no version stated)"
+        out.append(visible(f"{name} {stated}"))
+    return "\n".join(out) + "\n"
 
 
 def to_markdown(rows: list[Record], columns: list[Column]) -> str:
@@ -122,6 +133,14 @@ def match_text(record: Record) -> str:
     return f"{match['kind']} ({match['context']})"
 
 
+def overlay_file(record: Record) -> str:
+    """The overlay a record came from; empty for the base knowledge, whose path differs from
+    one installation to the next and says nothing a reader needs."""
+    return record["source_file"] if record["overlay"] else ""
+
+
+OVERLAY: Column = ("overlay", overlay_file)
+
 COLUMNS: dict[str, list[Column]] = {
     "treat": [
         ("id", lambda r: r["id"]),
@@ -140,6 +159,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("positions", lambda r: joined([position_text(p) for p in r["positions"]])),
         ("notes", lambda r: joined([n["text"] for n in r["notes"]])),
         ("sources", lambda r: joined(r["sources"])),
+        OVERLAY,
     ],
     "subtypes": [
         ("id", lambda r: r["id"]),
@@ -153,6 +173,7 @@ COLUMNS: dict[str, list[Column]] = {
             lambda r: joined([f"{f['context']}: {f['figure']}" for f in r["frequencies"]]),
         ),
         ("sources", lambda r: joined(r["sources"])),
+        OVERLAY,
     ],
     "workup": [
         ("id", lambda r: r["id"]),
@@ -165,24 +186,28 @@ COLUMNS: dict[str, list[Column]] = {
             ),
         ),
         ("sources", lambda r: joined(r["sources"])),
+        OVERLAY,
     ],
     "cite": [
         ("id", lambda r: r["id"]),
         ("citation", lambda r: r["citation"]),
         ("url", lambda r: text(r["url"])),
         ("link", lambda r: r["link"]),
+        OVERLAY,
     ],
     "levels": [
         ("letter", lambda r: text(r["letter"]) or "-"),
         ("definition", lambda r: r["definition"]),
         ("count", lambda r: text(r["count"])),
         ("therapies", lambda r: joined(r["therapies"])),
+        OVERLAY,
     ],
     "overview": [
         ("section", lambda r: r["section"]),
         ("kind", lambda r: r["kind"]),
         ("text", lambda r: r["text"]),
         ("sources", lambda r: joined(r["sources"])),
+        OVERLAY,
     ],
     "contexts": [
         ("id", lambda r: r["id"]),
@@ -192,6 +217,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("subtypes", lambda r: joined(r["subtypes"])),
         ("summary", lambda r: r["summary"]),
         ("sources", lambda r: joined(r["sources"])),
+        OVERLAY,
     ],
     "search": [
         ("kind", lambda r: r["kind"]),

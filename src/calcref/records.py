@@ -36,6 +36,11 @@ def short_label(ref: Reference) -> str:
     return family
 
 
+def origin(kb: KnowledgeBase, source_file: str | None) -> Record:
+    """Where a record came from: its knowledge file, and whether that is an overlay's."""
+    return {"source_file": source_file, "overlay": source_file in kb.overlay_files}
+
+
 def notes(items: tuple[CuratorNote, ...]) -> list[Record]:
     return [{"id": n.id, "text": n.text} for n in items]
 
@@ -65,7 +70,7 @@ def study(kb: KnowledgeBase, item: Study) -> Record:
         "counts": counts(item.counts),
         "notes": notes(item.notes),
         "sources": list(item.sources),
-    }
+    } | origin(kb, item.source_file)
 
 
 def therapy(kb: KnowledgeBase, item: Therapy, match: query.Match | None = None) -> Record:
@@ -93,7 +98,7 @@ def therapy(kb: KnowledgeBase, item: Therapy, match: query.Match | None = None) 
         "studies": [study(kb, s) for s in kb.studies_of(item.id)],
         "notes": notes(item.notes),
         "sources": list(item.sources),
-    }
+    } | origin(kb, item.source_file)
     if match is not None:
         record["match"] = {"kind": match.kind, "context": match.context}
     return record
@@ -120,7 +125,7 @@ def subtype(kb: KnowledgeBase, item: Subtype) -> Record:
         ],
         "notes": notes(item.notes),
         "sources": list(item.sources),
-    }
+    } | origin(kb, item.source_file)
 
 
 def workup(kb: KnowledgeBase, results: list[query.WorkupResult]) -> list[Record]:
@@ -144,11 +149,12 @@ def workup(kb: KnowledgeBase, results: list[query.WorkupResult]) -> list[Record]
             "contexts": [t.target for t in r.ties if t.target in kb.context_by_id],
             "sources": list(r.investigation.sources),
         }
+        | origin(kb, r.investigation.source_file)
         for r in results
     ]
 
 
-def reference(item: Reference, url: str | None, link_label: str) -> Record:
+def reference(kb: KnowledgeBase, item: Reference, url: str | None, link_label: str) -> Record:
     return {
         "id": item.id,
         "type": item.type,
@@ -168,15 +174,15 @@ def reference(item: Reference, url: str | None, link_label: str) -> Record:
         "link": link_label,
         "printed": [{"source": p.source, "text": p.text} for p in item.printed],
         "notes": notes(item.notes),
-    }
+    } | origin(kb, item.source_file)
 
 
-def citations(refs: list[Reference]) -> list[Record]:
+def citations(kb: KnowledgeBase, refs: list[Reference]) -> list[Record]:
     """References with their link and their AMA text, as `cite` and `show` list them."""
     from calcref import citations as styles  # only the commands that cite pay for it
 
     return [
-        reference(ref, *styles.link(ref)) | {"citation": styles.format_one(ref, "ama")}
+        reference(kb, ref, *styles.link(ref)) | {"citation": styles.format_one(ref, "ama")}
         for ref in refs
     ]
 
@@ -189,6 +195,7 @@ def levels(kb: KnowledgeBase) -> list[Record]:
             "count": len(ids),
             "therapies": ids,
         }
+        | origin(kb, level.source_file)
         for level, ids in query.levels(kb)
     ]
     ungraded = query.ungraded(kb)
@@ -199,6 +206,7 @@ def levels(kb: KnowledgeBase) -> list[Record]:
             "count": len(ungraded),
             "therapies": ungraded,
         }
+        | origin(kb, None)
     )
     return rows
 
@@ -218,6 +226,7 @@ def overview(kb: KnowledgeBase) -> list[Record]:
             "text": f.text,
             "sources": list(f.sources),
         }
+        | origin(kb, f.source_file)
         for f in kb.clinical_features
     ]
     management = [
@@ -228,6 +237,7 @@ def overview(kb: KnowledgeBase) -> list[Record]:
             "text": p.text,
             "sources": list(p.sources),
         }
+        | origin(kb, p.source_file)
         for p in kb.principles
     ]
     return picture + management
@@ -244,5 +254,42 @@ def contexts(kb: KnowledgeBase) -> list[Record]:
             "summary": c.summary,
             "sources": list(c.sources),
         }
+        | origin(kb, c.source_file)
         for c in kb.contexts
     ]
+
+
+RECORD_KINDS = (
+    "subtypes",
+    "contexts",
+    "clinical_features",
+    "investigations",
+    "principles",
+    "evidence_levels",
+    "references",
+    "therapies",
+    "studies",
+)
+
+
+def info(kb: KnowledgeBase, version: str) -> Record:
+    """Which calcref and which knowledge answered, from which files, and through which cache."""
+    layers = [
+        {
+            "directory": layer.directory,
+            "overlay": layer.overlay,
+            "files": list(layer.files),
+            "version": layer.version,
+            "date": layer.date,
+            "title": layer.title,
+        }
+        for layer in kb.index.layers
+    ]
+    base = layers[0]
+    return {
+        "calcref": version,
+        "knowledge": {key: base[key] for key in ("version", "date", "title")},
+        "layers": layers,
+        "counts": {kind: len(getattr(kb, kind)) for kind in RECORD_KINDS},
+        "cache": {"state": kb.load_info.cache_state, "entry": kb.load_info.cache_entry},
+    }

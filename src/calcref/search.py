@@ -14,6 +14,7 @@ from calcref import query, records
 from calcref.model import CuratorNote, KnowledgeBase
 
 EXCERPT_RADIUS = 40
+UNSEARCHED = {"notes", "source_file"}  # notes are searched as notes; file paths are not knowledge
 Hit = dict[str, Any]
 
 
@@ -23,7 +24,7 @@ def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
         yield path, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            if key != "notes":
+            if key not in UNSEARCHED:
                 yield from _strings(item, f"{path}.{key}" if path else key)
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -54,7 +55,7 @@ def _documents(kb: KnowledgeBase) -> Iterator[tuple[str, str, object]]:
     for study in kb.studies:
         yield "study", study.id, records.study(kb, study)
     for reference in kb.references:
-        yield "reference", reference.id, records.reference(reference, None, "")
+        yield "reference", reference.id, records.reference(kb, reference, None, "")
     for level in kb.evidence_levels:
         yield "evidence level", level.letter, {"definition": level.definition}
     for note_id, note in _notes(kb).items():

@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from rich import box
@@ -88,6 +89,11 @@ def note_texts(notes: list[Record]) -> list[Text]:
     return [t(f"⚠ Curator's note: {n['text']}", "bold yellow") for n in notes]
 
 
+def overlay_mark(record: Record) -> list[Text]:
+    """Local knowledge is marked wherever it is shown, so no one takes it for the sources'."""
+    return [t(f"◆ overlay: {record['source_file']}", "magenta")] if record["overlay"] else []
+
+
 def sources_text(sources: list[str]) -> Text:
     return t(f"[{', '.join(sources)}]", "dim")
 
@@ -103,7 +109,7 @@ def _regimens(record: Record) -> Text:
 def _study_summary(study: Record, shown: set[str]) -> Text:
     """One line per study; a note already printed in the same row is not repeated."""
     fresh = [n for n in study["notes"] if n["id"] not in shown]
-    return lines([t(study_summary(study)), *note_texts(fresh)])
+    return lines([t(study_summary(study)), *note_texts(fresh), *overlay_mark(study)])
 
 
 def _study_details(study: Record) -> Text:
@@ -118,6 +124,7 @@ def _study_details(study: Record) -> Text:
     rows.append(t(f"Outcome: {study['outcome']}"))
     rows.append(t(f"Counts: {counts_text(study)}"))
     rows.extend(note_texts(study["notes"]))
+    rows.extend(overlay_mark(study))
     return lines(rows)
 
 
@@ -127,6 +134,7 @@ def _therapy_name(record: Record) -> Text:
         if position["evidence"] is None:  # the graded position is in the Line and Ev. columns
             parts.append(t(position_text(position), "italic"))
     parts.extend(note_texts(record["notes"]))
+    parts.extend(overlay_mark(record))
     return lines(parts)
 
 
@@ -198,7 +206,7 @@ def print_subtypes(records: list[Record]) -> None:
         elif record["most_common"]:
             name = lines([name, t("most common form", "italic")])
         table.add_row(
-            lines([name, t(record["id"], "dim")]),
+            lines([name, t(record["id"], "dim"), *overlay_mark(record)]),
             t(record["calcium_phosphate"]),
             lines([t(record["summary"]), *note_texts(record["notes"])]),
             t(", ".join(record["examples"])),
@@ -218,6 +226,8 @@ def print_subtype_card(
     if record["most_common"]:
         kind += " · most common form"
     out.print(t(f"{kind} · sources: {', '.join(record['sources'])}", "dim"))
+    for mark in overlay_mark(record):
+        out.print(mark)
     out.print(t(record["summary"]))
     out.print(t(f"Calcium/phosphate: {record['calcium_phosphate']}"))
     if record["examples"]:
@@ -255,7 +265,8 @@ def print_workup(records: list[Record], out: Console | None = None, title: str =
             )
             for tie in record["rationale"]
         ]
-        table.add_row(t(record["name"], "bold"), t(record["looks_for"]), lines(reasons))
+        name = lines([t(record["name"], "bold"), *overlay_mark(record)])
+        table.add_row(name, t(record["looks_for"]), lines(reasons))
     out.print(table)
     out.print(t(BASIS_LEGEND, "dim"))
 
@@ -266,7 +277,7 @@ def print_citations(records: list[Record]) -> None:
         out.print(Text.assemble(t(f"{index}. ", "bold"), t(record["citation"])))
         link = record["url"] or ""
         out.print(Padding(t(f"{record['link']}: {link}".rstrip(": "), "dim"), (0, 0, 0, 3)))
-        for note in note_texts(record["notes"]):
+        for note in [*note_texts(record["notes"]), *overlay_mark(record)]:
             out.print(Padding(note, (0, 0, 0, 3)))
 
 
@@ -277,7 +288,7 @@ def print_levels(records: list[Record]) -> None:
     for record in records:
         table.add_row(
             t(record["letter"] or NOT_GRADED, "bold"),
-            t(record["definition"]),
+            lines([t(record["definition"]), *overlay_mark(record)]),
             t(", ".join(record["therapies"])),
             t(record["count"]),
         )
@@ -306,6 +317,8 @@ def print_search(records: list[Record], query_text: str) -> None:
 def print_therapy_card(record: Record, references: list[Record], plain: bool) -> None:
     out = console()
     out.print(t(f"{record['name']} ({record['id']})", "bold underline"))
+    for mark in overlay_mark(record):
+        out.print(mark)
     if record["aliases"]:
         out.print(t(f"Also: {', '.join(record['aliases'])}", "dim"))
     out.print(t("\nPlace in treatment, per source", "bold"))
@@ -357,7 +370,12 @@ def print_overview(records: list[Record]) -> None:
         table.add_row(
             t(record["section"], "bold"),
             t(record["kind"]),
-            Text.assemble(t(record["text"]), " ", sources_text(record["sources"])),
+            lines(
+                [
+                    Text.assemble(t(record["text"]), " ", sources_text(record["sources"])),
+                    *overlay_mark(record),
+                ]
+            ),
         )
     console().print(table)
 
@@ -368,10 +386,44 @@ def print_contexts(records: list[Record]) -> None:
     )
     for record in records:
         table.add_row(
-            t(record["id"], "bold"),
+            lines([t(record["id"], "bold"), *overlay_mark(record)]),
             t(record["name"]),
             t(", ".join(record["aliases"])),
             t(record["parent"] or ""),
             t(", ".join(record["subtypes"])),
         )
     console().print(table)
+
+
+CACHE_STATES = {
+    "hit": "answered from {entry}",
+    "written": "read the files, saved to {entry}",
+    "not written": "read the files; could not save to {entry}",
+    "off": "off (CALCREF_NO_CACHE is set)",
+}
+
+
+def print_info(record: Record) -> None:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    knowledge = record["knowledge"]
+    grid.add_row(t("calcref"), t(record["calcref"]))
+    grid.add_row(t("knowledge"), t(_stated(knowledge)))
+    for layer in record["layers"]:
+        heading = t("overlay" if layer["overlay"] else "base")
+        stated = f" {_stated(layer)}" if layer["overlay"] else ""
+        files = ", ".join(Path(f).name for f in layer["files"])
+        grid.add_row(heading, lines([t(f"{layer['directory']}{stated}"), t(files, "dim")]))
+    counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in record["counts"].items())
+    grid.add_row(t("records"), t(counts))
+    cache = record["cache"]
+    grid.add_row(t("cache"), t(CACHE_STATES[cache["state"]].format(entry=cache["entry"])))
+    console().print(grid)
+
+
+def _stated(manifest: Record) -> str:
+    if not manifest["version"]:
+        return "(no version stated)"
+    title = f" · {manifest['title']}" if manifest["title"] else ""
+    return f"{manifest['version']} ({manifest['date']}){title}"

@@ -1,0 +1,149 @@
+"""The curators' rules: what a knowledge base must satisfy beyond loading.
+
+The loader refuses what would make an answer wrong or crash (a bad type, an unknown id).
+These rules catch what makes an answer untrustworthy: a letter without a line, counts that
+cannot add up, a reference nobody cites, an identifier nobody confirmed. `calcref validate`
+runs them with the loader's; normal commands do not, so a clinic's half-finished overlay
+still answers while its curator works through the list.
+
+Every rule reads the merged plain data defensively: it also runs on files the loader has
+just found problems in, so a curator sees the whole list at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from calcref.errors import Problem
+from calcref.schema import FILES, Field
+from calcref.stack import KNOWLEDGE_FILES
+from calcref.yamlread import line_of
+
+Sections = dict[str, list[Any]]
+Origins = dict[str, list[str]]
+COUNT_NAMES = ("responders", "complete", "partial", "none", "unknown")
+
+
+def check(sections: Sections, origins: Origins) -> list[Problem]:
+    """Every curator's rule over the merged records."""
+    return [
+        *_graded_without_line(sections, origins),
+        *_counts(sections, origins),
+        *_unnamed_references(sections, origins),
+        *_unconfirmed_identifiers(sections, origins),
+    ]
+
+
+def _records(sections: Sections, origins: Origins, kind: str) -> Iterator[tuple[dict, str]]:
+    for record, path in zip(sections.get(kind, ()), origins.get(kind, ()), strict=True):
+        if isinstance(record, dict):
+            yield record, path
+
+
+def _graded_without_line(sections: Sections, origins: Origins) -> Iterator[Problem]:
+    """A letter places a therapy on the ladder; without its line, `treat` cannot order it."""
+    for therapy, path in _records(sections, origins, "therapies"):
+        positions = therapy.get("positions")
+        for position in positions if isinstance(positions, list) else ():
+            if isinstance(position, dict) and position.get("evidence") and not position.get("line"):
+                yield Problem(
+                    path,
+                    line_of(position, "evidence"),
+                    f"therapy '{therapy.get('id')}' is graded {position['evidence']} by "
+                    f"'{position.get('source')}' but has no line",
+                    "graded-without-line",
+                )
+
+
+def _counts(sections: Sections, origins: Origins) -> Iterator[Problem]:
+    """Responders never exceed the patients treated, and no split exceeds its whole."""
+    for study, path in _records(sections, origins, "studies"):
+        counts = study.get("counts")
+        if not isinstance(counts, dict):
+            continue
+        given = {k: v for k, v in counts.items() if k in COUNT_NAMES and _count(v)}
+        line = line_of(study, "counts")
+        name = f"study '{study.get('id')}'"
+        split = given.get("complete", 0) + given.get("partial", 0)
+        if "responders" in given and split > given["responders"]:
+            yield Problem(
+                path,
+                line,
+                f"{name}: complete + partial ({split}) exceed the responders "
+                f"({given['responders']})",
+                "counts",
+            )
+        n = study.get("n")
+        if not _count(n):
+            continue
+        responded = given.get("responders", split)
+        total = responded + given.get("none", 0) + given.get("unknown", 0)
+        if total > n:
+            parts = " + ".join(f"{k} {v}" for k, v in given.items() if k in _TOTALLED)
+            yield Problem(
+                path,
+                line,
+                f"{name}: counts add up to {total} patients ({parts}), more than the {n} treated",
+                "counts",
+            )
+
+
+_TOTALLED = ("responders", "none", "unknown")
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _unnamed_references(sections: Sections, origins: Origins) -> Iterator[Problem]:
+    """A reference no record names supports nothing: a leftover, or a missing `sources`."""
+    named: set[str] = set()
+    for kind, rule in _section_rules().items():
+        for record, _ in _records(sections, origins, kind):
+            own = record.get("id") if kind == "references" else None
+            named |= {i for space, i in _named(record, rule) if space == "reference" and i != own}
+    for reference, path in _records(sections, origins, "references"):
+        if isinstance(reference.get("id"), str) and reference["id"] not in named:
+            yield Problem(
+                path,
+                line_of(reference, "id"),
+                f"reference '{reference['id']}' is not named by any record",
+                "unnamed-reference",
+            )
+
+
+def _unconfirmed_identifiers(sections: Sections, origins: Origins) -> Iterator[Problem]:
+    """Identifiers are the easiest thing to get subtly wrong, so each says who confirmed it."""
+    for reference, path in _records(sections, origins, "references"):
+        if reference.get("doi") and not reference.get("confirmed"):
+            yield Problem(
+                path,
+                line_of(reference, "doi"),
+                f"reference '{reference.get('id')}' has a DOI but no 'confirmed' saying which "
+                "page or source confirmed it",
+                "unconfirmed-identifier",
+            )
+
+
+def _section_rules() -> dict[str, Field]:
+    """Each record kind's rule, as one record (not the list the file holds)."""
+    return {
+        section: Field("record", rule.doc, spec=rule.spec)
+        for name in KNOWLEDGE_FILES
+        for section, rule in FILES[name].items()
+    }
+
+
+def _named(value: object, rule: Field) -> Iterator[tuple[str, str]]:
+    """(namespace, id) for every id `value` names, wherever the rules say ids go."""
+    if rule.ref and rule.type == "str" and isinstance(value, str):
+        yield rule.ref, value
+    elif rule.ref and rule.type == "strs" and isinstance(value, list):
+        yield from ((rule.ref, v) for v in value if isinstance(v, str))
+    elif rule.type == "record" and isinstance(value, dict):
+        for key, inner in (rule.spec or {}).items():
+            yield from _named(value.get(key), inner)
+    elif rule.type == "records" and isinstance(value, list):
+        for item in value:
+            yield from _named(item, Field("record", rule.doc, spec=rule.spec))
