@@ -24,7 +24,7 @@ import pytest
 from calcref.load import load
 
 REPO = Path(__file__).resolve().parents[1]
-KNOWLEDGE = ("subtypes.yaml", "therapies.yaml")
+KNOWLEDGE = ("knowledge.yaml", "subtypes.yaml", "therapies.yaml")
 NOT_SHIPPED = shutil.ignore_patterns(
     ".venv",
     "venv",
@@ -122,6 +122,10 @@ def test_sdist_carries_sources_data_and_tests(built: Built) -> None:
         "src/calcref/load.py",
         "data/subtypes.yaml",
         "data/therapies.yaml",
+        "data/knowledge.yaml",
+        "data/schema/therapies.schema.json",
+        "docs/knowledge.md",
+        "CHANGELOG.md",
         "tests/test_knowledge.py",
     ):
         assert needed in names
@@ -174,3 +178,43 @@ def test_installed_wheel_loads_its_own_knowledge_outside_the_repository(built: B
         finally:
             load.cache_clear()
     assert int(count) == expected
+
+
+def test_installed_wheel_validates_its_knowledge_and_ships_its_schemas(built: Built) -> None:
+    """The curators' commands work from a wheel: the shipped schemas sit beside the files
+    that name them, and the installed knowledge passes its own validation."""
+    files = wheel_files(built.wheel_from_sdist)
+    schemas = sorted(n for n in files if n.startswith("calcref/data/schema/"))
+    assert schemas == sorted(
+        f"calcref/data/schema/{p.name}" for p in (REPO / "data" / "schema").iterdir()
+    )
+    for name in KNOWLEDGE:
+        first_line = files[f"calcref/data/{name}"].decode().splitlines()[0]
+        target = first_line.split("$schema=", 1)[1] if "$schema=" in first_line else ""
+        assert f"calcref/data/{target}" in files, (name, first_line)
+    env = clean_env(built.work)
+    venv = built.work / "venv"
+    if not (venv / "bin" / "calcref").exists():
+        run([sys.executable, "-m", "venv", str(venv)], cwd=built.work, env=env)
+        run(
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                str(built.wheel_from_sdist),
+            ],
+            cwd=built.work,
+            env=env,
+        )
+    done = subprocess.run(
+        [str(venv / "bin" / "calcref"), "validate"],
+        cwd=built.work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == "calcref: no problems in 3 files\n"

@@ -124,7 +124,10 @@ INVESTIGATION = {
         required=True,
         spec={
             "target": Field(
-                "str", "A subtype id, a context id, or all.", required=True, ref="target"
+                "str",
+                "What the test is ordered for; all means every subtype.",
+                required=True,
+                ref="target",
             ),
             "basis": Field(
                 "str",
