@@ -20,10 +20,10 @@ def _version_answered() -> bool:
     from calcref import __version__
     from calcref.errors import CalcrefError
     from calcref.load import load
-    from calcref.output import version_text
+    from calcref.output import knowledge_versions
 
     try:
-        text = version_text(__version__, load().index.layers)
+        text = f"calcref {__version__}\n" + knowledge_versions(load().index.layers)
     except CalcrefError:
         return False
     try:

@@ -120,7 +120,9 @@ def _evidence_letter(value: str | None) -> str | None:
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(output.version_text(__version__, load().index.layers))
+        # calcref's own version first: it is worth having even when the knowledge fails.
+        sys.stdout.write(f"calcref {__version__}\n")
+        sys.stdout.write(output.knowledge_versions(load().index.layers))
         raise typer.Exit()
 
 
@@ -607,7 +609,9 @@ def validate(
     if as_json:
         sys.stdout.write(output.to_json([p._asdict() for p in problems]))
     else:
-        sys.stdout.write("".join(f"{visible(str(p))}\n" for p in problems))
+        # visible() keeps newlines, but a problem is one line: a key may hold one (as _fail).
+        lines = (visible(str(p)).replace("\n", "\\n") for p in problems)
+        sys.stdout.write("".join(f"{line}\n" for line in lines))
     checked = _count(sum(len(layer.paths()) for layer in layers), "file")
     if problems:
         sys.stderr.write(f"calcref: {_count(len(problems), 'problem')} in {checked}\n")

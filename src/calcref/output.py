@@ -21,14 +21,15 @@ def to_json(data: object) -> str:
     return json_safe(json.dumps(data, ensure_ascii=False, indent=2)) + "\n"
 
 
-def version_text(version: str, layers: tuple[Layer, ...]) -> str:
-    """calcref's version, then the knowledge's: the base's, then each overlay's."""
-    out = [f"calcref {version}"]
+def knowledge_versions(layers: tuple[Layer, ...]) -> str:
+    """The lines `--version` adds after calcref's own: the base's version, then each
+    overlay's."""
+    out = []
     for layer in layers:
         name = f"overlay {layer.directory}" if layer.overlay else "knowledge"
         stated = f"{layer.version} ({layer.date})" if layer.version else "(no version stated)"
-        out.append(visible(f"{name} {stated}"))
-    return "\n".join(out) + "\n"
+        out.append(visible(f"{name} {stated}\n"))
+    return "".join(out)
 
 
 def to_markdown(rows: list[Record], columns: list[Column]) -> str:
