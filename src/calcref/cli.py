@@ -604,7 +604,10 @@ def validate(
         layers = stack.active()
     else:
         base = directory if directory is not None else stack.active()[0].directory
-        layers = stack.of(base, list(overlays or []))
+        try:
+            layers = stack.of(base, list(overlays or []))
+        except KnowledgeError as exc:  # a directory typed twice, an overlay with no files
+            raise UsageProblem(str(exc)) from None
     problems = loader.validate(layers)
     if as_json:
         sys.stdout.write(output.to_json([p._asdict() for p in problems]))

@@ -42,11 +42,19 @@ def data_dir() -> Path:
 
 
 def read(layers: tuple[stack.Layer, ...]) -> list[LayerFiles]:
-    """Every file of every layer, read whole, or a KnowledgeError for the first unreadable."""
-    return [
-        LayerFiles(layer, {name: (str(path), _read_bytes(path)) for name, path in layer.paths()})
-        for layer in layers
-    ]
+    """Every file of every layer, read whole, or a KnowledgeError naming every unreadable one."""
+    read_files, problems = [], []
+    for layer in layers:
+        files = {}
+        for name, path in layer.paths():
+            try:
+                files[name] = (str(path), _read_bytes(path))
+            except KnowledgeError as exc:
+                problems += exc.problems
+        read_files.append(LayerFiles(layer, files))
+    if problems:
+        raise KnowledgeError(problems)
+    return read_files
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -1,0 +1,1011 @@
+"""Knowledge overlays: CALCREF_DATA stacks, merging, replacing, provenance, versions, the cache.
+
+Every overlay here is written into the test's tmp_path with plainly fictional content, and every
+expectation (line numbers, paths, counts, orders) is computed from the YAML text a test wrote or
+from the bundled data/*.yaml files, never from calcref's own merge code.
+
+Isolation comes from tests/conftest.py (a private XDG cache, no CALCREF_* variables, a fresh
+in-process load() per test); `stack()` below clears load()'s cache again whenever it changes
+CALCREF_DATA inside a test.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner, Result
+
+import calcref
+from calcref.cli import app
+from calcref.load import load
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "data"
+BASE_SUBTYPES = str(DATA / "subtypes.yaml")
+BASE_THERAPIES = str(DATA / "therapies.yaml")
+SUBTYPES_TEXT = (DATA / "subtypes.yaml").read_text(encoding="utf-8")
+THERAPIES_TEXT = (DATA / "therapies.yaml").read_text(encoding="utf-8")
+SUBTYPES_YAML = yaml.safe_load(SUBTYPES_TEXT)
+THERAPIES_YAML = yaml.safe_load(THERAPIES_TEXT)
+MANIFEST_YAML = yaml.safe_load((DATA / "knowledge.yaml").read_text(encoding="utf-8"))
+
+MARK = "◆ overlay"
+WIDE = {"COLUMNS": "1000"}  # no folded cells: a path stays on one line
+
+BIN_DIR = Path(sys.executable).parent
+ENTRY_POINT = BIN_DIR / "calcref"
+if not ENTRY_POINT.exists():  # pragma: no cover - a venv laid out differently
+    found = shutil.which("calcref")
+    ENTRY_POINT = Path(found) if found else ENTRY_POINT
+
+runner = CliRunner()
+
+# --- fictional overlay content ----------------------------------------------------------------
+
+THERAPY_ID = "test-overlay-therapy"
+THERAPY_NAME = "Overlay test therapy"
+STUDY_ID = "test-overlay-study"
+REFERENCE_ID = "test-overlay-ref"
+CONTEXT_ID = "test-overlay-context"
+INVESTIGATION_ID = "test-overlay-investigation"
+STUDY_COUNTS = {"complete": 2, "partial": 1, "none": 2}
+
+FULL_THERAPIES = f"""\
+references:
+  - id: {REFERENCE_ID}
+    type: article
+    authors: [Tester T]
+    title: An overlay test reference
+    journal: Test J
+    year: 2025
+    printed:
+      - source: {REFERENCE_ID}
+        text: Tester T. An overlay test reference. Test J 2025.
+therapies:
+  - id: {THERAPY_ID}
+    name: {THERAPY_NAME}
+    contexts:
+      - context: {CONTEXT_ID}
+        sources: [{REFERENCE_ID}]
+    sources: [{REFERENCE_ID}]
+studies:
+  - id: {STUDY_ID}
+    ref: {REFERENCE_ID}
+    therapies: [{THERAPY_ID}]
+    population: Fictional test patients
+    contexts: [{CONTEXT_ID}]
+    n: 5
+    outcome: Fictional outcome, for tests only.
+    counts: {{complete: 2, partial: 1, none: 2}}
+    sources: [{REFERENCE_ID}]
+"""
+
+FIRST_FEATURE = SUBTYPES_YAML["clinical_features"][0]
+FULL_SUBTYPES = f"""\
+contexts:
+  - id: {CONTEXT_ID}
+    name: Overlay test context
+    summary: A fictional context, for tests only.
+    sources: [chapter]
+clinical_features:
+  - aspect: {FIRST_FEATURE["aspect"]}
+    text: {json.dumps(FIRST_FEATURE["text"])}
+    sources: [chapter]
+investigations:
+  - id: {INVESTIGATION_ID}
+    name: Overlay test investigation
+    looks_for: Fictional findings, for tests only.
+    ties:
+      - target: all
+        basis: curated
+        reason: A fictional reason.
+        sources: [chapter]
+    sources: [chapter]
+"""
+"""Adds one context, one clinical feature (the bundled first one, word for word: features
+have no identity, so it is added again) and one investigation."""
+
+FULL_ADDS = {
+    "therapies": 1,
+    "studies": 1,
+    "references": 1,
+    "contexts": 1,
+    "investigations": 1,
+    "clinical_features": 1,
+}
+
+THERAPY_ONLY = f"""\
+therapies:
+  - id: {THERAPY_ID}
+    name: {THERAPY_NAME}
+    sources: [chapter]
+"""
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def write_overlay(
+    directory: Path,
+    therapies: str | None = None,
+    subtypes: str | None = None,
+    manifest: str | None = None,
+) -> Path:
+    directory.mkdir(parents=True)
+    for name, text in (
+        ("therapies.yaml", therapies),
+        ("subtypes.yaml", subtypes),
+        ("knowledge.yaml", manifest),
+    ):
+        if text is not None:
+            (directory / name).write_text(text, encoding="utf-8")
+    return directory
+
+
+def line_no(text: str, line: str) -> int:
+    """The 1-based number of the one line of `text` that is exactly `line`."""
+    found = [i for i, candidate in enumerate(text.splitlines(), 1) if candidate == line]
+    assert len(found) == 1, f"{line!r} occurs {len(found)} times"
+    return found[0]
+
+
+@pytest.fixture
+def stack(monkeypatch) -> Callable[..., str]:
+    """Point CALCREF_DATA at base and overlays ('' is the bundled base); returns the setting."""
+
+    def use(*entries: str | Path) -> str:
+        setting = os.pathsep.join(str(e) for e in entries)
+        monkeypatch.setenv("CALCREF_DATA", setting)
+        load.cache_clear()
+        return setting
+
+    return use
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    """Run the app in process; only SystemExit may end it (anything else is a traceback)."""
+    result = runner.invoke(app, list(args), env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        trace = "".join(traceback.format_exception(*result.exc_info)) if result.exc_info else ""
+        pytest.fail(f"calcref {' '.join(args)} raised instead of exiting:\n{trace}")
+    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stdout
+    return result
+
+
+def ok(*args: str, env: dict[str, str] | None = None) -> Result:
+    result = invoke(*args, env=env)
+    assert result.exit_code == 0, f"exit {result.exit_code}; stderr: {result.stderr}"
+    return result
+
+
+def ok_json(*args: str) -> Any:
+    result = ok(*args, "--json")
+    assert result.stderr == ""
+    return json.loads(result.stdout)
+
+
+def knowledge_errors(*args: str) -> list[str]:
+    """Exit 1, nothing on stdout, one `calcref: error:` line per problem; returns the lines."""
+    result = invoke(*args)
+    assert result.exit_code == 1, f"exit {result.exit_code}; stderr: {result.stderr!r}"
+    assert result.stdout == ""
+    assert result.stderr.endswith("\n")
+    lines = result.stderr.splitlines()
+    assert all(line.startswith("calcref: error: ") for line in lines), lines
+    return lines
+
+
+def one_error(*args: str) -> str:
+    lines = knowledge_errors(*args)
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALCREF_")}
+    return {**env, **extra}
+
+
+def run_module(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m calcref` as a real process: a fresh load() and the on-disk parse cache."""
+    result = subprocess.run(
+        [sys.executable, "-m", "calcref", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=subprocess_env(**env),
+        timeout=120,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def ids(records: list[dict]) -> list[str]:
+    return [r["id"] for r in records]
+
+
+def by_id(records: list[dict]) -> dict[str, dict]:
+    return {r["id"]: r for r in records}
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def markdown_rows(text: str) -> list[dict[str, str]]:
+    lines = text.splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split(" | ")]
+    rows = []
+    for line in lines[2:]:
+        cells = re.split(r"(?<!\\) \| ", line[2:-2])
+        rows.append(dict(zip(header, cells, strict=True)))
+    return rows
+
+
+def therapy_file_order(error_line: str) -> list[str]:
+    """The therapy ids an unknown-therapy error lists, which come in knowledge-file order."""
+    return error_line.split("valid therapies: ", 1)[1].split(", ")
+
+
+def unknown_therapy_listing() -> list[str]:
+    result = invoke("show", "no-such-therapy-anywhere")
+    assert result.exit_code == 2, result.stderr
+    return therapy_file_order(result.stderr.strip())
+
+
+@pytest.fixture
+def full_overlay(tmp_path) -> Path:
+    return write_overlay(tmp_path / "clinic", FULL_THERAPIES, FULL_SUBTYPES)
+
+
+# =============================================================================================
+# 1. an overlay adds records of every kind
+# =============================================================================================
+
+
+def test_overlay_therapy_is_added_to_treat_and_show_with_its_source_file(stack, full_overlay):
+    stack("", full_overlay)
+    overlay_file = str(full_overlay / "therapies.yaml")
+    treated = ok_json("treat")
+    assert ids(treated).count(THERAPY_ID) == 1
+    record = by_id(treated)[THERAPY_ID]
+    assert record["name"] == THERAPY_NAME
+    assert record["source_file"] == overlay_file
+    assert record["overlay"] is True
+    # The bundled therapies are all still there, each still the bundled record.
+    bundled = [t["id"] for t in THERAPIES_YAML["therapies"]]
+    assert sorted(ids(treated)) == sorted([*bundled, THERAPY_ID])
+    for other in treated:
+        if other["id"] != THERAPY_ID:
+            assert other["overlay"] is False
+            assert other["source_file"] == BASE_THERAPIES
+
+    shown = ok_json("show", THERAPY_ID)
+    assert shown["id"] == THERAPY_ID
+    assert shown["name"] == THERAPY_NAME
+    assert shown["source_file"] == overlay_file
+    assert shown["overlay"] is True
+    card = ok("show", THERAPY_ID, env=WIDE).stdout
+    assert THERAPY_NAME in card
+    assert f"{MARK}: {overlay_file}" in card
+
+
+def test_overlay_study_is_nested_under_its_therapy_with_counts_intact(stack, full_overlay):
+    stack("", full_overlay)
+    overlay_file = str(full_overlay / "therapies.yaml")
+    # Every count field is present; the ones the overlay left out are null, not zero.
+    fields = ("responders", "complete", "partial", "none", "unknown")
+    expected_counts = {k: STUDY_COUNTS.get(k) for k in fields}
+    from_treat = by_id(ok_json("treat"))[THERAPY_ID]["studies"]
+    from_show = ok_json("show", THERAPY_ID)["studies"]
+    for studies in (from_treat, from_show):
+        assert ids(studies) == [STUDY_ID]
+        study = studies[0]
+        assert study["ref"] == REFERENCE_ID
+        assert study["therapies"] == [THERAPY_ID]
+        assert study["n"] == 5
+        assert study["counts"] == expected_counts
+        assert study["source_file"] == overlay_file
+        assert study["overlay"] is True
+    # No bundled therapy picked the overlay study up.
+    for other in ok_json("treat"):
+        if other["id"] != THERAPY_ID:
+            assert STUDY_ID not in ids(other["studies"])
+
+
+def test_overlay_reference_is_cited_and_marked_in_the_csv_overlay_column(stack, full_overlay):
+    stack("", full_overlay)
+    overlay_file = str(full_overlay / "therapies.yaml")
+    cited = ok_json("cite")
+    bundled = [r["id"] for r in THERAPIES_YAML["references"]]
+    assert ids(cited) == [*bundled, REFERENCE_ID]  # added after the existing ones
+    reference = by_id(cited)[REFERENCE_ID]
+    assert reference["title"] == "An overlay test reference"
+    assert reference["source_file"] == overlay_file
+    assert reference["overlay"] is True
+    assert ids(ok_json("cite", "--therapy", THERAPY_ID)) == [REFERENCE_ID]
+
+    rows = csv_rows(ok("cite", "--format", "csv").stdout)
+    assert [r["id"] for r in rows] == [*bundled, REFERENCE_ID]
+    assert {r["id"]: r["overlay"] for r in rows} == {
+        **dict.fromkeys(bundled, ""),
+        REFERENCE_ID: overlay_file,
+    }
+
+
+def test_overlay_context_is_listed_and_filters_treat(stack, full_overlay):
+    stack("", full_overlay)
+    overlay_file = str(full_overlay / "subtypes.yaml")
+    listed = ok_json("contexts")
+    bundled = [c["id"] for c in SUBTYPES_YAML["contexts"]]
+    assert ids(listed) == [*bundled, CONTEXT_ID]
+    context = by_id(listed)[CONTEXT_ID]
+    assert context["name"] == "Overlay test context"
+    assert context["source_file"] == overlay_file
+    assert context["overlay"] is True
+
+    treated = ok_json("treat", "--context", CONTEXT_ID)
+    assert ids(treated) == [THERAPY_ID]  # no bundled therapy names the new context
+    assert treated[0]["match"] == {"kind": "direct", "context": CONTEXT_ID}
+    assert CONTEXT_ID in treated[0]["contexts"]
+
+
+def test_overlay_investigation_is_added_to_workup(stack, full_overlay):
+    stack("", full_overlay)
+    listed = ok_json("workup")
+    bundled = [i["id"] for i in SUBTYPES_YAML["investigations"]]
+    assert ids(listed) == [*bundled, INVESTIGATION_ID]
+    investigation = by_id(listed)[INVESTIGATION_ID]
+    assert investigation["name"] == "Overlay test investigation"
+    assert investigation["source_file"] == str(full_overlay / "subtypes.yaml")
+    assert investigation["overlay"] is True
+    # Tied to 'all': it serves every subtype.
+    first_subtype = SUBTYPES_YAML["subtypes"][0]["id"]
+    assert INVESTIGATION_ID in ids(ok_json("workup", "--subtype", first_subtype))
+
+
+def test_overlay_clinical_feature_is_always_added_even_when_identical(stack, full_overlay):
+    stack("", full_overlay)
+    overview = ok_json("overview")
+    same = [r for r in overview if r["text"] == FIRST_FEATURE["text"]]
+    assert [(r["overlay"], r["source_file"]) for r in same] == [
+        (False, BASE_SUBTYPES),
+        (True, str(full_overlay / "subtypes.yaml")),
+    ]
+
+
+# =============================================================================================
+# 2. redefining an id without `replace: true` is an error naming both files
+# =============================================================================================
+
+
+def test_redefining_a_bundled_therapy_without_replace_names_both_lines(stack, tmp_path):
+    text = (
+        "therapies:\n  - id: minocycline\n    name: Overlay minocycline\n    sources: [chapter]\n"
+    )
+    overlay = write_overlay(tmp_path / "clinic", therapies=text)
+    stack("", overlay)
+    here = line_no(text, "  - id: minocycline")
+    there = line_no(THERAPIES_TEXT, "  - id: minocycline")
+    assert one_error("treat") == (
+        f"calcref: error: {overlay / 'therapies.yaml'}:{here}: therapy 'minocycline' is "
+        f"already defined at {BASE_THERAPIES}:{there}; add 'replace: true' to replace it"
+    )
+
+
+def test_redefining_a_bundled_context_without_replace_names_both_lines(stack, tmp_path):
+    text = textwrap.dedent(
+        """\
+        # a comment first, so the record does not start on line 2
+        contexts:
+          - id: ssc
+            name: Overlay systemic sclerosis
+            summary: Fictional.
+            sources: [chapter]
+        """
+    )
+    overlay = write_overlay(tmp_path / "clinic", subtypes=text)
+    stack("", overlay)
+    here = line_no(text, "  - id: ssc")
+    there = line_no(SUBTYPES_TEXT, "  - id: ssc")
+    assert one_error("contexts") == (
+        f"calcref: error: {overlay / 'subtypes.yaml'}:{here}: context 'ssc' is already "
+        f"defined at {BASE_SUBTYPES}:{there}; add 'replace: true' to replace it"
+    )
+
+
+def test_every_conflict_is_its_own_error_line(stack, tmp_path):
+    therapies = (
+        "evidence_levels:\n"
+        "  - letter: A\n"
+        "    definition: Overlay definition\n"
+        "    sources: [chapter]\n"
+        "therapies:\n"
+        "  - id: minocycline\n"
+        "    name: Overlay minocycline\n"
+        "    sources: [chapter]\n"
+    )
+    subtypes = (
+        "contexts:\n  - id: dm\n    name: Overlay dm\n    summary: x\n    sources: [chapter]\n"
+    )
+    overlay = write_overlay(tmp_path / "clinic", therapies=therapies, subtypes=subtypes)
+    stack("", overlay)
+    lines = knowledge_errors("levels")
+    assert sorted(lines) == sorted(
+        [
+            f"calcref: error: {overlay / 'therapies.yaml'}:{line_no(therapies, '  - letter: A')}:"
+            f" evidence level 'A' is already defined at {BASE_THERAPIES}:"
+            f"{line_no(THERAPIES_TEXT, '  - letter: A')}; add 'replace: true' to replace it",
+            f"calcref: error: {overlay / 'therapies.yaml'}:"
+            f"{line_no(therapies, '  - id: minocycline')}: therapy 'minocycline' is already "
+            f"defined at {BASE_THERAPIES}:{line_no(THERAPIES_TEXT, '  - id: minocycline')}; "
+            "add 'replace: true' to replace it",
+            f"calcref: error: {overlay / 'subtypes.yaml'}:{line_no(subtypes, '  - id: dm')}: "
+            f"context 'dm' is already defined at {BASE_SUBTYPES}:"
+            f"{line_no(SUBTYPES_TEXT, '  - id: dm')}; add 'replace: true' to replace it",
+        ]
+    )
+
+
+# =============================================================================================
+# 3. `replace: true` replaces in place; with nothing to replace it is an error
+# =============================================================================================
+
+REPLACED_NAME = "Minocycline (overlay test)"  # sorts where "Minocycline" sorts on the ladder
+
+
+def replaced_minocycline() -> str:
+    """The bundled minocycline record, renamed and marked `replace: true`, as overlay YAML."""
+    record = dict(next(t for t in THERAPIES_YAML["therapies"] if t["id"] == "minocycline"))
+    record["name"] = REPLACED_NAME
+    record["replace"] = True
+    return yaml.safe_dump({"therapies": [record]}, sort_keys=False, allow_unicode=True)
+
+
+def test_replace_true_replaces_minocycline_where_it_stood(stack, tmp_path):
+    before_ladder = ids(ok_json("treat"))
+    before_files = unknown_therapy_listing()
+    bundled_studies = [
+        s["id"] for s in THERAPIES_YAML["studies"] if "minocycline" in s["therapies"]
+    ]
+
+    overlay = write_overlay(tmp_path / "clinic", therapies=replaced_minocycline())
+    stack("", overlay)
+    treated = ok_json("treat")
+    assert ids(treated).count("minocycline") == 1
+    record = by_id(treated)["minocycline"]
+    assert record["name"] == REPLACED_NAME
+    assert record["source_file"] == str(overlay / "therapies.yaml")
+    assert record["overlay"] is True
+    assert "replace" not in record
+    # Same ladder place (same positions, a name that sorts alike) and the same file position.
+    assert ids(treated) == before_ladder
+    assert unknown_therapy_listing() == before_files
+    # Studies still attach to the id; they stay bundled records.
+    assert ids(record["studies"]) == bundled_studies
+    assert {s["overlay"] for s in record["studies"]} == {False}
+
+
+def test_replace_true_keeps_a_context_at_its_file_position(stack, tmp_path):
+    text = textwrap.dedent(
+        """\
+        contexts:
+          - id: dm
+            replace: true
+            name: Overlay dermatomyositis
+            parent: ctd
+            subtypes: [dystrophic]
+            summary: Fictional replacement.
+            sources: [chapter]
+        """
+    )
+    overlay = write_overlay(tmp_path / "clinic", subtypes=text)
+    stack("", overlay)
+    listed = ok_json("contexts")
+    assert ids(listed) == [c["id"] for c in SUBTYPES_YAML["contexts"]]
+    for record in listed:
+        if record["id"] == "dm":
+            assert record["name"] == "Overlay dermatomyositis"
+            assert record["source_file"] == str(overlay / "subtypes.yaml")
+            assert record["overlay"] is True
+        else:
+            assert record["source_file"] == BASE_SUBTYPES
+            assert record["overlay"] is False
+
+
+def test_replace_true_keeps_an_evidence_level_at_its_letter(stack, tmp_path):
+    text = (
+        "evidence_levels:\n"
+        "  - letter: C\n"
+        "    replace: true\n"
+        "    definition: Overlay definition of C\n"
+        "    sources: [chapter]\n"
+    )
+    overlay = write_overlay(tmp_path / "clinic", therapies=text)
+    stack("", overlay)
+    rows = [r for r in ok_json("levels") if r["letter"] is not None]
+    assert [r["letter"] for r in rows] == [e["letter"] for e in THERAPIES_YAML["evidence_levels"]]
+    for row in rows:
+        replaced = row["letter"] == "C"
+        assert row["overlay"] is replaced
+        assert row["source_file"] == (
+            str(overlay / "therapies.yaml") if replaced else BASE_THERAPIES
+        )
+        if replaced:
+            assert row["definition"] == "Overlay definition of C"
+
+
+def test_replace_true_with_nothing_to_replace_is_an_error_at_its_line(stack, tmp_path):
+    text = (
+        "therapies:\n"
+        "  - id: minocycline\n"
+        "    replace: true\n"
+        "    name: Overlay minocycline\n"
+        "    sources: [chapter]\n"
+        f"  - id: {THERAPY_ID}\n"
+        "    replace: true\n"
+        f"    name: {THERAPY_NAME}\n"
+        "    sources: [chapter]\n"
+    )
+    overlay = write_overlay(tmp_path / "clinic", therapies=text)
+    stack("", overlay)
+    line = one_error("treat")
+    where = f"{overlay / 'therapies.yaml'}:{line_no(text, f'  - id: {THERAPY_ID}')}: "
+    assert line.startswith(f"calcref: error: {where}")
+    assert "'replace: true'" in line
+    assert f"therapy '{THERAPY_ID}'" in line
+
+
+# =============================================================================================
+# 4. overlays stack in order
+# =============================================================================================
+
+
+def test_later_overlay_replaces_what_an_earlier_overlay_added(stack, tmp_path):
+    first = write_overlay(tmp_path / "first", therapies=THERAPY_ONLY)
+    revised = THERAPY_ONLY.replace(
+        f"    name: {THERAPY_NAME}\n", f"    replace: true\n    name: {THERAPY_NAME}, revised\n"
+    )
+    second = write_overlay(tmp_path / "second", therapies=revised)
+    stack("", first, second)
+    treated = ok_json("treat")
+    assert ids(treated).count(THERAPY_ID) == 1
+    record = by_id(treated)[THERAPY_ID]
+    assert record["name"] == f"{THERAPY_NAME}, revised"
+    assert record["source_file"] == str(second / "therapies.yaml")
+    assert record["overlay"] is True
+    rows = csv_rows(ok("treat", "--format", "csv").stdout)
+    assert {r["id"]: r["overlay"] for r in rows}[THERAPY_ID] == str(second / "therapies.yaml")
+
+
+def test_later_overlay_without_replace_names_the_earlier_overlay(stack, tmp_path):
+    first = write_overlay(tmp_path / "first", therapies=THERAPY_ONLY)
+    second = write_overlay(tmp_path / "second", therapies=THERAPY_ONLY)
+    stack("", first, second)
+    line = line_no(THERAPY_ONLY, f"  - id: {THERAPY_ID}")
+    assert one_error("treat") == (
+        f"calcref: error: {second / 'therapies.yaml'}:{line}: therapy '{THERAPY_ID}' is already "
+        f"defined at {first / 'therapies.yaml'}:{line}; add 'replace: true' to replace it"
+    )
+
+
+# =============================================================================================
+# 5. provenance: bundled records say so; overlay records are marked in every format
+# =============================================================================================
+
+BUNDLED_LISTINGS = {
+    "treat": BASE_THERAPIES,
+    "subtypes": BASE_SUBTYPES,
+    "workup": BASE_SUBTYPES,
+    "cite": BASE_THERAPIES,
+    "levels": BASE_THERAPIES,
+    "overview": BASE_SUBTYPES,
+    "contexts": BASE_SUBTYPES,
+}
+
+
+def provenance(value: Any, where: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """(json path, source_file, overlay) of every record inside `value` that carries them."""
+    if isinstance(value, dict):
+        if "source_file" in value or "overlay" in value:
+            yield where, value.get("source_file", "MISSING"), value.get("overlay", "MISSING")
+        for key, item in value.items():
+            yield from provenance(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from provenance(item, f"{where}[{index}]")
+
+
+@pytest.mark.parametrize("command", sorted(BUNDLED_LISTINGS))
+def test_bundled_listing_records_name_their_file_and_no_overlay(command):
+    rows = ok_json(command)
+    assert rows
+    for row in rows:
+        if command == "levels" and row["letter"] is None:
+            continue  # the "not graded" row is a tally, not a record of any file
+        assert row["source_file"] == BUNDLED_LISTINGS[command], row
+        assert row["overlay"] is False, row
+    if command == "treat":  # studies nested in therapies come from therapies.yaml too
+        studies = [s for row in rows for s in row["studies"]]
+        assert len({s["id"] for s in studies}) == len(THERAPIES_YAML["studies"])
+        assert {(s["source_file"], s["overlay"]) for s in studies} == {(BASE_THERAPIES, False)}
+
+
+def test_bundled_show_and_subtype_card_records_name_their_file():
+    shown = ok_json("show", "minocycline")
+    found = {path: (source, flag) for path, source, flag in provenance(shown)}
+    assert found[""] == (BASE_THERAPIES, False)
+    assert any(path.startswith(".studies[") for path in found)
+    assert any(path.startswith(".references[") for path in found)
+    assert set(found.values()) == {(BASE_THERAPIES, False)}
+
+    subtype = SUBTYPES_YAML["subtypes"][0]["id"]
+    card = ok_json("subtypes", subtype)
+    found = {path: (source, flag) for path, source, flag in provenance(card)}
+    assert found["[0]"] == (BASE_SUBTYPES, False)
+    assert any(path.startswith("[0].workup[") for path in found)
+    assert set(found.values()) == {(BASE_SUBTYPES, False)}
+
+
+@pytest.mark.parametrize("command", sorted(BUNDLED_LISTINGS))
+def test_bundled_tables_carry_no_overlay_mark(command):
+    assert MARK not in ok(command, env=WIDE).stdout
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+@pytest.mark.parametrize("command", sorted(BUNDLED_LISTINGS))
+def test_bundled_flat_formats_leave_the_overlay_column_empty(command, fmt):
+    text = ok(command, "--format", fmt).stdout
+    rows = csv_rows(text) if fmt == "csv" else markdown_rows(text)
+    assert rows
+    assert {row["overlay"] for row in rows} == {""}
+
+
+def test_treat_table_marks_only_the_overlay_therapy(stack, tmp_path):
+    overlay = write_overlay(tmp_path / "clinic", therapies=THERAPY_ONLY)
+    stack("", overlay)
+    lines = ok("treat", env=WIDE).stdout.splitlines()
+    marks = [i for i, line in enumerate(lines) if MARK in line]
+    assert len(marks) == 1, [lines[i] for i in marks]
+    mark_line = lines[marks[0]]
+    assert mark_line.strip() == f"{MARK}: {overlay / 'therapies.yaml'}"
+    # The mark sits in the Therapy cell, right under the overlay therapy's name.
+    name_line = lines[marks[0] - 1]
+    assert THERAPY_NAME in name_line
+    assert name_line.index(THERAPY_NAME) == mark_line.index(MARK)
+
+
+def test_flat_formats_fill_the_overlay_column_only_for_overlay_rows(stack, full_overlay):
+    stack("", full_overlay)
+    therapies_file = str(full_overlay / "therapies.yaml")
+    subtypes_file = str(full_overlay / "subtypes.yaml")
+    expected = {
+        "treat": (THERAPY_ID, therapies_file),
+        "cite": (REFERENCE_ID, therapies_file),
+        "contexts": (CONTEXT_ID, subtypes_file),
+        "workup": (INVESTIGATION_ID, subtypes_file),
+    }
+    for command, (added, path) in expected.items():
+        for fmt in ("csv", "markdown"):
+            text = ok(command, "--format", fmt).stdout
+            rows = csv_rows(text) if fmt == "csv" else markdown_rows(text)
+            column = {row["id"]: row["overlay"] for row in rows}
+            assert column.pop(added) == path, (command, fmt)
+            assert set(column.values()) == {""}, (command, fmt)
+
+
+# =============================================================================================
+# 6. links across layers are checked on the merged knowledge
+# =============================================================================================
+
+
+def test_overlay_study_of_a_bundled_therapy_is_listed_under_it(stack, tmp_path):
+    text = textwrap.dedent(
+        f"""\
+        studies:
+          - id: {STUDY_ID}
+            ref: chapter
+            therapies: [minocycline]
+            population: Fictional test patients
+            contexts: [ssc]
+            n: 3
+            outcome: Fictional outcome, for tests only.
+            counts: {{responders: 2, none: 1}}
+            sources: [chapter]
+        """
+    )
+    overlay = write_overlay(tmp_path / "clinic", therapies=text)
+    stack("", overlay)
+    bundled = [s["id"] for s in THERAPIES_YAML["studies"] if "minocycline" in s["therapies"]]
+    studies = by_id(ok_json("treat"))["minocycline"]["studies"]
+    assert ids(studies) == [*bundled, STUDY_ID]
+    added = by_id(studies)[STUDY_ID]
+    assert added["source_file"] == str(overlay / "therapies.yaml")
+    assert added["overlay"] is True
+    assert added["counts"]["responders"] == 2
+    assert added["counts"]["none"] == 1
+    assert {s["overlay"] for s in studies if s["id"] != STUDY_ID} == {False}
+    # The bundled therapy itself is still a bundled record.
+    assert by_id(ok_json("treat"))["minocycline"]["overlay"] is False
+
+
+def test_overlay_naming_an_unknown_context_fails_at_its_line(stack, tmp_path):
+    text = textwrap.dedent(
+        f"""\
+        therapies:
+          - id: {THERAPY_ID}
+            name: {THERAPY_NAME}
+            contexts:
+              - context: no-such-context
+                sources: [chapter]
+            sources: [chapter]
+        """
+    )
+    overlay = write_overlay(tmp_path / "clinic", therapies=text)
+    stack("", overlay)
+    line = one_error("treat")
+    where = f"{overlay / 'therapies.yaml'}:{line_no(text, '      - context: no-such-context')}: "
+    assert line.startswith(f"calcref: error: {where}")
+    assert "'no-such-context'" in line
+
+
+def test_overlay_alias_taken_by_a_bundled_therapy_is_an_error(stack, tmp_path):
+    text = textwrap.dedent(
+        f"""\
+        therapies:
+          - id: {THERAPY_ID}
+            name: {THERAPY_NAME}
+            aliases: [Diltiazem]
+            sources: [chapter]
+        """
+    )
+    overlay = write_overlay(tmp_path / "clinic", therapies=text)
+    stack("", overlay)
+    line = one_error("treat")
+    assert line.startswith(f"calcref: error: {overlay / 'therapies.yaml'}:")
+    assert "'Diltiazem'" in line
+    assert "'diltiazem'" in line
+
+
+# =============================================================================================
+# 7. CALCREF_DATA parsing
+# =============================================================================================
+
+
+def test_leading_empty_entry_is_the_bundled_knowledge(stack, full_overlay):
+    stack("", full_overlay)
+    implicit = ok("treat", "--json").stdout
+    stack(DATA, full_overlay)
+    explicit = ok("treat", "--json").stdout
+    assert implicit == explicit
+    assert by_id(json.loads(explicit))["minocycline"]["source_file"] == BASE_THERAPIES
+
+
+def test_an_explicit_base_copy_takes_overlays_like_the_bundled_one(stack, tmp_path, full_overlay):
+    base = tmp_path / "base"
+    shutil.copytree(DATA, base)
+    stack(base, full_overlay)
+    treated = by_id(ok_json("treat"))
+    assert treated["minocycline"]["source_file"] == str(base / "therapies.yaml")
+    assert treated["minocycline"]["overlay"] is False
+    assert treated[THERAPY_ID]["source_file"] == str(full_overlay / "therapies.yaml")
+    assert treated[THERAPY_ID]["overlay"] is True
+
+
+def test_an_empty_setting_is_the_bundled_knowledge(stack):
+    stack("")
+    assert {r["source_file"] for r in ok_json("treat")} == {BASE_THERAPIES}
+
+
+BAD_STACKS = {
+    "empty-later-entry": (lambda d: ["", d["overlay"], ""], "empty entry"),
+    "empty-entry-after-base": (lambda d: [DATA, ""], "empty entry"),
+    "overlay-listed-twice": (lambda d: ["", d["overlay"], d["overlay"]], "twice"),
+    "bundled-listed-again": (lambda d: ["", DATA], "twice"),
+    "overlay-is-a-file": (lambda d: ["", d["file"]], "not a directory"),
+    "overlay-missing": (lambda d: ["", d["missing"]], "not a directory"),
+    "base-missing": (lambda d: [d["missing"], d["overlay"]], "not a directory"),
+    "overlay-without-knowledge-files": (lambda d: ["", d["hollow"]], "neither"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_STACKS))
+def test_bad_stack_entry_is_a_one_line_error_naming_calcref_data(stack, tmp_path, case):
+    make, phrase = BAD_STACKS[case]
+    places = {
+        "overlay": write_overlay(tmp_path / "clinic", therapies=THERAPY_ONLY),
+        "file": tmp_path / "a-file.yaml",
+        "missing": tmp_path / "nowhere",
+        # A manifest alone adds no knowledge.
+        "hollow": write_overlay(tmp_path / "hollow", manifest='version: "1"\ndate: "2026-01-01"\n'),
+    }
+    places["file"].write_text(THERAPY_ONLY, encoding="utf-8")
+    setting = stack(*make(places))
+    line = one_error("treat")
+    assert line.startswith(f"calcref: error: CALCREF_DATA={setting!r}")
+    assert phrase in line
+
+
+# =============================================================================================
+# 8. --version and info
+# =============================================================================================
+
+OVERLAY_MANIFEST = 'version: "0.1.0"\ndate: "2026-01-02"\ntitle: Fictional test clinic\n'
+
+
+@pytest.fixture
+def versioned_and_unversioned(tmp_path) -> tuple[Path, Path]:
+    versioned = write_overlay(
+        tmp_path / "versioned", FULL_THERAPIES, FULL_SUBTYPES, manifest=OVERLAY_MANIFEST
+    )
+    revised = THERAPY_ONLY.replace(
+        f"  - id: {THERAPY_ID}\n", f"  - id: {THERAPY_ID}\n    replace: true\n"
+    )
+    unversioned = write_overlay(tmp_path / "unversioned", therapies=revised)
+    return versioned, unversioned
+
+
+def expected_version(versioned: Path, unversioned: Path) -> str:
+    return (
+        f"calcref {calcref.__version__}\n"
+        f"knowledge {MANIFEST_YAML['version']} ({MANIFEST_YAML['date']})\n"
+        f"overlay {versioned} 0.1.0 (2026-01-02)\n"
+        f"overlay {unversioned} (no version stated)\n"
+    )
+
+
+def test_version_lists_each_overlay_with_its_stated_version(stack, versioned_and_unversioned):
+    versioned, unversioned = versioned_and_unversioned
+    setting = stack("", versioned, unversioned)
+    result = ok("--version")
+    assert result.stdout == expected_version(versioned, unversioned)
+    assert result.stderr == ""
+    # `python -m calcref --version` answers before the CLI loads; it must say the same.
+    process = run_module("--version", CALCREF_DATA=setting)
+    assert process.stdout == expected_version(versioned, unversioned)
+    assert process.stderr == ""
+
+
+def test_info_names_each_overlay_directory_and_its_files(stack, versioned_and_unversioned):
+    versioned, unversioned = versioned_and_unversioned
+    stack("", versioned, unversioned)
+    lines = ok("info", env=WIDE).stdout.splitlines()
+
+    def files_under(directory: Path) -> str:
+        index = next(i for i, line in enumerate(lines) if str(directory) in line)
+        return lines[index + 1]
+
+    assert "overlay" in next(line for line in lines if str(versioned) in line)
+    assert "0.1.0 (2026-01-02)" in next(line for line in lines if str(versioned) in line)
+    assert "(no version stated)" in next(line for line in lines if str(unversioned) in line)
+    assert files_under(versioned).split() == ["knowledge.yaml,", "subtypes.yaml,", "therapies.yaml"]
+    assert files_under(unversioned).split() == ["therapies.yaml"]
+    assert str(DATA) in "\n".join(lines)
+
+
+def test_info_json_describes_layers_and_counts_what_overlays_add(stack, versioned_and_unversioned):
+    versioned, unversioned = versioned_and_unversioned
+    bundled = ok_json("info")
+    stack("", versioned, unversioned)
+    described = ok_json("info")
+
+    assert described["calcref"] == calcref.__version__
+    assert described["knowledge"] == {k: MANIFEST_YAML[k] for k in ("version", "date", "title")}
+    layers = described["layers"]
+    assert [(layer["directory"], layer["overlay"]) for layer in layers] == [
+        (str(DATA), False),
+        (str(versioned), True),
+        (str(unversioned), True),
+    ]
+    expected_files = [
+        [str(DATA / n) for n in ("knowledge.yaml", "subtypes.yaml", "therapies.yaml")],
+        [str(versioned / n) for n in ("knowledge.yaml", "subtypes.yaml", "therapies.yaml")],
+        [str(unversioned / "therapies.yaml")],
+    ]
+    assert [sorted(layer["files"]) for layer in layers] == expected_files
+    stated = [(layer["version"], layer["date"], layer["title"]) for layer in layers]
+    assert stated == [
+        (MANIFEST_YAML["version"], MANIFEST_YAML["date"], MANIFEST_YAML["title"]),
+        ("0.1.0", "2026-01-02", "Fictional test clinic"),
+        (None, None, None),
+    ]
+
+    # Bundled counts are the bundled files' sections; the stack adds exactly what the first
+    # overlay adds (the second only replaces).
+    sections = {**SUBTYPES_YAML, **THERAPIES_YAML}
+    assert bundled["counts"] == {kind: len(sections[kind]) for kind in bundled["counts"]}
+    assert described["counts"] == {
+        kind: n + FULL_ADDS.get(kind, 0) for kind, n in bundled["counts"].items()
+    }
+
+
+def test_info_reports_the_parse_cache_written_then_hit_then_off(tmp_path, full_overlay):
+    setting = os.pathsep.join(["", str(full_overlay)])
+    env = {"CALCREF_DATA": setting, "XDG_CACHE_HOME": str(tmp_path / "fresh-cache")}
+    first = json.loads(run_module("info", "--json", **env).stdout)["cache"]
+    assert first["state"] == "written"
+    assert Path(first["entry"]).is_file()
+    assert Path(first["entry"]).is_relative_to(tmp_path / "fresh-cache")
+    second = json.loads(run_module("info", "--json", **env).stdout)["cache"]
+    assert second == {"state": "hit", "entry": first["entry"]}
+    off = json.loads(run_module("info", "--json", **env, CALCREF_NO_CACHE="1").stdout)["cache"]
+    assert off == {"state": "off", "entry": None}
+    # The overlay's records are the same whichever way the run was answered.
+    for extra in ({}, {"CALCREF_NO_CACHE": "1"}):
+        treated = by_id(json.loads(run_module("treat", "--json", **env, **extra).stdout))
+        assert treated[THERAPY_ID]["source_file"] == str(full_overlay / "therapies.yaml")
+        assert treated[THERAPY_ID]["overlay"] is True
+
+
+# =============================================================================================
+# 9. the parse cache is keyed by path as well as bytes
+# =============================================================================================
+
+
+def test_same_overlay_bytes_at_two_paths_each_name_their_own_path(tmp_path, full_overlay):
+    one, two = tmp_path / "one" / "clinic", tmp_path / "two" / "clinic"
+    shutil.copytree(full_overlay, one)
+    shutil.copytree(full_overlay, two)
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "shared-cache")}
+
+    def answered(directory: Path) -> tuple[str, dict]:
+        setting = os.pathsep.join(["", str(directory)])
+        info = run_module("info", "--json", CALCREF_DATA=setting, **cache).stdout
+        treated = run_module("treat", "--json", CALCREF_DATA=setting, **cache).stdout
+        return by_id(json.loads(treated))[THERAPY_ID]["source_file"], json.loads(info)["cache"]
+
+    source_one, cache_one = answered(one)
+    source_two, cache_two = answered(two)
+    source_again, cache_again = answered(one)
+    assert source_one == str(one / "therapies.yaml")
+    assert source_two == str(two / "therapies.yaml")
+    assert source_again == str(one / "therapies.yaml")
+    # The second path's first run is no hit on the first path's entry, though the bytes match.
+    assert cache_one["state"] == "written"
+    assert cache_two["state"] == "written"
+    assert cache_again["state"] == "hit"
+    assert cache_one["entry"] != cache_two["entry"]
+    assert cache_again["entry"] == cache_one["entry"]
+
+
+# =============================================================================================
+# 10. the installed console script
+# =============================================================================================
+
+
+def test_installed_entry_point_reads_an_overlay(tmp_path, full_overlay):
+    if not ENTRY_POINT.exists():
+        pytest.skip("the calcref console script is not installed next to this Python")
+    result = subprocess.run(
+        [str(ENTRY_POINT), "treat", "--json"],
+        capture_output=True,
+        env=subprocess_env(
+            CALCREF_DATA=os.pathsep.join(["", str(full_overlay)]),
+            XDG_CACHE_HOME=str(tmp_path / "script-cache"),
+        ),
+        timeout=120,
+    )
+    stderr = result.stderr.decode("utf-8", errors="replace")
+    assert result.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert stderr == ""
+    treated = by_id(json.loads(result.stdout.decode("utf-8")))
+    assert treated[THERAPY_ID]["name"] == THERAPY_NAME
+    assert treated[THERAPY_ID]["source_file"] == str(full_overlay / "therapies.yaml")
+    assert treated[THERAPY_ID]["overlay"] is True

@@ -1,0 +1,854 @@
+"""`calcref validate`: every loader rule and every curator rule, reported as path:line: message.
+
+Each test copies the bundled knowledge (data/) to a temporary directory and edits its text,
+then finds the line it edited by searching the text it wrote. The expected line numbers and
+paths therefore come from the fixture itself, never from calcref's own line bookkeeping.
+
+Isolation comes from tests/conftest.py (a private XDG cache, no CALCREF_* variables, a fresh
+load() per test).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from calcref.cli import app
+from calcref.load import load
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "data"
+FILES = ("knowledge.yaml", "subtypes.yaml", "therapies.yaml")
+PROBLEM_LINE = re.compile(r"^(?P<path>.+):(?P<line>\d+): (?P<message>.+)$")
+JSON_KEYS = {"path", "line", "message", "rule"}
+
+BIN_DIR = Path(sys.executable).parent
+ENTRY_POINT = BIN_DIR / "calcref"
+MODULE = [sys.executable, "-m", "calcref"]
+
+runner = CliRunner()
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def invoke(*args: str) -> Result:
+    """Run the app; only SystemExit may end it, and no traceback may be printed."""
+    result = runner.invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        trace = "".join(traceback.format_exception(*result.exc_info)) if result.exc_info else ""
+        pytest.fail(f"calcref {' '.join(args)} raised instead of exiting:\n{trace}")
+    assert "Traceback" not in result.stdout
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def validate(*args: str) -> Result:
+    return invoke("validate", *args)
+
+
+def failing(*args: str) -> tuple[list[str], str]:
+    """`validate args`: exit 1, one problem per stdout line; returns (lines, summary line)."""
+    result = validate(*args)
+    assert result.exit_code == 1, f"exit {result.exit_code}; stderr: {result.stderr!r}"
+    lines = result.stdout.splitlines()
+    assert lines, "a failing validate printed no problem"
+    assert result.stdout.endswith("\n")
+    for line in lines:
+        assert PROBLEM_LINE.match(line), f"not a path:line: message line: {line!r}"
+    assert result.stderr.count("\n") == 1, result.stderr
+    return lines, result.stderr.rstrip("\n")
+
+
+def problems_json(*args: str) -> list[dict]:
+    """`validate args --json`: exit 1 and the decoded problem list."""
+    result = validate(*args, "--json")
+    assert result.exit_code == 1, f"exit {result.exit_code}; stderr: {result.stderr!r}"
+    problems = json.loads(result.stdout)
+    assert isinstance(problems, list)
+    return problems
+
+
+def passing(*args: str) -> Result:
+    result = validate(*args)
+    assert result.exit_code == 0, f"exit {result.exit_code}; stdout: {result.stdout!r}"
+    assert result.stdout == ""
+    return result
+
+
+def copy_data(tmp_path: Path, name: str = "kb") -> Path:
+    target = tmp_path / name
+    shutil.copytree(DATA, target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the one occurrence of `old` in `path`; fail if it is not there exactly once."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    assert new in path.read_text(encoding="utf-8")
+
+
+def line_of(path: Path, needle: str) -> int:
+    """The 1-based number of the only line of `path` that contains `needle`."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    hits = [number for number, line in enumerate(lines, start=1) if needle in line]
+    assert len(hits) == 1, f"{needle!r} is on lines {hits} of {path}"
+    return hits[0]
+
+
+def parsed(line: str) -> tuple[str, int, str]:
+    match = PROBLEM_LINE.match(line)
+    assert match, line
+    return match["path"], int(match["line"]), match["message"]
+
+
+def only_problem(*args: str) -> tuple[str, int, str, str]:
+    """The single problem `validate args` reports: (path, line, message, rule); the text and
+    the JSON output must agree on it."""
+    lines, summary = failing(*args)
+    assert len(lines) == 1, lines
+    assert summary.startswith("calcref: 1 problem in ")
+    problems = problems_json(*args)
+    assert len(problems) == 1, problems
+    problem = problems[0]
+    assert parsed(lines[0]) == (problem["path"], problem["line"], problem["message"])
+    return problem["path"], problem["line"], problem["message"], problem["rule"]
+
+
+def has_words(message: str, *words: str) -> bool:
+    return all(word in message for word in words)
+
+
+# --- the bundled knowledge ----------------------------------------------------------------------
+
+
+def test_bundled_knowledge_has_no_problems():
+    result = passing()
+    assert result.stderr == "calcref: no problems in 3 files\n"
+
+
+def test_bundled_knowledge_json_is_an_empty_list():
+    result = validate("--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == []
+    assert result.stderr == "calcref: no problems in 3 files\n"
+
+
+def test_an_unedited_copy_passed_as_dir_has_no_problems(tmp_path):
+    kb = copy_data(tmp_path)
+    result = passing(str(kb))
+    assert result.stderr == "calcref: no problems in 3 files\n"
+
+
+# --- curator rule: graded without line ----------------------------------------------------------
+
+
+def test_position_with_evidence_but_no_line_is_reported_at_the_evidence_line(tmp_path):
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    edit(
+        therapies,
+        "        line: first\n        evidence: C\n        listed_as: Diltiazem\n",
+        "        evidence: C\n        listed_as: Diltiazem\n",
+    )
+    expected_line = line_of(therapies, "evidence: C")
+    path, line, message, rule = only_problem(str(kb))
+    assert (path, line, rule) == (str(therapies), expected_line, "graded-without-line")
+    assert has_words(message, "diltiazem", "C", "chapter", "line")
+
+
+def test_position_with_a_line_but_no_evidence_passes(tmp_path):
+    kb = copy_data(tmp_path)
+    edit(
+        kb / "therapies.yaml",
+        "        line: first\n        evidence: C\n        listed_as: Diltiazem\n",
+        "        line: first\n        listed_as: Diltiazem\n",
+    )
+    passing(str(kb))
+
+
+# --- curator rule: counts -----------------------------------------------------------------------
+
+ROBERTSON_COUNTS = "    counts: {responders: 8}\n"  # robertson2003-study, n: 9
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        "{responders: 9}",
+        "{responders: 8, none: 1}",
+        "{responders: 7, none: 1, unknown: 1}",
+        "{responders: 8, complete: 5, partial: 3, none: 1}",
+        "{complete: 5, partial: 3, none: 1}",
+        "{complete: 4, partial: 2, none: 2, unknown: 1}",
+    ],
+    ids=[
+        "responders-equal-n",
+        "responders-and-none-equal-n",
+        "responders-none-unknown-equal-n",
+        "split-equals-responders-total-equals-n",
+        "split-without-responders-equals-n",
+        "everything-without-responders-equals-n",
+    ],
+)
+def test_counts_adding_up_exactly_to_n_pass(tmp_path, counts):
+    kb = copy_data(tmp_path)
+    edit(kb / "therapies.yaml", ROBERTSON_COUNTS, f"    counts: {counts}\n")
+    assert "    n: 9\n    regimen: 50 mg or 100 mg daily" in (kb / "therapies.yaml").read_text()
+    passing(str(kb))
+
+
+@pytest.mark.parametrize(
+    ("counts", "total"),
+    [
+        ("{responders: 10}", 10),
+        ("{responders: 8, none: 1, unknown: 1}", 10),
+        ("{complete: 5, partial: 4, none: 1}", 10),
+        ("{partial: 3, unknown: 7}", 10),
+    ],
+    ids=["responders", "responders-none-unknown", "split-none", "split-unknown"],
+)
+def test_counts_exceeding_n_are_reported_at_the_counts_line(tmp_path, counts, total):
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    edit(therapies, ROBERTSON_COUNTS, f"    counts: {counts}\n")
+    expected_line = line_of(therapies, f"counts: {counts}")
+    path, line, message, rule = only_problem(str(kb))
+    assert (path, line, rule) == (str(therapies), expected_line, "counts")
+    assert has_words(message, "robertson2003-study", str(total), "9")
+
+
+def test_complete_plus_partial_exceeding_responders_is_reported(tmp_path):
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    # balin2012-surgery: n 11, responders 11; the split 8 + 4 = 12 exceeds the responders
+    # while responders + none stays at n, so only the split rule can fire.
+    edit(
+        therapies,
+        "    counts: {responders: 11, complete: 8}\n",
+        "    counts: {responders: 11, complete: 8, partial: 4}\n",
+    )
+    expected_line = line_of(therapies, "counts: {responders: 11, complete: 8, partial: 4}")
+    path, line, message, rule = only_problem(str(kb))
+    assert (path, line, rule) == (str(therapies), expected_line, "counts")
+    assert has_words(message, "balin2012-surgery", "complete", "partial", "12", "11")
+
+
+def test_a_study_breaking_both_count_rules_gets_two_problems(tmp_path):
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    counts = "{responders: 10, complete: 6, partial: 5}"  # split 11 > 10 responders > n 9
+    edit(therapies, ROBERTSON_COUNTS, f"    counts: {counts}\n")
+    expected_line = line_of(therapies, counts)
+    lines, summary = failing(str(kb))
+    assert summary == "calcref: 2 problems in 3 files"
+    assert [parsed(line)[:2] for line in lines] == [(str(therapies), expected_line)] * 2
+    messages = [parsed(line)[2] for line in lines]
+    assert any(has_words(m, "11", "10", "partial") for m in messages)
+    assert any(has_words(m, "10", "9") and "partial" not in m for m in messages)
+    assert [p["rule"] for p in problems_json(str(kb))] == ["counts", "counts"]
+
+
+# --- curator rule: every reference named --------------------------------------------------------
+
+ORPHAN = (
+    "  - id: orphan2020\n"
+    "    type: article\n"
+    "    title: A reference nothing cites\n"
+    "    printed:\n"
+    "      - source: orphan2020\n"
+    "        text: Orphan A. A reference nothing cites. 2020.\n"
+    "\n"
+)
+PITT = "  - id: pitt1990\n"
+
+
+def test_a_reference_named_only_by_itself_is_reported_at_its_id(tmp_path):
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    edit(therapies, PITT, ORPHAN + PITT)
+    expected_line = line_of(therapies, "- id: orphan2020")
+    path, line, message, rule = only_problem(str(kb))
+    assert (path, line, rule) == (str(therapies), expected_line, "unnamed-reference")
+    assert "orphan2020" in message
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new"),
+    [
+        (
+            "therapies.yaml",
+            "  - id: apremilast\n    name: Apremilast\n    uses:\n"
+            "      - text: A recent approach that has been tried.\n"
+            "        sources: [chapter]\n    sources: [chapter]\n",
+            "  - id: apremilast\n    name: Apremilast\n    uses:\n"
+            "      - text: A recent approach that has been tried.\n"
+            "        sources: [chapter]\n    sources: [chapter, orphan2020]\n",
+        ),
+        ("therapies.yaml", "    ref: robertson2003\n", "    ref: orphan2020\n"),
+        (
+            "therapies.yaml",
+            "      - source: chapter\n        view: Advocated",
+            "      - source: orphan2020\n        view: Advocated",
+        ),
+        (
+            "therapies.yaml",
+            "      - source: jopa\n        text: Walsh JS",
+            "      - source: orphan2020\n        text: Walsh JS",
+        ),
+        (
+            "subtypes.yaml",
+            "            sources: [jopa, walsh1995]\n",
+            "            sources: [jopa, walsh1995, orphan2020]\n",
+        ),
+    ],
+    ids=[
+        "therapy-sources",
+        "study-ref",
+        "position-source",
+        "other-reference-printed-source",
+        "statement-sources-in-subtypes",
+    ],
+)
+def test_a_reference_named_by_another_record_passes(tmp_path, file, old, new):
+    kb = copy_data(tmp_path)
+    edit(kb / "therapies.yaml", PITT, ORPHAN + PITT)
+    edit(kb / file, old, new)
+    passing(str(kb))
+
+
+# --- curator rule: DOI confirmed ----------------------------------------------------------------
+
+ROBERTSON_CONFIRMED = (
+    "    confirmed: >-\n"
+    "      Robertson LP, Marshall RW, Hickling P. Ann Rheum Dis 2003;62(3):267–269;\n"
+    "      DOI 10.1136/ard.62.3.267 (sources README, seen on a publisher or index page).\n"
+)
+
+
+def test_a_doi_without_confirmed_is_reported_at_the_doi(tmp_path):
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    edit(therapies, ROBERTSON_CONFIRMED, "")
+    expected_line = line_of(therapies, "doi: 10.1136/ard.62.3.267")
+    path, line, message, rule = only_problem(str(kb))
+    assert (path, line, rule) == (str(therapies), expected_line, "unconfirmed-identifier")
+    assert has_words(message, "robertson2003", "DOI", "confirmed")
+
+
+def test_a_new_doi_without_confirmed_is_reported(tmp_path):
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    edit(therapies, "    pages: 28–32\n", "    pages: 28–32\n    doi: 10.9999/made.up.1990\n")
+    expected_line = line_of(therapies, "doi: 10.9999/made.up.1990")
+    path, line, message, rule = only_problem(str(kb))
+    assert (path, line, rule) == (str(therapies), expected_line, "unconfirmed-identifier")
+    assert "pitt1990" in message
+
+
+def test_a_doi_with_confirmed_passes(tmp_path):
+    kb = copy_data(tmp_path)
+    edit(
+        kb / "therapies.yaml",
+        "    pages: 28–32\n",
+        "    pages: 28–32\n    doi: 10.9999/made.up.1990\n    confirmed: Seen on the index page.\n",
+    )
+    passing(str(kb))
+
+
+# --- curator rule: the manifest -----------------------------------------------------------------
+
+
+def test_a_base_without_knowledge_yaml_is_reported(tmp_path):
+    kb = copy_data(tmp_path)
+    (kb / "knowledge.yaml").unlink()
+    path, line, message, rule = only_problem(str(kb))
+    assert (path, line, rule) == (str(kb / "knowledge.yaml"), 1, "manifest")
+    assert "missing" in message
+    _, summary = failing(str(kb))
+    assert summary == "calcref: 1 problem in 2 files"
+
+
+def test_an_overlay_without_knowledge_yaml_is_not_a_problem(tmp_path):
+    kb = copy_data(tmp_path)
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "therapies.yaml").write_text(
+        "therapies:\n  - id: clinic-cream\n    name: Clinic cream\n    sources: [chapter]\n",
+        encoding="utf-8",
+    )
+    result = passing(str(kb), "--overlay", str(overlay))
+    assert result.stderr == "calcref: no problems in 4 files\n"
+
+
+# --- loader problems ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "needle", "words"),
+    [
+        (
+            "therapies.yaml",
+            "        evidence: C\n",
+            "        evidence: F\n",
+            "evidence: F",
+            ("'F'", "evidence"),
+        ),
+        (
+            "subtypes.yaml",
+            "    contexts: [scrotal]\n",
+            "    contexts: [scrotal, nowhere-land]\n",
+            "nowhere-land",
+            ("context", "nowhere-land"),
+        ),
+        (
+            "therapies.yaml",
+            "    name: Infliximab\n",
+            "    name: Infliximab: broken: yaml\n",
+            "Infliximab: broken",
+            ("YAML",),
+        ),
+        (
+            "therapies.yaml",
+            "    n: 9\n    regimen: 50 mg or 100 mg daily",
+            "    n: nine\n    regimen: 50 mg or 100 mg daily",
+            "n: nine",
+            ("'n'", "nine"),
+        ),
+        (
+            "knowledge.yaml",
+            'date: "2026-11-21"\n',
+            'date: "21.11.2026"\n',
+            "21.11.2026",
+            ("date", "YYYY-MM-DD"),
+        ),
+        (
+            "subtypes.yaml",
+            "  - id: idiopathic\n    name: Idiopathic calcinosis cutis\n",
+            "  - id: idiopathic\n    colour: grey\n    name: Idiopathic calcinosis cutis\n",
+            "colour: grey",
+            ("unknown key", "colour"),
+        ),
+    ],
+    ids=[
+        "bad-evidence-letter",
+        "unknown-context-id",
+        "yaml-syntax-error",
+        "count-not-a-number",
+        "bad-manifest-date",
+        "unknown-key",
+    ],
+)
+def test_loader_problems_are_reported_with_rule_load(tmp_path, file, old, new, needle, words):
+    kb = copy_data(tmp_path)
+    edit(kb / file, old, new)
+    expected_line = line_of(kb / file, needle)
+    path, line, message, rule = only_problem(str(kb))
+    assert (path, line, rule) == (str(kb / file), expected_line, "load")
+    assert has_words(message, *words), message
+
+
+def test_a_missing_knowledge_file_is_a_load_problem(tmp_path):
+    kb = copy_data(tmp_path)
+    (kb / "subtypes.yaml").unlink()
+    path, line, message, rule = only_problem(str(kb))
+    assert (path, line, rule) == (str(kb / "subtypes.yaml"), 1, "load")
+    assert "not found" in message
+
+
+def test_every_missing_knowledge_file_is_reported_not_only_the_first(tmp_path):
+    kb = tmp_path / "empty"
+    kb.mkdir()
+    lines, summary = failing(str(kb))
+    assert lines == [
+        f"{kb / name}:1: file not found" for name in ("subtypes.yaml", "therapies.yaml")
+    ]
+    assert summary == "calcref: 2 problems in 2 files"
+
+
+def test_loader_and_curator_problems_are_reported_together(tmp_path):
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    edit(therapies, "        evidence: C\n", "        evidence: F\n")
+    edit(therapies, ROBERTSON_CONFIRMED, "")
+    expected = sorted(
+        [
+            (line_of(therapies, "evidence: F"), "load"),
+            (line_of(therapies, "doi: 10.1136/ard.62.3.267"), "unconfirmed-identifier"),
+        ]
+    )
+    problems = problems_json(str(kb))
+    assert [(p["line"], p["rule"]) for p in problems] == expected
+
+
+# --- many problems in one run -------------------------------------------------------------------
+
+
+def test_problems_in_every_file_are_all_reported_sorted_by_path_then_line(tmp_path):
+    kb = copy_data(tmp_path)
+    manifest, subtypes, therapies = (kb / name for name in FILES)
+    # Written out of order on purpose: curator problems are found after loader problems,
+    # links after shapes, the manifest check last; the report must still be in file order.
+    edit(therapies, "      - context: trauma\n", "      - context: nowhere-land\n")  # link, late
+    edit(
+        therapies,
+        "        line: first\n        evidence: C\n        listed_as: Diltiazem\n",
+        "        evidence: C\n        listed_as: Diltiazem\n",
+    )  # curator, early
+    edit(therapies, "    counts: {responders: 8}\n", "    counts: {responders: 12}\n")  # curator
+    edit(
+        therapies,
+        "        evidence: D\n        listed_as: Bisphosphonates\n",
+        "        evidence: Q\n        listed_as: Bisphosphonates\n",
+    )  # shape, middle
+    edit(subtypes, "    contexts: [scrotal]\n", "    contexts: [scrotal, nowhere-else]\n")
+    edit(manifest, 'date: "2026-11-21"\n', 'date: "21.11.2026"\n')
+    expected = [
+        (str(therapies), line_of(therapies, "context: nowhere-land"), "load"),
+        (str(therapies), line_of(therapies, "evidence: C"), "graded-without-line"),
+        (str(therapies), line_of(therapies, "counts: {responders: 12}"), "counts"),
+        (str(therapies), line_of(therapies, "evidence: Q"), "load"),
+        (str(subtypes), line_of(subtypes, "nowhere-else"), "load"),
+        (str(manifest), line_of(manifest, "21.11.2026"), "load"),
+    ]
+    expected.sort(key=lambda problem: (problem[0], problem[1]))
+
+    lines, summary = failing(str(kb))
+    assert [parsed(line)[:2] for line in lines] == [(p, n) for p, n, _ in expected]
+    assert summary == f"calcref: {len(expected)} problems in 3 files"
+
+    problems = problems_json(str(kb))
+    assert [(p["path"], p["line"], p["rule"]) for p in problems] == expected
+    assert [f"{p['path']}:{p['line']}: {p['message']}" for p in problems] == lines
+
+
+# --- which knowledge is checked -----------------------------------------------------------------
+
+
+def _break_evidence(kb: Path) -> int:
+    therapies = kb / "therapies.yaml"
+    edit(therapies, "        evidence: C\n", "        evidence: F\n")
+    return line_of(therapies, "evidence: F")
+
+
+def test_without_arguments_the_active_knowledge_from_calcref_data_is_checked(tmp_path, monkeypatch):
+    kb = copy_data(tmp_path)
+    expected_line = _break_evidence(kb)
+    monkeypatch.setenv("CALCREF_DATA", str(kb))
+    load.cache_clear()
+    path, line, _, rule = only_problem()
+    assert (path, line, rule) == (str(kb / "therapies.yaml"), expected_line, "load")
+
+
+def test_calcref_data_with_an_overlay_is_checked_as_a_stack(tmp_path, monkeypatch):
+    kb = copy_data(tmp_path)
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "therapies.yaml").write_text(
+        "therapies:\n  - id: clinic-cream\n    name: Clinic cream\n"
+        "    positions:\n      - source: chapter\n        evidence: E\n    sources: [chapter]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CALCREF_DATA", os.pathsep.join([str(kb), str(overlay)]))
+    load.cache_clear()
+    path, line, _, rule = only_problem()
+    expected = (str(overlay / "therapies.yaml"), line_of(overlay / "therapies.yaml", "evidence: E"))
+    assert (path, line, rule) == (*expected, "graded-without-line")
+    _, summary = failing()
+    assert summary == "calcref: 1 problem in 4 files"
+
+
+def test_a_dir_argument_is_checked_instead_of_calcref_data(tmp_path, monkeypatch):
+    broken = copy_data(tmp_path, "broken")
+    _break_evidence(broken)
+    clean = copy_data(tmp_path, "clean")
+    monkeypatch.setenv("CALCREF_DATA", str(broken))
+    load.cache_clear()
+    failing()  # the active knowledge is the broken copy...
+    passing(str(clean))  # ...but DIR names the base to check
+
+
+def test_a_broken_dir_argument_is_checked_instead_of_the_bundled_knowledge(tmp_path):
+    kb = copy_data(tmp_path)
+    expected_line = _break_evidence(kb)
+    path, line, _, _ = only_problem(str(kb))
+    assert (path, line) == (str(kb / "therapies.yaml"), expected_line)
+
+
+GRADED_WITHOUT_LINE_OVERLAY = (
+    "# a clinic's overlay\n"
+    "therapies:\n"
+    "  - id: clinic-cream\n"
+    "    name: Clinic cream\n"
+    "    positions:\n"
+    "      - source: chapter\n"
+    "        evidence: E\n"
+    "    sources: [chapter]\n"
+)
+
+
+def _overlay(tmp_path: Path, text: str, name: str = "overlay") -> Path:
+    overlay = tmp_path / name
+    overlay.mkdir()
+    (overlay / "therapies.yaml").write_text(text, encoding="utf-8")
+    return overlay
+
+
+def test_an_overlay_on_the_active_base_is_reported_at_the_overlay_file(tmp_path):
+    overlay = _overlay(tmp_path, GRADED_WITHOUT_LINE_OVERLAY)
+    overlay_file = overlay / "therapies.yaml"
+    path, line, message, rule = only_problem("--overlay", str(overlay))
+    assert (path, line, rule) == (
+        str(overlay_file),
+        line_of(overlay_file, "evidence: E"),
+        "graded-without-line",
+    )
+    assert has_words(message, "clinic-cream", "E")
+    _, summary = failing("--overlay", str(overlay))
+    assert summary == "calcref: 1 problem in 4 files"
+
+
+def test_an_overlay_on_a_dir_base_is_reported_at_the_overlay_file(tmp_path):
+    kb = copy_data(tmp_path)
+    overlay = _overlay(tmp_path, GRADED_WITHOUT_LINE_OVERLAY)
+    overlay_file = overlay / "therapies.yaml"
+    path, line, _, rule = only_problem(str(kb), "-o", str(overlay))
+    assert (path, line, rule) == (
+        str(overlay_file),
+        line_of(overlay_file, "evidence: E"),
+        "graded-without-line",
+    )
+
+
+CONFLICT_OVERLAY = (
+    "therapies:\n  - id: diltiazem\n    name: Diltiazem (clinic protocol)\n    sources: [chapter]\n"
+)
+
+
+def test_an_overlay_redefining_an_id_names_both_files(tmp_path):
+    kb = copy_data(tmp_path)
+    overlay = _overlay(tmp_path, CONFLICT_OVERLAY)
+    overlay_file, base_file = overlay / "therapies.yaml", kb / "therapies.yaml"
+    path, line, message, rule = only_problem(str(kb), "--overlay", str(overlay))
+    assert (path, line, rule) == (str(overlay_file), line_of(overlay_file, "id: diltiazem"), "load")
+    assert f"{base_file}:{line_of(base_file, '- id: diltiazem')}" in message
+    assert "replace" in message
+
+
+def test_an_overlay_with_only_overlay_option_sits_on_calcref_data_base(tmp_path, monkeypatch):
+    kb = copy_data(tmp_path)
+    overlay = _overlay(tmp_path, CONFLICT_OVERLAY)
+    monkeypatch.setenv("CALCREF_DATA", str(kb))
+    load.cache_clear()
+    _, _, message, _ = only_problem("--overlay", str(overlay))
+    base_file = kb / "therapies.yaml"
+    assert f"{base_file}:{line_of(base_file, '- id: diltiazem')}" in message
+
+
+def test_an_overlay_replacing_an_id_on_purpose_passes(tmp_path):
+    kb = copy_data(tmp_path)
+    overlay = _overlay(
+        tmp_path, CONFLICT_OVERLAY.replace("    sources:", "    replace: true\n    sources:")
+    )
+    assert "replace: true" in (overlay / "therapies.yaml").read_text(encoding="utf-8")
+    passing(str(kb), "--overlay", str(overlay))
+
+
+# --- bad arguments ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        lambda tmp: [str(tmp / "missing")],
+        lambda tmp: [str(DATA / "knowledge.yaml")],
+        lambda tmp: ["--overlay", str(tmp / "missing")],
+        lambda tmp: ["--overlay", str(DATA / "therapies.yaml")],
+        lambda tmp: [str(DATA), "--overlay", str(tmp / "missing")],
+        lambda tmp: [str(tmp / "missing"), "--json"],
+        lambda tmp: [str(DATA), "--overlay", str(DATA)],
+        lambda tmp: ["--overlay", str(tmp)],  # tmp_path holds no knowledge file
+    ],
+    ids=[
+        "missing-dir",
+        "dir-is-a-file",
+        "missing-overlay",
+        "overlay-is-a-file",
+        "dir-with-missing-overlay",
+        "missing-dir-json",
+        "dir-listed-twice",
+        "overlay-with-no-knowledge-file",
+    ],
+)
+def test_bad_directories_are_usage_errors(tmp_path, args):
+    result = validate(*args(tmp_path))
+    assert result.exit_code == 2, f"exit {result.exit_code}; stderr: {result.stderr!r}"
+    assert result.stdout == ""
+    assert result.stderr.startswith("calcref: error:")
+    assert result.stderr.endswith("\n")
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+# --- output safety ------------------------------------------------------------------------------
+
+
+def test_control_characters_in_problems_are_escaped_and_each_problem_is_one_line(tmp_path):
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    # YAML double-quoted escapes: \e is ESC, \n a newline; the file itself stays plain text.
+    edit(therapies, "        evidence: C\n", '        evidence: "\\e[31mC"\n')
+    edit(therapies, "    name: Infliximab\n", '    name: Infliximab\n    "bad\\nkey": 1\n')
+    esc_line = line_of(therapies, "\\e[31mC")
+    key_line = line_of(therapies, "bad\\nkey")
+
+    problems = problems_json(str(kb))
+    assert [(p["line"], p["rule"]) for p in problems] == [(esc_line, "load"), (key_line, "load")]
+    assert "\x1b[31mC" in problems[0]["message"]  # JSON keeps the text, escaped as JSON does
+    assert "bad\nkey" in problems[1]["message"]
+
+    result = validate(str(kb))
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stdout
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(problems), lines
+    assert [parsed(line)[:2] for line in lines] == [
+        (str(therapies), esc_line),
+        (str(therapies), key_line),
+    ]
+    assert "\\x1b[31mC" in lines[0]
+    assert "bad\\nkey" in lines[1]
+
+
+def test_control_characters_never_reach_the_terminal_raw(tmp_path):
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    edit(therapies, "        evidence: C\n", '        evidence: "C\\u202e\\x07\\r"\n')
+    result = validate(str(kb))
+    assert result.exit_code == 1
+    for raw in ("\u202e", "\x07", "\r"):
+        assert raw not in result.stdout
+    assert len(result.stdout.splitlines()) == 1
+    json_result = validate(str(kb), "--json")
+    for raw in ("\u202e", "\x07", "\r"):
+        assert raw not in json_result.stdout
+    assert "C\u202e\x07\r" in json.loads(json_result.stdout)[0]["message"]
+
+
+# --- real processes -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("launcher", ["entry-point", "python-m"])
+def test_installed_entry_points_report_problems_without_traceback(tmp_path, launcher):
+    if launcher == "entry-point" and not ENTRY_POINT.exists():
+        pytest.skip("the calcref console script is not installed next to this Python")
+    command = [str(ENTRY_POINT)] if launcher == "entry-point" else MODULE
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    _break_evidence(kb)
+    edit(therapies, ROBERTSON_CONFIRMED, "")  # above the evidence: find lines after editing
+    evidence_line = line_of(therapies, "evidence: F")
+    doi_line = line_of(therapies, "doi: 10.1136/ard.62.3.267")
+    (kb / "knowledge.yaml").unlink()
+    result = subprocess.run(
+        [*command, "validate", str(kb)],
+        capture_output=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
+    stdout = result.stdout.decode("utf-8")
+    stderr = result.stderr.decode("utf-8")
+    assert "Traceback" not in stdout
+    assert "Traceback" not in stderr
+    assert result.returncode == 1, stderr
+    lines = stdout.splitlines()
+    assert len(lines) == 3
+    for line in lines:
+        assert re.match(r"^.+:\d+: .+$", line), line
+    assert stderr == "calcref: 3 problems in 2 files\n"
+
+    as_json = subprocess.run(
+        [*command, "validate", str(kb), "--json"],
+        capture_output=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
+    assert as_json.returncode == 1
+    assert b"Traceback" not in as_json.stderr
+    expected = [
+        (str(kb / "knowledge.yaml"), 1, "manifest"),
+        *sorted(
+            [
+                (str(therapies), evidence_line, "load"),
+                (str(therapies), doi_line, "unconfirmed-identifier"),
+            ]
+        ),
+    ]
+    problems = json.loads(as_json.stdout)
+    assert [(p["path"], p["line"], p["rule"]) for p in problems] == expected
+    assert [f"{p['path']}:{p['line']}: {p['message']}" for p in problems] == lines
+
+
+# --- JSON at scale ------------------------------------------------------------------------------
+
+
+def test_json_with_many_problems_parses_and_has_exactly_the_documented_keys(tmp_path):
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    studies = "".join(
+        f"  - id: overcount-{i}\n"
+        "    ref: pitt1990\n"
+        "    therapies: [no-treatment]\n"
+        "    population: Too many responders\n"
+        "    n: 1\n"
+        "    outcome: More responders than patients.\n"
+        f"    counts: {{responders: {i + 2}}}  # overcount {i}\n"
+        "    sources: [chapter]\n"
+        for i in range(30)
+    )
+    text = therapies.read_text(encoding="utf-8")
+    assert text.endswith("\n") and "\nstudies:\n" in text
+    therapies.write_text(text + "\n" + studies, encoding="utf-8")
+    # "# overcount 1" is also in "# overcount 10"…: find each whole line instead.
+    lines = therapies.read_text(encoding="utf-8").splitlines()
+    expected_lines = [
+        lines.index(f"    counts: {{responders: {i + 2}}}  # overcount {i}") + 1 for i in range(30)
+    ]
+
+    result = validate(str(kb), "--json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)
+    assert len(problems) == 30
+    assert result.stderr == "calcref: 30 problems in 3 files\n"
+    for problem in problems:
+        assert set(problem) == JSON_KEYS
+        assert isinstance(problem["path"], str)
+        assert isinstance(problem["line"], int) and not isinstance(problem["line"], bool)
+        assert isinstance(problem["message"], str)
+        assert problem["rule"] == "counts"
+        assert problem["path"] == str(therapies)
+    assert [p["line"] for p in problems] == expected_lines
+    for i, problem in enumerate(problems):
+        assert has_words(problem["message"], f"overcount-{i}", str(i + 2))
+
+
+def test_json_and_text_report_the_same_problems(tmp_path):
+    kb = copy_data(tmp_path)
+    _break_evidence(kb)
+    edit(kb / "therapies.yaml", ROBERTSON_CONFIRMED, "")
+    edit(kb / "therapies.yaml", PITT, ORPHAN + PITT)
+    lines, _ = failing(str(kb))
+    problems = problems_json(str(kb))
+    assert len(problems) == 3
+    assert [f"{p['path']}:{p['line']}: {p['message']}" for p in problems] == lines
+    assert {p["rule"] for p in problems} == {"load", "unnamed-reference", "unconfirmed-identifier"}
