@@ -798,8 +798,9 @@ CONTRACT: list[tuple[list[str], dict[str, str], int, int | None]] = [
     (["subtypes", "nosuch"], {}, 2, 1),
     (["subtypes", "multi\nline\nid"], {}, 2, 1),
     (["treat"], {"CALCREF_DATA": "{missing}"}, 1, 1),
-    (["treat"], {"CALCREF_DATA": "{empty}"}, 1, 1),
-    (["treat", "--context", "nowhere"], {"CALCREF_DATA": "{empty}"}, 1, 1),
+    # An empty directory lacks both knowledge files: one line for each.
+    (["treat"], {"CALCREF_DATA": "{empty}"}, 1, 2),
+    (["treat", "--context", "nowhere"], {"CALCREF_DATA": "{empty}"}, 1, 2),
     (["treat", "--json"], {"CALCREF_DATA": "{bad}"}, 1, 2),
     (["levels"], {"CALCREF_DATA": "{bad}"}, 1, 2),
 ]

@@ -424,7 +424,7 @@ class Validation:
             return
         if rule.enum and value not in rule.enum:
             self.add(path, line, f"{what} is '{value}', expected one of: {', '.join(rule.enum)}")
-        if rule.pattern and not rule.pattern.match(value):
+        if rule.pattern and not rule.pattern.fullmatch(value):
             expected = _PATTERN_NAMES[rule.pattern]
             shown = f"id '{value}'" if rule.defines else f"{what} '{value}'"
             self.add(path, line, f"{shown} must be {expected}")
