@@ -306,6 +306,24 @@ def test_overlay_therapy_is_added_to_treat_and_show_with_its_source_file(stack, 
     assert f"{MARK}: {overlay_file}" in card
 
 
+def test_search_hits_say_which_file_the_matching_record_came_from(stack, full_overlay):
+    stack("", full_overlay)
+    overlay_file = str(full_overlay / "therapies.yaml")
+    hits = ok_json("search", THERAPY_NAME)
+    assert hits, "the overlay therapy's name must be found"
+    assert {(h["id"], h["source_file"], h["overlay"]) for h in hits} == {
+        (THERAPY_ID, overlay_file, True)
+    }
+    bundled = ok_json("search", "minocycline")
+    assert {h["overlay"] for h in bundled} == {False}
+    files = {h["source_file"] for h in bundled if h["kind"] != "note"}
+    assert files <= {BASE_THERAPIES, BASE_SUBTYPES}
+    assert {h["source_file"] for h in bundled if h["kind"] == "note"} <= {None}
+    rows = csv_rows(ok("search", THERAPY_NAME, "--format", "csv").stdout)
+    assert {r["overlay"] for r in rows} == {overlay_file}
+    assert f"{MARK}: {overlay_file}" in ok("search", THERAPY_NAME, env=WIDE).stdout
+
+
 def test_overlay_study_is_nested_under_its_therapy_with_counts_intact(stack, full_overlay):
     stack("", full_overlay)
     overlay_file = str(full_overlay / "therapies.yaml")

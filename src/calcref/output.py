@@ -225,5 +225,6 @@ COLUMNS: dict[str, list[Column]] = {
         ("id", lambda r: r["id"]),
         ("field", lambda r: r["field"]),
         ("excerpt", lambda r: r["excerpt"]),
+        OVERLAY,
     ],
 }

@@ -37,7 +37,7 @@ def excerpt(text: str, start: int, length: int) -> str:
     return ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")
 
 
-def _documents(kb: KnowledgeBase) -> Iterator[tuple[str, str, object]]:
+def _documents(kb: KnowledgeBase) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(kind, id, record) for everything calcref knows, in the order hits are grouped."""
     for subtype in kb.subtypes:
         yield ("subtype" if subtype.major else "variant"), subtype.id, records.subtype(kb, subtype)
@@ -57,7 +57,8 @@ def _documents(kb: KnowledgeBase) -> Iterator[tuple[str, str, object]]:
     for reference in kb.references:
         yield "reference", reference.id, records.reference(kb, reference, None, "")
     for level in kb.evidence_levels:
-        yield "evidence level", level.letter, {"definition": level.definition}
+        origin = records.origin(kb, level.source_file)
+        yield "evidence level", level.letter, {"definition": level.definition} | origin
     for note_id, note in _notes(kb).items():
         yield "note", note_id, {"text": note.text}
 
@@ -87,6 +88,9 @@ def search(kb: KnowledgeBase, text: str) -> list[Hit]:
                         "id": record_id,
                         "field": field,
                         "excerpt": excerpt(value, position, len(needle)),
+                        # notes are found by id, apart from the records that hold them
+                        "source_file": record.get("source_file"),
+                        "overlay": record.get("overlay", False),
                     }
                 )
     return hits

@@ -308,6 +308,7 @@ def print_search(records: list[Record], query_text: str) -> None:
                     t(f"{record['id']} ", "bold"),
                     t(f"({record['field']}) ", "dim"),
                     t(record["excerpt"]),
+                    *(Text.assemble(" ", mark) for mark in overlay_mark(record)),
                 ),
                 (0, 0, 0, 2),
             )
