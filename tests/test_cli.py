@@ -15,19 +15,17 @@ import io
 import json
 import re
 import shutil
-import traceback
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
+from clirun import invoke, ok
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner, Result
 
 import calcref
-from calcref.cli import app
 from calcref.load import load
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,27 +40,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 ELLIPSIS = "…"
 BOX_AND_SPACE = re.compile(r"[\s━─│┃┏┓┗┛┣┫╇╈╸╺╹╻]")
 
-runner = CliRunner()
-
 
 # --- isolation and helpers ---------------------------------------------------------------------
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-    """Run the app; only SystemExit may end it (anything else would be a traceback)."""
-    result = runner.invoke(app, list(args), env=env)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        trace = "".join(traceback.format_exception(*result.exc_info)) if result.exc_info else ""
-        pytest.fail(f"calcref {' '.join(args)} raised instead of exiting:\n{trace}")
-    assert "Traceback" not in result.stderr
-    assert "Traceback" not in result.stdout
-    return result
-
-
-def ok(*args: str, env: dict[str, str] | None = None) -> Result:
-    result = invoke(*args, env=env)
-    assert result.exit_code == 0, f"exit {result.exit_code}; stderr: {result.stderr}"
-    return result
 
 
 def ok_json(*args: str, env: dict[str, str] | None = None, empty: bool = False) -> Any:

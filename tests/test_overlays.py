@@ -20,17 +20,15 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner, Result
+from clirun import invoke, ok
 
 import calcref
-from calcref.cli import app
 from calcref.load import load
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,7 +50,6 @@ if not ENTRY_POINT.exists():  # pragma: no cover - a venv laid out differently
     found = shutil.which("calcref")
     ENTRY_POINT = Path(found) if found else ENTRY_POINT
 
-runner = CliRunner()
 
 # --- fictional overlay content ----------------------------------------------------------------
 
@@ -174,23 +171,6 @@ def stack(monkeypatch) -> Callable[..., str]:
         return setting
 
     return use
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-    """Run the app in process; only SystemExit may end it (anything else is a traceback)."""
-    result = runner.invoke(app, list(args), env=env)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        trace = "".join(traceback.format_exception(*result.exc_info)) if result.exc_info else ""
-        pytest.fail(f"calcref {' '.join(args)} raised instead of exiting:\n{trace}")
-    assert "Traceback" not in result.stderr
-    assert "Traceback" not in result.stdout
-    return result
-
-
-def ok(*args: str, env: dict[str, str] | None = None) -> Result:
-    result = invoke(*args, env=env)
-    assert result.exit_code == 0, f"exit {result.exit_code}; stderr: {result.stderr}"
-    return result
 
 
 def ok_json(*args: str) -> Any:

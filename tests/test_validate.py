@@ -16,13 +16,12 @@ import re
 import shutil
 import subprocess
 import sys
-import traceback
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from clirun import invoke
+from typer.testing import Result
 
-from calcref.cli import app
 from calcref.load import load
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,21 +34,8 @@ BIN_DIR = Path(sys.executable).parent
 ENTRY_POINT = BIN_DIR / "calcref"
 MODULE = [sys.executable, "-m", "calcref"]
 
-runner = CliRunner()
-
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def invoke(*args: str) -> Result:
-    """Run the app; only SystemExit may end it, and no traceback may be printed."""
-    result = runner.invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        trace = "".join(traceback.format_exception(*result.exc_info)) if result.exc_info else ""
-        pytest.fail(f"calcref {' '.join(args)} raised instead of exiting:\n{trace}")
-    assert "Traceback" not in result.stdout
-    assert "Traceback" not in result.stderr
-    return result
 
 
 def validate(*args: str) -> Result:
