@@ -78,6 +78,7 @@ def _completer(kind: str) -> Callable[[str], list[str]]:
 # --- shared options ---------------------------------------------------------------------------
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
+JsonOnlyOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 FormatOpt = Annotated[
     Fmt,
     typer.Option(
@@ -449,7 +450,7 @@ def show(
             metavar="THERAPY", help="Therapy id or alias.", autocompletion=_completer("therapy")
         ),
     ],
-    as_json: JsonOpt = False,
+    as_json: JsonOnlyOpt = False,
 ) -> None:
     """Example: calcref show minocycline
 
@@ -586,7 +587,7 @@ def validate(
             file_okay=False,
         ),
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOnlyOpt = False,
 ) -> None:
     """Example: calcref validate --overlay ~/clinic-knowledge
 
@@ -651,7 +652,7 @@ def schema(
 
 
 @app.command(short_help="Versions, knowledge files, record counts and the cache.")
-def info(as_json: JsonOpt = False) -> None:
+def info(as_json: JsonOnlyOpt = False) -> None:
     """Example: calcref info
 
     Which calcref and which knowledge version answer, the files they read (the base, then

@@ -12,12 +12,13 @@ just found problems in, so a curator sees the whole list at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from calcref.errors import Problem
 from calcref.schema import FILES, Field
-from calcref.stack import KNOWLEDGE_FILES
+from calcref.stack import KNOWLEDGE_FILES, MANIFEST
 from calcref.yamlread import line_of
 
 Sections = dict[str, list[Any]]
@@ -32,6 +33,17 @@ def check(sections: Sections, origins: Origins) -> list[Problem]:
         *_counts(sections, origins),
         *_unnamed_references(sections, origins),
         *_unconfirmed_identifiers(sections, origins),
+    ]
+
+
+def manifest(base: Path, names: Iterable[str]) -> list[Problem]:
+    """The base says which version of the knowledge it is; an overlay may, but need not."""
+    if MANIFEST in names:
+        return []
+    return [
+        Problem(
+            str(base / MANIFEST), 1, "missing: the knowledge has no version or date", "manifest"
+        )
     ]
 
 

@@ -99,7 +99,7 @@ class Checked:
 
 def check(stack_files: list[LayerFiles]) -> Checked:
     """Parse, shape-check and merge every file, collecting every problem instead of raising."""
-    from calcref import schema, yamlread
+    from calcref import schema
     from calcref.merge import Merged
 
     checked = Checked(Merged(), [], schema.Validation(), complete=True)
@@ -108,10 +108,7 @@ def check(stack_files: list[LayerFiles]) -> Checked:
         validation.start_layer()
         manifest: dict[str, Any] = {}
         for name, (path, raw) in layer_files.files.items():
-            text, problems = yamlread.decode(path, raw)
-            parsed = None
-            if text is not None:
-                parsed, problems = yamlread.parse(path, text)
+            parsed, problems = _parse(path, raw)
             validation.problems.extend(problems)
             if problems or not isinstance(parsed, dict):
                 checked.complete = False
@@ -130,6 +127,16 @@ def check(stack_files: list[LayerFiles]) -> Checked:
         schema.check_aliases(validation, sections, origins)
         schema.check_hierarchy(validation, sections, origins)
     return checked
+
+
+def _parse(path: str, raw: bytes) -> tuple[object, list[Problem]]:
+    """One file's bytes as YAML data, or (None, the problems)."""
+    from calcref import yamlread
+
+    text, problems = yamlread.decode(path, raw)
+    if text is None:
+        return None, problems
+    return yamlread.parse(path, text)
 
 
 def parse_and_validate(stack_files: list[LayerFiles]) -> Parsed:
@@ -156,11 +163,7 @@ def validate(layers: tuple[stack.Layer, ...]) -> list[Problem]:
     if checked.complete:
         problems += curation.check(checked.merged.sections, checked.merged.origins)
     base = stack_files[0]
-    if stack.MANIFEST not in base.files:
-        manifest = str(base.layer.directory / stack.MANIFEST)
-        problems.append(
-            Problem(manifest, 1, "missing: the knowledge has no version or date", "manifest")
-        )
+    problems += curation.manifest(base.layer.directory, base.files)
     return _in_order(problems)
 
 
