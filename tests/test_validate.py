@@ -420,6 +420,13 @@ def test_an_overlay_without_knowledge_yaml_is_not_a_problem(tmp_path):
             ("date", "YYYY-MM-DD"),
         ),
         (
+            "knowledge.yaml",
+            'date: "2026-11-21"\n',
+            'date: "2026-02-30"\n',
+            "2026-02-30",
+            ("date", "2026-02-30", "calendar"),
+        ),
+        (
             "subtypes.yaml",
             "  - id: idiopathic\n    name: Idiopathic calcinosis cutis\n",
             "  - id: idiopathic\n    colour: grey\n    name: Idiopathic calcinosis cutis\n",
@@ -433,6 +440,7 @@ def test_an_overlay_without_knowledge_yaml_is_not_a_problem(tmp_path):
         "yaml-syntax-error",
         "count-not-a-number",
         "bad-manifest-date",
+        "manifest-date-not-in-the-calendar",
         "unknown-key",
     ],
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from calcref.schema import FILES, Field, overlay_spec
+from calcref.schema import DATE_PATTERN, FILES, Field, overlay_spec
 from calcref.stack import FILE_NAMES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -68,4 +68,6 @@ def _string(rule: Field) -> dict[str, Any]:
         return {"type": "string", "enum": list(rule.enum)}
     # The rules' patterns (ids, dates) admit no blank string, and use only syntax that JSON
     # Schema's regular expressions share with Python's.
+    if rule.pattern is DATE_PATTERN:  # the loader also checks the calendar; "format" says so
+        return {"type": "string", "pattern": rule.pattern.pattern, "format": "date"}
     return {"type": "string", "pattern": rule.pattern.pattern if rule.pattern else NOT_BLANK}

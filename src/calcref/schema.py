@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from calcref.errors import Problem
 from calcref.model import EVIDENCE_LETTERS
@@ -428,6 +429,8 @@ class Validation:
             expected = _PATTERN_NAMES[rule.pattern]
             shown = f"id '{value}'" if rule.defines else f"{what} '{value}'"
             self.add(path, line, f"{shown} must be {expected}")
+        elif rule.pattern is DATE_PATTERN and not _is_date(value):
+            self.add(path, line, f"{what} '{value}' is not a date in the calendar")
         if rule.defines:
             self._define(path, rule.defines, value, line)
         if rule.ref:
@@ -444,6 +447,14 @@ class Validation:
             )
         else:
             seen[value] = (path, line)
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _key(kind: str) -> str:
