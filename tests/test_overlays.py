@@ -30,9 +30,11 @@ from clirun import invoke, ok
 
 import calcref
 from calcref.load import load
+from calcref.stack import bundled_dir
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "data"
+# The bundled knowledge as this installation holds it: the repository's data/ in an editable
+# install, calcref/data in site-packages in a regular one (as CI installs it).
+DATA = bundled_dir()
 BASE_SUBTYPES = str(DATA / "subtypes.yaml")
 BASE_THERAPIES = str(DATA / "therapies.yaml")
 SUBTYPES_TEXT = (DATA / "subtypes.yaml").read_text(encoding="utf-8")
