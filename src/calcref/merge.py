@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from calcref.schema import FILES, KEYED_BY, NAMESPACES, Validation
+from calcref.schema import FILES, NAMESPACES, Validation, identity
 from calcref.stack import KNOWLEDGE_FILES
 from calcref.yamlread import line_of
 
@@ -40,7 +40,7 @@ class Merged:
     def _add(
         self, validation: Validation, path: str, kind: str, record: dict[str, Any], line: int
     ) -> None:
-        key_name = KEYED_BY.get(kind, "id")
+        key_name = identity(kind)
         if key_name is None:  # records without identity are always added
             self._append(kind, record, path)
             return

@@ -290,7 +290,13 @@ FILES: dict[str, dict[str, Field]] = {
 """The rules for each file of a complete knowledge base."""
 
 KEYED_BY = {"evidence_levels": "letter", "clinical_features": None}
-"""How overlay records meet earlier ones: by `id`, except these (letter; none: always added)."""
+
+
+def identity(section: str) -> str | None:
+    """The key that says two records of `section` are the same record (an overlay's meets an
+    earlier one by it): `id`, the letter for evidence levels, none for clinical features."""
+    return KEYED_BY.get(section, "id")
+
 
 REPLACE = Field(
     "bool",
@@ -308,7 +314,7 @@ def overlay_spec(name: str) -> dict[str, Field]:
             rule,
             required=False,
             spec=rule.spec
-            if KEYED_BY.get(section, "id") is None
+            if identity(section) is None
             else {**(rule.spec or {}), "replace": REPLACE},
         )
         for section, rule in FILES[name].items()
@@ -362,7 +368,7 @@ class Validation:
     def check_links(self, sections: dict[str, list]) -> None:
         """After merging: every id named anywhere must be defined by some record."""
         known = {
-            namespace: {r.get(_key(kind)) for r in sections.get(kind, ()) if isinstance(r, dict)}
+            namespace: {r.get(identity(kind)) for r in sections.get(kind, ())}
             for namespace, kind in NAMESPACES.items()
         }
         known["target"] = {ALL_SUBTYPES} | known["subtype"] | known["context"]
@@ -455,10 +461,6 @@ def _is_date(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _key(kind: str) -> str:
-    return KEYED_BY.get(kind) or "id"
 
 
 def _has_type(value: object, type_name: str) -> bool:
