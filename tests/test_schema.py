@@ -819,7 +819,8 @@ def test_overlay_conflicts_pass_the_overlay_schema_but_not_the_loader(tmp_path):
 RENAMES: dict[tuple[type, str], str] = {}
 # Fields the loader sets, never written by curators.
 LOADER_SET = {"source_file"}
-# Layer describes one directory of the stack: the manifest's keys plus where it was read from.
+# KnowledgeLayer describes one directory of the stack: the manifest's keys plus where it
+# was read from.
 LAYER_FROM_STACK = {"directory", "overlay", "files"}
 # Model dataclasses that are not records of a file.
 NOT_RECORDS = {KnowledgeBase, model.LoadInfo}
@@ -845,7 +846,7 @@ def record_pairs() -> list[tuple[str, dict[str, Field], type]]:
     KnowledgeBase's field types and then each dataclass's field types."""
     kb_hints = _hints(KnowledgeBase)
     pairs: list[tuple[str, dict[str, Field], type]] = [
-        (stack.MANIFEST, FILES[stack.MANIFEST], model.Layer)
+        (stack.MANIFEST, FILES[stack.MANIFEST], model.KnowledgeLayer)
     ]
 
     def visit(label: str, spec: dict[str, Field], cls: type) -> None:
@@ -901,7 +902,7 @@ def test_every_record_kind_maps_to_a_model_dataclass():
         (schema.COUNTS, model.Counts),
         (schema.STATEMENT, model.Statement),
         (schema.NOTE, model.CuratorNote),
-        (schema.MANIFEST_SPEC, model.Layer),
+        (schema.MANIFEST_SPEC, model.KnowledgeLayer),
         (schema.SUBTYPE["frequencies"].spec, model.Frequency),
         (schema.INVESTIGATION["ties"].spec, model.Tie),
         (schema.THERAPY["positions"].spec, model.Position),
@@ -919,7 +920,7 @@ def test_every_record_kind_maps_to_a_model_dataclass():
 def test_schema_keys_and_model_fields_match(label, spec, cls):
     fields = {f.name for f in dataclasses.fields(cls)}
     keys = {RENAMES.get((cls, key), key) for key in spec}
-    not_written = LOADER_SET | (LAYER_FROM_STACK if cls is model.Layer else set())
+    not_written = LOADER_SET | (LAYER_FROM_STACK if cls is model.KnowledgeLayer else set())
     assert keys - fields == set(), f"{label}: keys the model has no field for"
     assert fields - keys - not_written == set(), f"{label}: fields no rule lets curators write"
     stale = [k for (c, k) in RENAMES if c is cls and k not in spec]

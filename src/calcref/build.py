@@ -22,7 +22,7 @@ from calcref.model import (
     Index,
     Investigation,
     KnowledgeBase,
-    Layer,
+    KnowledgeLayer,
     LoadInfo,
     Position,
     Principle,
@@ -241,7 +241,9 @@ def _index_part(source: Source) -> Callable[[str], Any]:
                     for i, n, line, ev, c, s, studies in data
                 )
             if name == "layers":
-                return tuple(Layer(**layer | {"files": tuple(layer["files"])}) for layer in data)
+                return tuple(
+                    KnowledgeLayer(**layer | {"files": tuple(layer["files"])}) for layer in data
+                )
             return data
         except _SHAPE_ERRORS as exc:
             raise _damaged(f"index {name}", exc) from None

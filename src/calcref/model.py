@@ -367,13 +367,13 @@ class Index:
         return self._part("therapies")
 
     @property
-    def layers(self) -> tuple[Layer, ...]:
+    def layers(self) -> tuple[KnowledgeLayer, ...]:
         """The base, then each overlay, as they were read."""
         return self._part("layers")
 
 
 @dataclass(frozen=True)
-class Layer:
+class KnowledgeLayer:
     """One directory of the knowledge stack: the base or an overlay, with its manifest."""
 
     directory: str

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from calcref.model import Layer
+from calcref.model import KnowledgeLayer
 from calcref.textsafe import json_safe, visible
 
 Record = dict[str, Any]
@@ -21,7 +21,7 @@ def to_json(data: object) -> str:
     return json_safe(json.dumps(data, ensure_ascii=False, indent=2)) + "\n"
 
 
-def knowledge_versions(layers: tuple[Layer, ...]) -> str:
+def knowledge_versions(layers: tuple[KnowledgeLayer, ...]) -> str:
     """The lines `--version` adds after calcref's own: the base's version, then each
     overlay's."""
     out = []
