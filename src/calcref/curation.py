@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from calcref.errors import Problem
-from calcref.schema import FILES, Field
+from calcref.schema import COUNTS, FILES, Field
 from calcref.stack import KNOWLEDGE_FILES, MANIFEST
 from calcref.yamlread import line_of
 
 Sections = dict[str, list[Any]]
 Origins = dict[str, list[str]]
-COUNT_NAMES = ("responders", "complete", "partial", "none", "unknown")
+COUNT_NAMES = tuple(COUNTS)  # the keys a study's counts may hold
 
 
 def check(sections: Sections, origins: Origins) -> list[Problem]:
