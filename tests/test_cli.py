@@ -471,13 +471,22 @@ def test_completion_with_broken_knowledge_offers_nothing_and_does_not_fail(data_
     assert complete("calcref show mino") == []
 
 
-def test_show_completion_prints_a_script():
+@pytest.fixture
+def from_bash(monkeypatch):
+    """Typer asks shellingham which shell started calcref (the parent process). A test run
+    from CI has no parent shell, so the user's bash is stood in for, not looked up."""
+    import shellingham
+
+    monkeypatch.setattr(shellingham, "detect_shell", lambda *a, **k: ("bash", "/bin/bash"))
+
+
+def test_show_completion_prints_a_script(from_bash):
     result = ok("--show-completion", "bash")
     assert "_CALCREF_COMPLETE=complete_bash" in result.stdout
     assert "complete -o default -F _calcref_completion calcref" in result.stdout
 
 
-def test_install_completion_writes_only_under_home(tmp_path):
+def test_install_completion_writes_only_under_home(tmp_path, from_bash):
     home = tmp_path / "home"
     home.mkdir()
     result = ok("--install-completion", "bash", env={"HOME": str(home), "SHELL": "/bin/bash"})
