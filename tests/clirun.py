@@ -1,26 +1,55 @@
-"""Running the app in process, shared by the CliRunner tests.
+"""Running calcref in process, shared by the CliRunner tests.
 
-Every in-process run goes through `invoke`, so every test also checks the error contract:
-only SystemExit may end a command, and no traceback ever reaches stdout or stderr.
+Every in-process run goes through `invoke`, which calls `calcref.cli.run` (the same function
+the console script calls) inside CliRunner's isolation (captured streams, the test's
+environment), so every test also checks the error contract: `run` returns an exit code and
+nothing else may end a command; no traceback ever reaches stdout or stderr.
 """
 
 from __future__ import annotations
 
+import sys
 import traceback
 
 import pytest
 from typer.testing import CliRunner, Result
 
-from calcref.cli import app
+from calcref.cli import run
 
 runner = CliRunner()
 
 
+def call(args: list[str], env: dict[str, str | None] | None = None) -> Result:
+    """Run calcref in process and capture what it did, raising nothing (an exception it let
+    escape is in `result.exception`)."""
+    exception = exc_info = None
+    with runner.isolation(env=env) as (stdout, stderr, output):
+        try:
+            code = run(list(args))
+        except SystemExit as exc:  # only an eager click callback could still exit this way
+            code = exc.code if isinstance(exc.code, int) else 1
+        except Exception as exc:
+            exception, exc_info, code = exc, sys.exc_info(), 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return Result(
+            runner,
+            stdout.getvalue(),
+            stderr.getvalue(),
+            output.getvalue(),
+            None,
+            code,
+            exception,
+            exc_info,
+        )
+
+
 def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-    """Run the app; only SystemExit may end it (anything else would be a traceback)."""
-    result = runner.invoke(app, list(args), env=env)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        trace = "".join(traceback.format_exception(*result.exc_info)) if result.exc_info else ""
+    """Run calcref; it must return an exit code (anything raised would be a traceback)."""
+    result = call(list(args), env)
+    exception, exc_info = result.exception, result.exc_info
+    if exception is not None:
+        trace = "".join(traceback.format_exception(*exc_info)) if exc_info else ""
         pytest.fail(f"calcref {' '.join(args)} raised instead of exiting:\n{trace}")
     assert "Traceback" not in result.stderr
     assert "Traceback" not in result.stdout
@@ -28,7 +57,7 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
 
 
 def ok(*args: str, env: dict[str, str] | None = None) -> Result:
-    """Run the app and require exit code 0."""
+    """Run calcref and require exit code 0."""
     result = invoke(*args, env=env)
     assert result.exit_code == 0, f"exit {result.exit_code}; stderr: {result.stderr}"
     return result

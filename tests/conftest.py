@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from calcref.load import load
-
 # Variables from the caller's shell that change what calcref draws or loads; every test starts
 # without them, as a pipe would.
 OUTSIDE_VARS = (
@@ -25,10 +23,8 @@ OUTSIDE_VARS = (
 
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path, monkeypatch):
-    """A private XDG cache, none of OUTSIDE_VARS, a fresh in-process load."""
+    """A private XDG cache and none of OUTSIDE_VARS. (calcref reads the environment once per
+    run, so nothing in process needs clearing between tests.)"""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for name in OUTSIDE_VARS:
         monkeypatch.delenv(name, raising=False)
-    load.cache_clear()
-    yield
-    load.cache_clear()

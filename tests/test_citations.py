@@ -13,9 +13,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers import load_active as load
 
-from calcref import citations
-from calcref.citations import (
+from calcref.model import Reference
+from calcref.render import citations
+from calcref.render.citations import (
     STYLES,
     export,
     format_one,
@@ -23,8 +25,6 @@ from calcref.citations import (
     pubmed_search_url,
     split_name,
 )
-from calcref.load import load
-from calcref.model import Reference
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "csl-data.schema.json"
 
@@ -32,9 +32,7 @@ SCHEMA_PATH = Path(__file__).parent / "data" / "csl-data.schema.json"
 @pytest.fixture
 def kb(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    load.cache_clear()
     yield load()
-    load.cache_clear()
 
 
 @pytest.fixture

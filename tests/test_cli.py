@@ -22,11 +22,11 @@ import jsonschema
 import pytest
 import yaml
 from clirun import invoke, ok
+from helpers import load_active as load
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import calcref
-from calcref.load import load
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -322,7 +322,6 @@ def data_copy(tmp_path, monkeypatch) -> Path:
     for name in ("subtypes.yaml", "therapies.yaml"):
         shutil.copyfile(DATA / name, target / name)
     monkeypatch.setenv("CALCREF_DATA", str(target))
-    load.cache_clear()
     return target
 
 
@@ -1789,7 +1788,6 @@ def test_an_unusable_cache_directory_costs_nothing_but_speed(tmp_path, monkeypat
 
 def test_a_warm_cache_gives_the_same_answer():
     cold = ok("treat", "--context", "ssc", "--json").stdout
-    load.cache_clear()
     warm = ok("treat", "--context", "ssc", "--json").stdout
     assert warm == cold
 

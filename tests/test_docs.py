@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from calcref.schema import FILES, Field
+from calcref.model import FILES, Field
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "knowledge.md"
 TYPE_NAMES = {

@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import data_dir
 
-from calcref.load import MAX_FILE_BYTES, data_dir
-from calcref.stack import KNOWLEDGE_FILES
+from calcref.knowledge.load import MAX_FILE_BYTES
+from calcref.model import KNOWLEDGE_FILES
 
 TIMEOUT = 20
 MEMORY_LIMIT = 512 * 1024 * 1024

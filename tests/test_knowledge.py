@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from helpers import load_active as load
 
-from calcref.load import load
 from calcref.model import LINE_ORDER, Counts, KnowledgeBase, Records, Statement, Study
 
 CHAPTER, JOPA = "chapter", "jopa"
@@ -28,11 +28,7 @@ def kb() -> Iterator[KnowledgeBase]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CALCREF_NO_CACHE", "1")
         mp.delenv("CALCREF_DATA", raising=False)
-        load.cache_clear()
-        try:
-            yield load()
-        finally:
-            load.cache_clear()
+        yield load()
 
 
 def numbers(text: str | None) -> list[str]:

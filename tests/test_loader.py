@@ -17,10 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import data_dir
+from helpers import load_active as load
 
-import calcref.load as load_module
+import calcref.knowledge.load as load_module
 from calcref.errors import KnowledgeError, Problem
-from calcref.load import data_dir, load
 
 SUBTYPES, THERAPIES = "subtypes.yaml", "therapies.yaml"
 
@@ -40,9 +41,7 @@ def knowledge(tmp_path: Path, shipped: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("CALCREF_DATA", str(directory))
     monkeypatch.setenv("CALCREF_NO_CACHE", "1")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    load.cache_clear()
     yield directory
-    load.cache_clear()
 
 
 def edit(path: Path, old: str, new: str, *, after: str | None = None) -> None:
@@ -62,7 +61,6 @@ def line_no(path: Path, needle: str) -> int:
 
 
 def problems_of(directory: Path) -> list[Problem]:
-    load.cache_clear()
     with pytest.raises(KnowledgeError) as caught:
         load()
     problems = caught.value.problems
@@ -187,7 +185,7 @@ def test_very_deep_nesting_does_not_crash_a_real_process(knowledge: Path) -> Non
     """A C-level stack overflow would kill the interpreter; make sure a process survives it."""
     (knowledge / SUBTYPES).write_text("[" * 200_000, encoding="utf-8")
     code = (
-        "from calcref.load import load\n"
+        "from helpers import load_active as load\n"
         "from calcref.errors import KnowledgeError\n"
         "try:\n    load()\nexcept KnowledgeError as e:\n    print('refused', e.problems[0].line)\n"
     )
@@ -262,7 +260,6 @@ def test_calcref_data_pointing_to_a_non_directory(
 ) -> None:
     target = knowledge / SUBTYPES if what == "a-file" else knowledge / "no-such-directory"
     monkeypatch.setenv("CALCREF_DATA", str(target))
-    load.cache_clear()
     with pytest.raises(KnowledgeError) as caught:
         load()
     assert "CALCREF_DATA" in str(caught.value)
@@ -460,7 +457,6 @@ def test_several_problems_in_one_file_are_reported_together_in_line_order(
     for problem, (_, words) in zip(problems, expected, strict=True):
         assert words in problem.message
     # The error's own text lists every one of them.
-    load.cache_clear()
     with pytest.raises(KnowledgeError) as caught:
         load()
     assert str(caught.value) == "; ".join(map(str, problems))
@@ -482,7 +478,6 @@ def test_a_failed_load_is_not_remembered(knowledge: Path) -> None:
     edit(path, "    name: Diltiazem\n", "    name: Diltiazem\n    colour: blue\n")
     problems_of(knowledge)
     path.write_bytes(good)
-    load.cache_clear()
     assert load().therapy_by_id["diltiazem"].name == "Diltiazem"
 
 
@@ -526,7 +521,6 @@ def test_second_load_is_answered_from_the_cache(
     assert entries(cached) == []
     first = load()
     assert len(entries(cached)) == 1
-    load.cache_clear()
     forbid_parsing(monkeypatch)
     second = load()
     assert second == first
@@ -544,7 +538,6 @@ def test_no_cache_env_writes_nothing(cached: Path, monkeypatch: pytest.MonkeyPat
 def test_an_edited_file_invalidates_the_cache(cached: Path, knowledge: Path) -> None:
     assert load().therapy_by_id["diltiazem"].name == "Diltiazem"
     edit(knowledge / THERAPIES, "    name: Diltiazem\n", "    name: Diltiazem (edited)\n")
-    load.cache_clear()
     assert load().therapy_by_id["diltiazem"].name == "Diltiazem (edited)"
     assert len(entries(cached)) == 2
 
@@ -598,12 +591,10 @@ def test_a_corrupted_cache_entry_is_ignored(
     original = load()
     (entry,) = entries(cached)
     entry.write_bytes(corrupt(entry.read_bytes()))
-    load.cache_clear()
     calls = count_parsing(monkeypatch)
     assert load() == original
     assert calls == [1], "the corrupted entry should have been ignored and the files parsed"
     # The entry was rewritten whole: the next load is a cache hit again.
-    load.cache_clear()
     forbid_parsing(monkeypatch)
     assert load() == original
 
@@ -618,7 +609,9 @@ def test_an_unwritable_cache_costs_nothing_but_speed(
 
 
 def test_a_cache_hit_does_not_import_yaml(knowledge: Path, tmp_path: Path) -> None:
-    code = "import sys; from calcref.load import load; load(); print('yaml' in sys.modules)"
+    code = (
+        "import sys; from helpers import load_active as load; load(); print('yaml' in sys.modules)"
+    )
     env = {
         key: value
         for key, value in os.environ.items()

@@ -25,17 +25,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
+from clirun import call
+from helpers import data_dir
+from helpers import load_active as load
 
-from calcref import stack
 from calcref.cli import app
 from calcref.errors import KnowledgeError
-from calcref.load import data_dir, load, parse_and_validate, read
-from calcref.schema import FILES, Field
-from calcref.stack import KNOWLEDGE_FILES
+from calcref.knowledge import stack
+from calcref.knowledge.load import parse_and_validate, read
+from calcref.model import FILES, KNOWLEDGE_FILES, Field
 
 SEED = 20_251_121
-RUNNER = CliRunner()
 ARGV = ["treat", "--context", "ssc", "--json"]
 PROBLEM = re.compile(r"^calcref: error: (?P<path>.+?):(?P<line>\d+): (?P<message>.+)$")
 
@@ -473,8 +473,7 @@ def still_valid(directory: Path) -> bool:
 
 
 def run(directory: Path):
-    load.cache_clear()
-    return RUNNER.invoke(app, ARGV, env={"CALCREF_DATA": str(directory)})
+    return call(ARGV, env={"CALCREF_DATA": str(directory)})
 
 
 @pytest.mark.parametrize(("kind", "index"), CASES, ids=[f"{k}-{i:02d}" for k, i in CASES])

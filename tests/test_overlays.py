@@ -27,10 +27,10 @@ from typing import Any
 import pytest
 import yaml
 from clirun import invoke, ok
+from helpers import load_active as load
 
 import calcref
-from calcref.load import load
-from calcref.stack import bundled_dir
+from calcref.knowledge.stack import bundled_dir
 
 # The bundled knowledge as this installation holds it: the repository's data/ in an editable
 # install, calcref/data in site-packages in a regular one (as CI installs it).
@@ -169,7 +169,6 @@ def stack(monkeypatch) -> Callable[..., str]:
     def use(*entries: str | Path) -> str:
         setting = os.pathsep.join(str(e) for e in entries)
         monkeypatch.setenv("CALCREF_DATA", setting)
-        load.cache_clear()
         return setting
 
     return use

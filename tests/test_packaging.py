@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from calcref.load import load
+from helpers import load_active as load
 
 REPO = Path(__file__).resolve().parents[1]
 KNOWLEDGE = ("knowledge.yaml", "subtypes.yaml", "therapies.yaml")
@@ -172,11 +171,7 @@ def test_installed_wheel_loads_its_own_knowledge_outside_the_repository(built: B
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CALCREF_NO_CACHE", "1")
         mp.delenv("CALCREF_DATA", raising=False)
-        load.cache_clear()
-        try:
-            expected = len(load().therapies)
-        finally:
-            load.cache_clear()
+        expected = len(load().therapies)
     assert int(count) == expected
 
 

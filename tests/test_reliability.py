@@ -29,27 +29,26 @@ from pathlib import Path
 
 import pytest
 import yaml
+from clirun import call
+from helpers import data_dir
+from helpers import load_active as load
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.main import get_command
-from typer.testing import CliRunner
 
 from calcref.cli import CiteFmt, Fmt, app
-from calcref.load import data_dir, load
-from calcref.stack import KNOWLEDGE_FILES
+from calcref.model import KNOWLEDGE_FILES
 
 ARGUMENT_EXAMPLES = 500
 """Argument vectors Hypothesis generates per run (derandomized: the same vectors every run)."""
 
-RUNNER = CliRunner()
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", "Traceback")
 ERROR_LINE = re.compile(r"^calcref: error: \S.*$")
 
 
 def invoke(args: Sequence[str], env: dict[str, str | None] | None = None):
     """One in-process run with a fresh in-process knowledge load (the parse cache may answer)."""
-    load.cache_clear()
-    return RUNNER.invoke(app, list(args), env=env)
+    return call(list(args), env=env)
 
 
 def assert_no_traceback(result) -> None:
@@ -303,7 +302,7 @@ def json_requested(argv: list[str], command: str | None) -> bool:
 @given(st.one_of(plausible_vectors(), chaotic_vectors()))
 def test_arbitrary_arguments_never_crash(case) -> None:
     argv, command, env = case
-    result = RUNNER.invoke(app, argv, env=env)
+    result = call(argv, env=env)
     event(f"command {command}, exit {result.exit_code}")
     assert result.exit_code in (0, 1, 2), (argv, result.exit_code, result.stderr[-500:])
     assert_no_traceback(result)

@@ -42,21 +42,23 @@ from typing import Any
 
 import pytest
 import yaml
+from clirun import call
 from jsonschema import Draft202012Validator
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from calcref import json_schema, load, model, schema, stack
-from calcref.build import build
+from calcref import model
 from calcref.cli import app
 from calcref.errors import KnowledgeError, Problem
-from calcref.model import KnowledgeBase, LoadInfo
-from calcref.output import to_json
-from calcref.schema import FILES, Field, overlay_spec
+from calcref.knowledge import json_schema, rules, stack
+from calcref.knowledge import load as load_module
+from calcref.knowledge.load import build
+from calcref.knowledge.rules import overlay_spec
+from calcref.model import FILES, Field, KnowledgeBase, LoadInfo
+from calcref.render.formats import to_json
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 SCHEMA_DIR = DATA / "schema"
-RUNNER = CliRunner()
 SEED = 20_260_121
 
 # What data/schema ships: each file's base schema, and an overlay schema for the two files an
@@ -73,7 +75,7 @@ FIELD_TYPES = ("str", "int", "bool", "strs", "record", "records")
 
 
 def invoke(*args: str) -> Result:
-    result = RUNNER.invoke(app, list(args))
+    result = call(list(args))
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result

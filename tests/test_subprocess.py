@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from clirun import call
 
 import calcref
 from calcref.cli import app
@@ -58,7 +58,7 @@ def run(launcher: list[str], *args: str, **env: str) -> subprocess.CompletedProc
 
 
 def in_process(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args))
+    result = call(list(args))
     assert result.exit_code == 0, result.stderr
     return result.stdout
 

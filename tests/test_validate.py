@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 from clirun import invoke
+from helpers import load_active as load
 from typer.testing import Result
-
-from calcref.load import load
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -540,7 +539,6 @@ def test_without_arguments_the_active_knowledge_from_calcref_data_is_checked(tmp
     kb = copy_data(tmp_path)
     expected_line = _break_evidence(kb)
     monkeypatch.setenv("CALCREF_DATA", str(kb))
-    load.cache_clear()
     path, line, _, rule = only_problem()
     assert (path, line, rule) == (str(kb / "therapies.yaml"), expected_line, "load")
 
@@ -555,7 +553,6 @@ def test_calcref_data_with_an_overlay_is_checked_as_a_stack(tmp_path, monkeypatc
         encoding="utf-8",
     )
     monkeypatch.setenv("CALCREF_DATA", os.pathsep.join([str(kb), str(overlay)]))
-    load.cache_clear()
     path, line, _, rule = only_problem()
     expected = (str(overlay / "therapies.yaml"), line_of(overlay / "therapies.yaml", "evidence: E"))
     assert (path, line, rule) == (*expected, "graded-without-line")
@@ -568,7 +565,6 @@ def test_a_dir_argument_is_checked_instead_of_calcref_data(tmp_path, monkeypatch
     _break_evidence(broken)
     clean = copy_data(tmp_path, "clean")
     monkeypatch.setenv("CALCREF_DATA", str(broken))
-    load.cache_clear()
     failing()  # the active knowledge is the broken copy...
     passing(str(clean))  # ...but DIR names the base to check
 
@@ -644,7 +640,6 @@ def test_an_overlay_with_only_overlay_option_sits_on_calcref_data_base(tmp_path,
     kb = copy_data(tmp_path)
     overlay = _overlay(tmp_path, CONFLICT_OVERLAY)
     monkeypatch.setenv("CALCREF_DATA", str(kb))
-    load.cache_clear()
     _, _, message, _ = only_problem("--overlay", str(overlay))
     base_file = kb / "therapies.yaml"
     assert f"{base_file}:{line_of(base_file, '- id: diltiazem')}" in message

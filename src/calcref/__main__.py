@@ -8,9 +8,9 @@ import sys
 def main() -> None:
     if sys.argv[1:] in (["--version"], ["-V"]) and _version_answered():
         return
-    from calcref.cli import run
+    from calcref.cli import main as cli_main
 
-    run()
+    cli_main()
 
 
 def _version_answered() -> bool:
@@ -19,11 +19,11 @@ def _version_answered() -> bool:
     the CLI, which reports it under the usual error contract."""
     from calcref import __version__
     from calcref.errors import CalcrefError
-    from calcref.load import load
-    from calcref.output import knowledge_versions
+    from calcref.render.formats import knowledge_versions
+    from calcref.settings import Settings
 
     try:
-        text = f"calcref {__version__}\n" + knowledge_versions(load().index.layers)
+        text = f"calcref {__version__}\n" + knowledge_versions(Settings.here().kb().layers)
     except CalcrefError:
         return False
     try:

@@ -1,8 +1,10 @@
-"""The `calcref` command line: thin Typer commands that parse options, query, and render.
+"""The `calcref` command line: thin Typer commands that read options, ask, and render.
 
-Only this module knows Typer. It turns library errors into the exit-code contract (0 success,
-1 knowledge or runtime error, 2 usage error) with one line on stderr each, and imports Rich
-(through `calcref.tables`) only when a table is actually drawn.
+Only this module knows Typer. `run()` calls the app with `standalone_mode=False` and turns
+every error into the exit-code contract (0 success, 1 knowledge or runtime error, 2 usage
+error) with one line on stderr each. Each command gets the run's `Settings` (environment and
+terminal, read once) as `ctx.obj`, asks `calcref.answers`, and writes the string one writer of
+`calcref.render.formats` returns.
 """
 
 from __future__ import annotations
@@ -13,42 +15,28 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
-# Typer 0.28 vendors click as typer._click; the pin in pyproject.toml keeps this import valid.
-from typer._click.exceptions import ClickException, NoArgsIsHelpError
-from typer.core import TyperGroup
-
-from calcref import __version__, output, query, records
+from calcref import __version__
+from calcref.answers import query, records
 from calcref.errors import CalcrefError, KnowledgeError, UnknownValueError
-from calcref.load import load
 from calcref.model import EVIDENCE_LETTERS, KnowledgeBase
-from calcref.textsafe import visible
+from calcref.render.formats import FORMATS, Answer, knowledge_versions, to_json, write
+from calcref.render.textsafe import visible
+from calcref.settings import Settings
 
 DISCLAIMER = (
     "calcref is a reference, not medical advice: check the sources and use clinical judgement."
 )
+CITATION_STYLES = ("ama", "vancouver", "bibtex", "ris", "csl-json")
+ALL_FORMATS = tuple(FORMATS)
+TABLE_OR_JSON = ("table", "json")
 
 
-class Fmt(StrEnum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-    csv = "csv"
-
-
-class CiteFmt(StrEnum):
-    table = "table"  # the AMA list, as CALCREF_FORMAT=table asks
-    ama = "ama"
-    vancouver = "vancouver"
-    bibtex = "bibtex"
-    ris = "ris"
-    csl_json = "csl-json"
-    json = "json"
-    markdown = "markdown"
-    csv = "csv"
+class UsageProblem(Exception):
+    """A bad value the user typed: exit code 2."""
 
 
 class LineChoice(StrEnum):
@@ -57,17 +45,14 @@ class LineChoice(StrEnum):
     third = "third"
 
 
-class UsageProblem(Exception):
-    """A bad value the user typed: exit code 2."""
-
-
 # --- completion ------------------------------------------------------------------------------
 
 
-def _completer(kind: str) -> Callable[[str], list[str]]:
-    def complete(incomplete: str) -> list[str]:
+def _completer(kind: str) -> Callable[[typer.Context, str], list[str]]:
+    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+        settings = ctx.find_root().obj or Settings.here()
         try:
-            names = query.name_choices(load(), kind)
+            names = query.name_choices(settings.kb(), kind)
         except CalcrefError:
             return []
         return [n for n in names if n.casefold().startswith(incomplete.casefold())]
@@ -78,15 +63,22 @@ def _completer(kind: str) -> Callable[[str], list[str]]:
 # --- shared options ---------------------------------------------------------------------------
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
-JsonOnlyOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 FormatOpt = Annotated[
-    Fmt,
+    str | None,
     typer.Option(
         "--format",
         "-f",
-        envvar="CALCREF_FORMAT",
-        case_sensitive=False,
-        help="Output format; CALCREF_FORMAT sets the default.",
+        metavar="table|json|markdown|csv",
+        help="Output format (default: table; CALCREF_FORMAT sets it where it is one of these).",
+    ),
+]
+TableOrJsonOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="table|json",
+        help="Output format (default: table; CALCREF_FORMAT sets it where it is one of these).",
     ),
 ]
 ContextOpt = Annotated[
@@ -119,72 +111,15 @@ def _evidence_letter(value: str | None) -> str | None:
     return letter
 
 
-def _version(value: bool) -> None:
+def _version(ctx: typer.Context, value: bool) -> None:
     if value:
         # calcref's own version first: it is worth having even when the knowledge fails.
         sys.stdout.write(f"calcref {__version__}\n")
-        sys.stdout.write(output.knowledge_versions(load().index.layers))
+        sys.stdout.write(knowledge_versions(ctx.obj.kb().layers))
         raise typer.Exit()
 
 
-class CalcrefGroup(TyperGroup):
-    """Runs every command under calcref's error contract instead of click's multi-line one."""
-
-    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> NoReturn:  # type: ignore[override]
-        extra["standalone_mode"] = False
-        try:
-            code = super().main(args=args, prog_name=prog_name or "calcref", **extra)
-            sys.stdout.flush()
-        except NoArgsIsHelpError as exc:
-            sys.stdout.write(exc.ctx.get_help() + "\n" if exc.ctx else "")
-            sys.exit(0)
-        except ClickException as exc:
-            _fail(exc.exit_code, exc.format_message())
-        except typer.Abort:
-            _fail(1, "aborted")
-        except (UnknownValueError, UsageProblem) as exc:
-            _fail(2, str(exc))
-        except KnowledgeError as exc:
-            _fail(1, *([str(p) for p in exc.problems] or [str(exc)]))
-        except CalcrefError as exc:
-            _fail(1, str(exc))
-        except BrokenPipeError:
-            _quiet_broken_pipe()
-        except OSError as exc:  # stdout on a full disk, a revoked terminal...
-            _detach_stdout()
-            _fail(1, f"cannot write output: {exc.strerror or exc}")
-        except KeyboardInterrupt:
-            sys.exit(130)
-        sys.exit(code if isinstance(code, int) else 0)
-
-
-def _fail(code: int, *messages: str) -> NoReturn:
-    for message in messages:
-        one_line = visible(message).replace("\n", "\\n")
-        sys.stderr.write(f"calcref: error: {one_line}\n")
-    sys.exit(code)
-
-
-def _detach_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot fail a second time."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
-
-
-def _quiet_broken_pipe() -> NoReturn:
-    """The reader went away (`| head`): stop quietly, with nothing more sent to the pipe.
-
-    Exit code 1, as click and Rich also use for a closed pipe: the answer was not delivered.
-    """
-    _detach_stdout()
-    sys.exit(1)
-
-
 app = typer.Typer(
-    cls=CalcrefGroup,
     name="calcref",
     help=(
         "Offline clinical reference for calcinosis cutis: subtypes, workup, treatments with "
@@ -192,7 +127,6 @@ app = typer.Typer(
         "\b\nExamples:\n  calcref treat --context ssc\n  calcref workup --subtype metastatic\n"
         "  calcref treat --context ssc --json | jq '.[].name'"
     ),
-    no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -214,30 +148,35 @@ def _root(
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _format(fmt: Fmt, as_json: bool) -> Fmt:
-    return Fmt.json if as_json else fmt
+def _format(settings: Settings, given: str | None, as_json: bool, allowed: tuple[str, ...]) -> str:
+    """The format asked for: --json, else --format, else CALCREF_FORMAT where it is one of
+    this command's formats (it never makes a command fail), else a table."""
+    if as_json:
+        return "json"
+    if given is not None:
+        chosen = given.strip().lower()
+        if chosen not in allowed:
+            raise UsageProblem(
+                f"'{visible(given)}' is not a format of this command; use one of: "
+                + ", ".join(allowed)
+            )
+        return chosen
+    return settings.format if settings.format in allowed else "table"
 
 
 def _resolve(kb: KnowledgeBase, kind: str, value: str | None) -> str | None:
     return None if value is None else query.resolve(kb, kind, value)
 
 
-def _emit(kind: str, rows: list[dict], fmt: Fmt, table: Callable[[], None], empty: str) -> None:
-    """Write rows in the chosen format; an empty result is a message on stderr, not an error."""
-    if not rows:
-        sys.stderr.write(f"calcref: {empty}\n")
-    if fmt is Fmt.json:
-        sys.stdout.write(output.to_json(rows))
-    elif fmt is Fmt.markdown:
-        sys.stdout.write(output.to_markdown(rows, output.COLUMNS[kind]))
-    elif fmt is Fmt.csv:
-        sys.stdout.write(output.to_csv(rows, output.COLUMNS[kind]))
-    elif rows:
-        table()
-
-
-def _plain_chart() -> bool:
-    return not sys.stdout.isatty()
+def _emit(settings: Settings, fmt: str, answer: Answer, empty: str = "") -> None:
+    """Write the answer in the chosen format; an empty result is a message on stderr, not an
+    error (JSON still prints its empty list)."""
+    if not answer.rows:
+        if empty:
+            sys.stderr.write(f"calcref: {empty}\n")
+        if fmt != "json":
+            return
+    sys.stdout.write(write(fmt, answer, settings.screen))
 
 
 def _describe_filters(**filters: str | None) -> str:
@@ -250,6 +189,7 @@ def _describe_filters(**filters: str | None) -> str:
 
 @app.command(short_help="The subtypes and rare variants, or one subtype's full card.")
 def subtypes(
+    ctx: typer.Context,
     subtype_id: Annotated[
         str | None,
         typer.Argument(
@@ -258,7 +198,7 @@ def subtypes(
             autocompletion=_completer("subtype"),
         ),
     ] = None,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Example: calcref subtypes dystrophic
@@ -267,35 +207,29 @@ def subtypes(
     calcium/phosphate status, associations and frequency figures. With an id: that subtype's
     card with its contexts, its workup and a pointer to its treatments.
     """
-    kb = load()
-    fmt = _format(fmt, as_json)
+    settings: Settings = ctx.obj
+    kb = settings.kb()
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
     chosen = _resolve(kb, "subtype", subtype_id)
     rows = [records.subtype(kb, s) for s in query.subtypes(kb, chosen)]
     if chosen is None:
-        from calcref import tables
-
-        _emit("subtypes", rows, fmt, lambda: tables.print_subtypes(rows), "no subtypes recorded")
+        _emit(settings, fmt, Answer("subtypes", rows), "no subtypes recorded")
         return
     workup_rows = records.workup(kb, query.workup(kb, subtype=chosen))
     therapy_ids = [r.therapy.id for r in query.treat(kb, subtype=chosen)]
     rows[0] |= {"workup": workup_rows, "therapies": therapy_ids}
-    if fmt is Fmt.table:
-        from calcref import tables
-
-        contexts = [
-            {"id": c.id, "name": c.name}
-            for c in query.subtype_contexts(kb, kb.subtype_by_id[chosen])
-        ]
-        tables.print_subtype_card(rows[0], contexts, workup_rows, len(therapy_ids))
-    else:
-        _emit("subtypes", rows, fmt, lambda: None, "")
+    contexts = [
+        {"id": c.id, "name": c.name} for c in query.subtype_contexts(kb, kb.subtype_by_id[chosen])
+    ]
+    _emit(settings, fmt, Answer("subtype", rows, (contexts, workup_rows, len(therapy_ids))))
 
 
 @app.command(short_help="Investigations, with why each is ordered for a subtype or context.")
 def workup(
+    ctx: typer.Context,
     subtype: SubtypeOpt = None,
     context: ContextOpt = None,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Example: calcref workup --subtype metastatic
@@ -304,23 +238,20 @@ def workup(
     serve it, each with the reason for that subtype or context and whether the link is the
     chapter's own or curated from its definitions.
     """
-    kb = load()
-    fmt = _format(fmt, as_json)
+    settings: Settings = ctx.obj
+    kb = settings.kb()
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
     subtype_id, context_id = _resolve(kb, "subtype", subtype), _resolve(kb, "context", context)
     rows = records.workup(kb, query.workup(kb, subtype=subtype_id, context=context_id))
     title = "Workup" + "".join(f" · {x}" for x in (subtype_id, context_id) if x)
-
-    def table() -> None:
-        from calcref import tables
-
-        tables.print_workup(rows, title=title)
-
     filters = _describe_filters(subtype=subtype_id, context=context_id)
-    _emit("workup", rows, fmt, table, f"no investigations recorded for {filters}")
+    answer = Answer("workup", rows, table_options={"title": title})
+    _emit(settings, fmt, answer, f"no investigations recorded for {filters}")
 
 
 @app.command(short_help="The treatment ladder: line, evidence letter, regimens and studies.")
 def treat(
+    ctx: typer.Context,
     context: ContextOpt = None,
     subtype: SubtypeOpt = None,
     line: Annotated[
@@ -340,7 +271,7 @@ def treat(
     show_chart: Annotated[
         bool, typer.Option("--chart", help="Draw response bars from the studies' patient counts.")
     ] = False,
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Example: calcref treat --context ssc
@@ -350,25 +281,20 @@ def treat(
     ctd as a whole) or a narrower one; each row says which. Therapies the sources name without
     a ladder place are shown as not graded (—).
     """
-    kb = load()
-    fmt = _format(fmt, as_json)
+    settings: Settings = ctx.obj
+    kb = settings.kb()
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
     context_id, subtype_id = _resolve(kb, "context", context), _resolve(kb, "subtype", subtype)
     line_value = line.value if line else None
-    letter = min_evidence
     results = query.treat(
-        kb, context=context_id, subtype=subtype_id, line=line_value, min_evidence=letter
+        kb, context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
-    rows = records.treat(kb, results)
-
-    def table() -> None:
-        from calcref import tables
-
-        tables.print_treat(rows, records.evidence_scale(kb), details, show_chart, _plain_chart())
-
+    options = {"details": details, "show_chart": show_chart, "plain": not settings.screen.terminal}
+    answer = Answer("treat", records.treat(kb, results), (records.evidence_scale(kb),), options)
     filters = _describe_filters(
-        context=context_id, subtype=subtype_id, line=line_value, min_evidence=letter
+        context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
-    _emit("treat", rows, fmt, table, f"no therapies recorded for {filters}{_hint(kb, context_id)}")
+    _emit(settings, fmt, answer, f"no therapies recorded for {filters}{_hint(kb, context_id)}")
 
 
 def _hint(kb: KnowledgeBase, context_id: str | None) -> str:
@@ -383,6 +309,7 @@ def _hint(kb: KnowledgeBase, context_id: str | None) -> str:
 
 @app.command(short_help="References in AMA, Vancouver, BibTeX, RIS or CSL-JSON, with links.")
 def cite(
+    ctx: typer.Context,
     ids: Annotated[
         list[str] | None,
         typer.Argument(
@@ -400,57 +327,88 @@ def cite(
             autocompletion=_completer("therapy"),
         ),
     ] = None,
+    style: Annotated[
+        str | None,
+        typer.Option(
+            "--style",
+            metavar="ama|vancouver|bibtex|ris|csl-json",
+            help="Print the references as a document in this citation style.",
+        ),
+    ] = None,
     fmt: Annotated[
-        CiteFmt,
+        str | None,
         typer.Option(
             "--format",
             "-f",
-            envvar="CALCREF_FORMAT",
-            case_sensitive=False,
-            help="Citation style or output format; CALCREF_FORMAT sets the default.",
+            metavar="table|json|markdown|csv",
+            help="Output format (default: table, the AMA list with links). Deprecated: a "
+            "citation style here (--format bibtex) still works until 0.4; use --style.",
         ),
-    ] = CiteFmt.ama,
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Example: calcref cite --therapy minocycline --format bibtex > refs.bib
+    """Example: calcref cite --therapy minocycline --style bibtex > refs.bib
 
     References in a clinical citation style, each with a link: the DOI where one is confirmed,
     otherwise a PubMed title search, labelled as a search.
     """
-    from calcref import citations
+    from calcref.render import citations
 
-    kb = load()
+    settings: Settings = ctx.obj
+    kb = settings.kb()
+    style = _citation_style(settings, style, fmt, as_json)
     wanted = [query.resolve(kb, "reference", i) for i in ids or []]
-    therapy_id = _resolve(kb, "therapy", therapy)
-    refs = query.references(kb, wanted, therapy_id)
-    style = CiteFmt.json if as_json else fmt
-    if style.value in citations.STYLES and style is not CiteFmt.ama:
+    refs = query.references(kb, wanted, _resolve(kb, "therapy", therapy))
+    if style is not None:
         if not refs:
             sys.stderr.write("calcref: no references match\n")
-        sys.stdout.write(citations.export(refs, style.value))
+        sys.stdout.write(citations.export(refs, style))
         return
-    rows = records.citations(kb, refs)
-    as_output = {CiteFmt.json: Fmt.json, CiteFmt.markdown: Fmt.markdown, CiteFmt.csv: Fmt.csv}.get(
-        style, Fmt.table
-    )
+    chosen = "table" if fmt is not None and fmt.strip().lower() == "ama" else fmt
+    fmt = _format(settings, chosen, as_json, ALL_FORMATS)
+    rows = [records.reference(kb, r) | {"citation": citations.format_one(r, "ama")} for r in refs]
+    _emit(settings, fmt, Answer("cite", rows), "no references match")
 
-    def table() -> None:
-        from calcref import tables
 
-        tables.print_citations(rows)
-
-    _emit("cite", rows, as_output, table, "no references match")
+def _citation_style(
+    settings: Settings, style: str | None, fmt: str | None, as_json: bool
+) -> str | None:
+    """The citation style asked for, by --style or (deprecated) by --format / CALCREF_FORMAT;
+    None for a listing in an output format. `--format ama` is the AMA list with links, as
+    it always was."""
+    if style is not None:
+        chosen = style.strip().lower()
+        if chosen not in CITATION_STYLES:
+            raise UsageProblem(
+                f"'{visible(style)}' is not a citation style; use one of: "
+                + ", ".join(CITATION_STYLES)
+            )
+        if fmt is not None or as_json:
+            raise UsageProblem("--style prints a citation document; leave out --format and --json")
+        return chosen
+    if as_json:
+        return None
+    given = fmt.strip().lower() if fmt is not None else settings.format
+    if given in CITATION_STYLES and given != "ama":
+        where = "--format" if fmt is not None else "CALCREF_FORMAT"
+        sys.stderr.write(
+            f"calcref: warning: {where} {given} is deprecated for cite; use --style {given}\n"
+        )
+        return given
+    return None
 
 
 @app.command(short_help="One therapy's full card: positions, regimens, studies, notes, references.")
 def show(
+    ctx: typer.Context,
     therapy: Annotated[
         str,
         typer.Argument(
             metavar="THERAPY", help="Therapy id or alias.", autocompletion=_completer("therapy")
         ),
     ],
-    as_json: JsonOnlyOpt = False,
+    fmt: FormatOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Example: calcref show minocycline
 
@@ -458,22 +416,26 @@ def show(
     source (both where they differ), mechanism, every regimen with its source, contexts and
     subtypes, every study in full with a response chart, curator's notes and references.
     """
-    kb = load()
-    item = kb.therapy_by_id[query.resolve(kb, "therapy", therapy)]
-    record = records.therapy(kb, item)
-    refs = records.citations(kb, query.therapy_references(kb, item))
-    if as_json:
-        sys.stdout.write(output.to_json(record | {"references": refs}))
-        return
-    from calcref import tables
+    from calcref.render.citations import format_one
 
-    tables.print_therapy_card(record, refs, _plain_chart())
+    settings: Settings = ctx.obj
+    kb = settings.kb()
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    item = kb.therapy_by_id[query.resolve(kb, "therapy", therapy)]
+    refs = [
+        records.reference(kb, r) | {"citation": format_one(r, "ama")}
+        for r in query.therapy_references(kb, item)
+    ]
+    record = records.therapy(kb, item) | {"references": refs}
+    plain = not settings.screen.terminal
+    _emit(settings, fmt, Answer("show", record, (plain,)))
 
 
 @app.command(short_help="Search every record for a word or phrase.")
 def search(
+    ctx: typer.Context,
     text: Annotated[str, typer.Argument(metavar="TEXT", help="Case-insensitive text to find.")],
-    fmt: FormatOpt = Fmt.table,
+    fmt: FormatOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Example: calcref search thiosulfate
@@ -482,53 +444,31 @@ def search(
     studies, references and curator's notes. Hits are grouped by kind, with the field that
     matched and an excerpt around the match.
     """
-    from calcref import search as finder
+    from calcref.answers import search as finder
 
     if not text.strip():
         raise UsageProblem("search text must not be empty")
-    kb = load()
-    fmt = _format(fmt, as_json)
-    rows = finder.search(kb, text)
-
-    def table() -> None:
-        from calcref import tables
-
-        tables.print_search(rows, text)
-
-    _emit("search", rows, fmt, table, f"nothing found for '{visible(text)}'")
+    settings: Settings = ctx.obj
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    rows = finder.search(settings.kb(), text)
+    _emit(settings, fmt, Answer("search", rows), f"nothing found for '{visible(text)}'")
 
 
 @app.command(short_help="The evidence scale A–E and how many therapies sit at each letter.")
-def levels(fmt: FormatOpt = Fmt.table, as_json: JsonOpt = False) -> None:
+def levels(ctx: typer.Context, fmt: FormatOpt = None, as_json: JsonOpt = False) -> None:
     """Example: calcref levels
 
     The chapter's evidence scale with its definitions, and the therapies its ladder places at
     each letter; therapies the sources name without a letter are counted as not graded.
     """
-    kb = load()
-    fmt = _format(fmt, as_json)
-    rows = records.levels(kb)
-
-    def table() -> None:
-        from calcref import tables
-
-        tables.print_levels(rows)
-
-    _emit("levels", rows, fmt, table, "no evidence levels recorded")
-
-
-def _only_invoked_command(argv: list[str]) -> None:
-    """Build just the command being run: Typer introspects every registered command on each
-    start, which costs more than the command itself. Help and completion keep them all."""
-    if not argv or os.environ.get("_CALCREF_COMPLETE"):
-        return
-    wanted = [c for c in app.registered_commands if c.callback and c.callback.__name__ == argv[0]]
-    if wanted:
-        app.registered_commands = wanted
+    settings: Settings = ctx.obj
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    answer = Answer("levels", records.levels(settings.kb()))
+    _emit(settings, fmt, answer, "no evidence levels recorded")
 
 
 @app.command(short_help="The clinical picture and the management strategy, with sources.")
-def overview(fmt: FormatOpt = Fmt.table, as_json: JsonOpt = False) -> None:
+def overview(ctx: typer.Context, fmt: FormatOpt = None, as_json: JsonOpt = False) -> None:
     """Example: calcref overview
 
     How calcinosis cutis looks and where (from both sources), then the chapter's management
@@ -536,37 +476,28 @@ def overview(fmt: FormatOpt = Fmt.table, as_json: JsonOpt = False) -> None:
     inflammation, remove deposits, general measures for blood flow, and the immunological
     findings it reports.
     """
-    kb = load()
-    rows = records.overview(kb)
-
-    def table() -> None:
-        from calcref import tables
-
-        tables.print_overview(rows)
-
-    _emit("overview", rows, _format(fmt, as_json), table, "no overview recorded")
+    settings: Settings = ctx.obj
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    answer = Answer("overview", records.overview(settings.kb()))
+    _emit(settings, fmt, answer, "no overview recorded")
 
 
 @app.command(short_help="The clinical contexts --context accepts, with aliases and parents.")
-def contexts(fmt: FormatOpt = Fmt.table, as_json: JsonOpt = False) -> None:
+def contexts(ctx: typer.Context, fmt: FormatOpt = None, as_json: JsonOpt = False) -> None:
     """Example: calcref contexts
 
     Every context id with its aliases (any of them works with --context), the broader context
     it sits inside, and the subtypes it belongs to.
     """
-    kb = load()
-    rows = records.contexts(kb)
-
-    def table() -> None:
-        from calcref import tables
-
-        tables.print_contexts(rows)
-
-    _emit("contexts", rows, _format(fmt, as_json), table, "no contexts recorded")
+    settings: Settings = ctx.obj
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    answer = Answer("contexts", records.contexts(settings.kb()))
+    _emit(settings, fmt, answer, "no contexts recorded")
 
 
 @app.command(short_help="Check knowledge files against every loader and curator rule.")
 def validate(
+    ctx: typer.Context,
     directory: Annotated[
         Path | None,
         typer.Argument(
@@ -587,7 +518,8 @@ def validate(
             file_okay=False,
         ),
     ] = None,
-    as_json: JsonOnlyOpt = False,
+    fmt: TableOrJsonOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Example: calcref validate --overlay ~/clinic-knowledge
 
@@ -598,20 +530,22 @@ def validate(
     each problem as path:line: message and exits 1 if there is any. Without arguments it
     checks the active knowledge (CALCREF_DATA's stack, or the bundled files).
     """
-    from calcref import load as loader
-    from calcref import stack
+    from calcref.knowledge import stack
+    from calcref.knowledge import validate as check
 
+    settings: Settings = ctx.obj
+    fmt = _format(settings, fmt, as_json, TABLE_OR_JSON)
+    active = stack.from_setting(settings.data)
     if directory is None and not overlays:
-        layers = stack.active()
+        layers = active
     else:
-        base = directory if directory is not None else stack.active()[0].directory
         try:
-            layers = stack.of(base, list(overlays or []))
+            layers = stack.of(directory or active[0].directory, list(overlays or []))
         except KnowledgeError as exc:  # a directory typed twice, an overlay with no files
             raise UsageProblem(str(exc)) from None
-    problems = loader.validate(layers)
-    if as_json:
-        sys.stdout.write(output.to_json([p._asdict() for p in problems]))
+    problems = check(layers)
+    if fmt == "json":
+        sys.stdout.write(to_json([p._asdict() for p in problems]))
     else:
         # visible() keeps newlines, but a problem is one line: a key may hold one (as _fail).
         lines = (visible(str(p)).replace("\n", "\\n") for p in problems)
@@ -646,30 +580,103 @@ def schema(
     files do, with a yaml-language-server comment on their first line) to have mistakes
     marked as you type; `calcref validate` checks what a schema cannot see across records.
     """
-    from calcref import json_schema
+    from calcref.knowledge import json_schema
 
-    sys.stdout.write(output.to_json(json_schema.for_file(kind.value, overlay)))
+    sys.stdout.write(to_json(json_schema.for_file(kind.value, overlay)))
 
 
 @app.command(short_help="Versions, knowledge files, record counts and the cache.")
-def info(as_json: JsonOnlyOpt = False) -> None:
+def info(ctx: typer.Context, fmt: TableOrJsonOpt = None, as_json: JsonOpt = False) -> None:
     """Example: calcref info
 
     Which calcref and which knowledge version answer, the files they read (the base, then
     any overlays CALCREF_DATA adds), how many records of each kind they hold, and whether
     this run was answered from the parse cache.
     """
-    record = records.info(load(), __version__)
-    if as_json:
-        sys.stdout.write(output.to_json(record))
+    settings: Settings = ctx.obj
+    fmt = _format(settings, fmt, as_json, TABLE_OR_JSON)
+    _emit(settings, fmt, Answer("info", records.info(settings.kb(), __version__)))
+
+
+# --- the error contract -------------------------------------------------------------------------
+
+
+def run(args: list[str], settings: Settings | None = None) -> int:
+    """Run one command line; every way it can end becomes an exit code, and every error one
+    line on stderr. What tests call in process, and what `main` calls for the real process."""
+    settings = settings or Settings.here()
+    try:
+        if not args:  # no command: the help, as a successful answer
+            args = ["--help"]
+        code = app(args=args, prog_name="calcref", standalone_mode=False, obj=settings)
+        sys.stdout.flush()
+        return code if isinstance(code, int) else 0
+    except typer.Abort:
+        return _fail(1, "aborted")
+    except (UnknownValueError, UsageProblem) as exc:
+        return _fail(2, str(exc))
+    except KnowledgeError as exc:
+        return _fail(1, *([str(p) for p in exc.problems] or [str(exc)]))
+    except CalcrefError as exc:
+        return _fail(1, str(exc))
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except OSError as exc:  # stdout on a full disk, a revoked terminal...
+        _detach_stdout()
+        return _fail(1, f"cannot write output: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if _is_usage_error(exc):  # click's errors: a bad option, a missing argument...
+            return _fail(exc.exit_code, exc.format_message())  # type: ignore[attr-defined]
+        raise
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Click's own errors (which Typer does not export by name) carry an exit code and a
+    message; recognised by those rather than by importing Typer's private copy of click."""
+    return isinstance(getattr(exc, "exit_code", None), int) and callable(
+        getattr(exc, "format_message", None)
+    )
+
+
+def _fail(code: int, *messages: str) -> int:
+    for message in messages:
+        one_line = visible(message).replace("\n", "\\n")
+        sys.stderr.write(f"calcref: error: {one_line}\n")
+    return code
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (`| head`): stop quietly, with nothing more sent to the pipe.
+
+    Exit code 1, as click and Rich also use for a closed pipe: the answer was not delivered.
+    """
+    _detach_stdout()
+    return 1
+
+
+def _only_invoked_command(argv: list[str]) -> None:
+    """Build just the command being run: Typer introspects every registered command on each
+    start, which costs more than the command itself. Help and completion keep them all."""
+    if not argv or os.environ.get("_CALCREF_COMPLETE"):
         return
-    from calcref import tables
+    wanted = [c for c in app.registered_commands if c.callback and c.callback.__name__ == argv[0]]
+    if wanted:
+        app.registered_commands = wanted
 
-    tables.print_info(record)
 
-
-def run() -> None:
-    """Console-script entry point: UTF-8 output whatever the locale, then the app."""
+def main() -> NoReturn:
+    """Console-script entry point: UTF-8 output whatever the locale, then one command."""
     if sys.stdout is None:  # started with stdout closed (`calcref ... >&-`)
         if sys.stderr is not None:
             sys.stderr.write("calcref: error: standard output is closed\n")
@@ -677,12 +684,14 @@ def run() -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="backslashreplace")
-    _only_invoked_command(sys.argv[1:])
+    args = sys.argv[1:]
+    _only_invoked_command(args)
     try:
-        app()
+        code = run(args)
     except BrokenPipeError:
-        _quiet_broken_pipe()
+        code = _quiet_broken_pipe()
     finally:
         # The process ends here. Python's last collection at exit would scan every loaded
-        # record for reference cycles (they have none): most of a large cold run's time.
+        # record for reference cycles (they have none).
         gc.freeze()
+    sys.exit(code)

@@ -1,237 +1,417 @@
-"""The knowledge as frozen records.
+"""The knowledge's record kinds, each declared once.
 
-Plain data and nothing else: no I/O, no printing, no validation. The loader guarantees every
-invariant (known ids, valid enums) before a record is built, so code above this layer can trust
-what it reads here.
+A record kind is a class whose attributes are `Field` declarations: type, whether it is
+required, allowed values, the namespace an id must exist in, the pattern it must match and a
+one-line doc. Everything else is derived from these declarations: the loader's checks
+(`knowledge.rules`), the JSON Schemas, building records from plain data, the JSON output,
+the CSV and Markdown columns, search, the references a record cites, and the field tables
+of docs/knowledge.md. Adding a field is one line here.
+
+The classes are plain `__slots__` classes (a metaclass turns the declarations into slots),
+immutable by convention: creating twenty frozen dataclasses costs about 17 ms at every start,
+these cost well under one. No I/O, no printing, no validation here: the loader guarantees
+every invariant before a record is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, NamedTuple, TypeVar
+import re
+from collections.abc import Iterator
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
-T = TypeVar("T")
+R = TypeVar("R", bound="Record")
 
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+LINES = ("first", "second", "third")
 LINE_ORDER: dict[str | None, int] = {"first": 0, "second": 1, "third": 2, None: 3}
 EVIDENCE_LETTERS: tuple[str, ...] = ("A", "B", "C", "D", "E")
+BASES = ("chapter", "curated")
+ALL_SUBTYPES = "all"  # an investigation tie's target meaning every subtype
+
+# --- field declarations ----------------------------------------------------------------------
+
+_EMPTY: dict[str, Any] = {"strs": (), "records": (), "bool": False}
 
 
-@dataclass(frozen=True)
-class CuratorNote:
-    """A remark by calcref's curators, kept beside the fact it qualifies, never merged into it."""
+class Field:
+    """One key of a record kind: its type, whether it must be present, what it may hold.
 
-    id: str
-    text: str
-
-
-@dataclass(frozen=True)
-class EvidenceLevel:
-    """One letter of the chapter's A–E scale and what it means."""
-
-    letter: str
-    definition: str
-    sources: tuple[str, ...]
-    source_file: str = ""  # the knowledge file it came from
-
-
-@dataclass(frozen=True)
-class Printed:
-    """A citation exactly as one source prints it, so every bibliographic field can be checked."""
-
-    source: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A cited work, with its fields exactly as the sources print them."""
-
-    id: str
-    type: str  # "article" or "chapter"
-    authors: tuple[str, ...]
-    et_al: bool
-    title: str | None
-    journal: str | None
-    book: str | None
-    year: int | None
-    volume: str | None
-    issue: str | None
-    pages: str | None
-    article_number: str | None
-    doi: str | None
-    printed: tuple[Printed, ...]
-    confirmed: str | None
-    notes: tuple[CuratorNote, ...]
-    source_file: str = ""  # the knowledge file it came from
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One thing a source says, in calcref's words, with who says it."""
-
-    text: str
-    sources: tuple[str, ...]
-    notes: tuple[CuratorNote, ...] = ()
-
-
-@dataclass(frozen=True)
-class Frequency:
-    """How often calcinosis occurs in a context, with each source's own statement."""
-
-    context: str
-    figure: str
-    statements: tuple[Statement, ...]
-
-
-@dataclass(frozen=True)
-class Subtype:
-    """A major subtype or a rare variant of calcinosis cutis."""
-
-    id: str
-    name: str
-    major: bool
-    variant_of: str | None
-    calcium_phosphate: str
-    summary: str
-    examples: tuple[str, ...]
-    contexts: tuple[str, ...]
-    most_common: bool
-    frequencies: tuple[Frequency, ...]
-    sources: tuple[str, ...]
-    notes: tuple[CuratorNote, ...]
-    source_file: str = ""  # the knowledge file it came from
-
-
-@dataclass(frozen=True)
-class Context:
-    """A clinical setting users filter by; `parent` is the broader context it sits inside."""
-
-    id: str
-    name: str
-    aliases: tuple[str, ...]
-    parent: str | None
-    subtypes: tuple[str, ...]
-    summary: str
-    sources: tuple[str, ...]
-    source_file: str = ""  # the knowledge file it came from
-
-
-@dataclass(frozen=True)
-class Tie:
-    """Why an investigation is ordered for one subtype or context.
-
-    `basis` is "chapter" when the chapter itself makes the link, "curated" when calcref's
-    curators reasoned it from the chapter's own definitions; users must see which.
+    `type` is str, int, bool, strs (a list of strings), record (one nested record of `kind`)
+    or records (a list of them). `doc` is the one line a curator sees in their editor and in
+    docs/knowledge.md. `ref` names the namespace an id value must exist in; `defines` the
+    namespace this key's value defines.
     """
 
-    target: str  # a subtype id or a context id
-    reason: str
-    basis: str
-    sources: tuple[str, ...]
+    __slots__ = ("defines", "doc", "enum", "kind", "pattern", "ref", "required", "spec", "type")
+
+    def __init__(
+        self,
+        type: str,
+        doc: str,
+        *,
+        required: bool = False,
+        enum: tuple[str, ...] = (),
+        ref: str | None = None,
+        kind: type[Record] | None = None,
+        spec: dict[str, Field] | None = None,
+        defines: str | None = None,
+        pattern: re.Pattern[str] | None = None,
+    ) -> None:
+        self.type, self.doc, self.required, self.enum = type, doc, required, enum
+        self.ref, self.kind, self.defines, self.pattern = ref, kind, defines, pattern
+        self.spec = spec if spec is not None else (kind.FIELDS if kind is not None else None)
+
+    @property
+    def empty(self) -> Any:
+        """The value a record holds when the file leaves the key out."""
+        return _EMPTY.get(self.type)
+
+    def but(self, **changes: Any) -> Field:
+        """A copy with some attributes changed (overlays make every section optional)."""
+        values = {name: getattr(self, name) for name in self.__slots__ if name != "type"}
+        return Field(self.type, **(values | changes))
 
 
-@dataclass(frozen=True)
-class Investigation:
-    """One of the chapter's specific investigations, with why it serves whom."""
-
-    id: str
-    name: str
-    looks_for: str
-    ties: tuple[Tie, ...]
-    sources: tuple[str, ...]
-    source_file: str = ""  # the knowledge file it came from
+# Declaration helpers. Each is typed as the value the attribute holds on a built record, so
+# `study.n` reads as `int | None` to a type checker although the class body holds a Field.
 
 
-@dataclass(frozen=True)
-class ClinicalFeature:
+def key(namespace: str, what: str) -> str:
+    """The id that names this record in `namespace`."""
+    doc = f"Unique id of this {what}: lowercase letters, digits and hyphens."
+    return Field("str", doc, required=True, defines=namespace, pattern=ID_PATTERN)  # type: ignore[return-value]
+
+
+def words(doc: str) -> str:
+    """Required text."""
+    return Field("str", doc, required=True)  # type: ignore[return-value]
+
+
+def maybe_words(doc: str) -> str | None:
+    """Text the source may not give."""
+    return Field("str", doc)  # type: ignore[return-value]
+
+
+def choice(
+    doc: str, values: tuple[str, ...], *, required: bool = False, defines: str | None = None
+) -> str:
+    return Field("str", doc, required=required, enum=values, defines=defines)  # type: ignore[return-value]
+
+
+def id_in(target: str, doc: str, *, required: bool = False) -> str:
+    """The id of a record in namespace `target`."""
+    return Field("str", doc, required=required, ref=target)  # type: ignore[return-value]
+
+
+def strings(doc: str, *, ref: str | None = None, required: bool = False) -> tuple[str, ...]:
+    return Field("strs", doc, required=required, ref=ref)  # type: ignore[return-value]
+
+
+def cited(what: str = "this record") -> tuple[str, ...]:
+    return strings(f"Ids of the references that state {what}.", ref="reference", required=True)
+
+
+def dated(doc: str) -> str:
+    """A calendar date, YYYY-MM-DD."""
+    return Field("str", doc, required=True, pattern=DATE_PATTERN)  # type: ignore[return-value]
+
+
+def number(doc: str) -> int | None:
+    return Field("int", doc)  # type: ignore[return-value]
+
+
+def flag(doc: str, *, required: bool = False) -> bool:
+    return Field("bool", doc, required=required)  # type: ignore[return-value]
+
+
+def one(kind: type[R], doc: str, *, required: bool = True) -> R:
+    return Field("record", doc, required=required, kind=kind)  # type: ignore[return-value]
+
+
+def many(kind: type[R], doc: str, *, required: bool = False) -> tuple[R, ...]:
+    return Field("records", doc, required=required, kind=kind)  # type: ignore[return-value]
+
+
+# --- record kinds ------------------------------------------------------------------------------
+
+
+class _Declared(type):
+    """Turns a record class's Field attributes into slots and collects them in FIELDS."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> type:
+        own = {k: v for k, v in namespace.items() if isinstance(v, Field)}
+        for field_name in own:
+            del namespace[field_name]
+        namespace["__slots__"] = (*namespace.get("__slots__", ()), *own)
+        cls = super().__new__(mcs, name, bases, namespace)
+        inherited = {k: v for base in bases for k, v in getattr(base, "FIELDS", {}).items()}
+        cls.FIELDS = inherited | own  # type: ignore[attr-defined]
+        cls.SLOTS = tuple(s for k in reversed(cls.__mro__) for s in k.__dict__.get("__slots__", ()))  # type: ignore[attr-defined]
+        return cls
+
+
+class Record(metaclass=_Declared):
+    """A record built from validated plain data; immutable by convention."""
+
+    __slots__ = ()
+    FIELDS: ClassVar[dict[str, Field]]
+    SLOTS: ClassVar[tuple[str, ...]]  # declared fields and any extra slots, such as source_file
+
+    def __init__(self, **values: Any) -> None:
+        for name, field in self.FIELDS.items():
+            setattr(self, name, values.get(name, field.empty))
+
+    @classmethod
+    def build(cls: type[R], data: dict[str, Any]) -> R:
+        """A record from validated plain data; nested records are built too."""
+        record = cls.__new__(cls)
+        for name, field in cls.FIELDS.items():
+            value = data.get(name)
+            if value is None:
+                value = field.empty
+            elif field.kind is not None:
+                build = field.kind.build
+                value = build(value) if field.type == "record" else tuple(map(build, value))
+            elif field.type == "strs":
+                value = tuple(value)
+            setattr(record, name, value)
+        return record
+
+    def as_json(self) -> dict[str, Any]:
+        """Every declared field, in declaration order, as JSON-ready plain data."""
+        return {name: _plain(getattr(self, name)) for name in self.FIELDS}
+
+    def replace(self: R, **changes: Any) -> R:
+        """A copy with some values changed; the record itself never changes."""
+        copy = type(self).__new__(type(self))
+        for name in self.SLOTS:
+            setattr(copy, name, changes[name] if name in changes else getattr(self, name))
+        return copy
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.SLOTS)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.SLOTS)
+        return f"{type(self).__name__}({fields})"
+
+
+class Entry(Record):
+    """A top-level record of a knowledge file, which remembers the file it came from."""
+
+    __slots__ = ("source_file",)
+
+    source_file: str
+
+    @classmethod
+    def build(cls: type[R], data: dict[str, Any]) -> R:
+        record = super().build(data)  # type: ignore[misc]
+        record.source_file = data.get("source_file", "")
+        return record
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.as_json()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class CuratorNote(Record):
+    """A remark by calcref's curators, kept beside the fact it qualifies, never merged into it."""
+
+    id = words("Id of the note, unique enough to cite in a review.")
+    text = words("The curator's remark, shown beside the fact it qualifies.")
+
+
+def remarks() -> tuple[CuratorNote, ...]:
+    return many(CuratorNote, "Curator's notes: doubts, disagreements, decisions.")
+
+
+class Statement(Record):
+    """One thing a source says, in calcref's words, with who says it."""
+
+    text = words("What the source says, in calcref's words; figures exactly as printed.")
+    sources = cited("it")
+    notes = remarks()
+
+
+class Frequency(Record):
+    """How often calcinosis occurs in a context, with each source's own statement."""
+
+    context = id_in("context", "The context the figure is for.", required=True)
+    figure = words("The figure exactly as printed, e.g. 25%.")
+    statements = many(Statement, "Each source's statement of the figure.", required=True)
+
+
+class Subtype(Entry):
+    """A major subtype or a rare variant of calcinosis cutis."""
+
+    id = key("subtype", "subtype")
+    name = words("Name as users read it.")
+    major = flag("true for the five major subtypes, false for a variant.", required=True)
+    variant_of = id_in("subtype", "The major subtype this variant belongs to.")
+    most_common = flag("true for the subtype the source names the most common.")
+    calcium_phosphate = words("Serum calcium and phosphate status, as the source gives it.")
+    summary = words("Definition in calcref's words.")
+    examples = strings("Conditions the source gives as examples.")
+    contexts = strings("Contexts this subtype occurs in.", ref="context")
+    frequencies = many(Frequency, "How often it occurs in a context, with each source's statement.")
+    sources = cited()
+    notes = remarks()
+
+
+class Context(Entry):
+    """A clinical setting users filter by; `parent` is the broader context it sits inside."""
+
+    id = key("context", "context")
+    name = words("Name as users read it.")
+    aliases = strings("Other names --context accepts, unique across contexts.")
+    parent = id_in("context", "The broader context this one sits inside.")
+    subtypes = strings("Subtypes this context belongs to.", ref="subtype")
+    summary = words("What the context is, in calcref's words.")
+    sources = cited()
+
+
+class ClinicalFeature(Entry):
     """One aspect of the clinical picture, as one or both sources describe it."""
 
-    aspect: str  # appearance, site, size, symptom, complication, course
-    text: str
-    sources: tuple[str, ...]
-    source_file: str = ""  # the knowledge file it came from
+    aspect = choice(
+        "Which part of the clinical picture this describes.",
+        ("appearance", "size", "site", "symptom", "complication", "course"),
+        required=True,
+    )
+    text = words("The description, in calcref's words.")
+    sources = cited()
 
 
-@dataclass(frozen=True)
-class Principle:
+class Tie(Record):
+    """Why an investigation is ordered for one subtype or context. `basis` says whether the
+    chapter makes the link or calcref's curators reasoned it: users must see which."""
+
+    target = id_in(
+        "target", "What the test is ordered for; all means every subtype.", required=True
+    )
+    basis = choice(
+        "chapter when the chapter makes the link; curated when calcref's curators "
+        "reasoned it from the chapter's definitions.",
+        BASES,
+        required=True,
+    )
+    reason = words("Why the test serves this target.")
+    sources = cited("the link")
+
+
+class Investigation(Entry):
+    """One of the chapter's specific investigations, with why it serves whom."""
+
+    id = key("investigation", "investigation")
+    name = words("Name of the test as users read it.")
+    looks_for = words("What the test looks for.")
+    ties = many(Tie, "The subtypes and contexts this test is ordered for, and why.", required=True)
+    sources = cited()
+
+
+class Principle(Entry):
     """One step, principle, caveat or finding of the chapter's management strategy."""
 
-    id: str
-    kind: str  # step, principle, general-measure, immunology, caveat
-    text: str
-    sources: tuple[str, ...]
-    source_file: str = ""  # the knowledge file it came from
+    id = key("principle", "principle")
+    kind = choice(
+        "What sort of statement of the management strategy this is.",
+        ("step", "principle", "general-measure", "caveat", "immunology"),
+        required=True,
+    )
+    text = words("The statement, in calcref's words.")
+    sources = cited()
 
 
-@dataclass(frozen=True)
-class Position:
+class EvidenceLevel(Entry):
+    """One letter of the chapter's A–E scale and what it means."""
+
+    letter = choice(
+        "The letter of the scale.", EVIDENCE_LETTERS, required=True, defines="evidence level"
+    )
+    definition = words("What the letter means, as the source defines it.")
+    sources = cited()
+
+
+class Printed(Record):
+    """A citation exactly as one source prints it, so every bibliographic field can be checked."""
+
+    source = id_in("reference", "The reference whose text prints it.", required=True)
+    text = words("The citation string, verbatim.")
+
+
+class Reference(Entry):
+    """A cited work, with its fields exactly as the sources print them."""
+
+    id = key("reference", "reference")
+    type = choice("article or chapter.", ("article", "chapter"), required=True)
+    authors = strings("Authors exactly as printed, e.g. Balin SJ.")
+    et_al = flag("true when the source prints et al. after the authors.")
+    title = maybe_words("Title exactly as printed.")
+    journal = maybe_words("Journal abbreviation exactly as printed.")
+    book = maybe_words("Book title, for a chapter.")
+    year = number("Year of publication.")
+    volume = maybe_words("Volume, as a string (quote it).")
+    issue = maybe_words("Issue, as a string (quote it).")
+    pages = maybe_words("Pages exactly as printed, e.g. 455–62.")
+    article_number = maybe_words("Article number, for journals without pages.")
+    doi = maybe_words(
+        "DOI, only when a publisher or index page confirmed it; say where in confirmed."
+    )
+    printed = many(
+        Printed,
+        "The citation exactly as each source prints it, so every field can be checked.",
+        required=True,
+    )
+    confirmed = maybe_words("Which page or source confirmed details beyond the printed citations.")
+    notes = remarks()
+
+
+class Position(Record):
     """Where one source places a therapy. Both are kept when sources disagree."""
 
-    source: str
-    line: str | None
-    evidence: str | None
-    listed_as: str | None
-    view: str | None
+    source = id_in("reference", "The source placing it.", required=True)
+    line = choice("Ladder line the source gives.", LINES)
+    evidence = choice("Evidence letter the source gives; never a guess.", EVIDENCE_LETTERS)
+    listed_as = maybe_words("How the source names it, when that differs.")
+    view = maybe_words("The source's view of it, in calcref's words.")
 
 
-@dataclass(frozen=True)
-class ContextLink:
+class ContextLink(Record):
     """A context a therapy was reported in, and the sources that report it."""
 
-    context: str
-    sources: tuple[str, ...]
+    context = id_in("context", "The context.", required=True)
+    sources = cited("the report")
 
 
-@dataclass(frozen=True)
-class Counts:
-    """Patient counts exactly as the source gives them; None where it gives none."""
-
-    responders: int | None = None
-    complete: int | None = None
-    partial: int | None = None
-    none: int | None = None
-    unknown: int | None = None
-
-
-@dataclass(frozen=True)
-class Study:
-    """A study as the chapter summarises it, with its counts as numbers."""
-
-    id: str
-    ref: str
-    therapies: tuple[str, ...]
-    design: str | None
-    population: str
-    contexts: tuple[str, ...]
-    subtypes: tuple[str, ...]
-    n: int | None
-    age: str | None
-    regimen: str | None
-    outcome: str
-    counts: Counts
-    sources: tuple[str, ...]
-    notes: tuple[CuratorNote, ...]
-    source_file: str = ""  # the knowledge file it came from
-
-
-@dataclass(frozen=True)
-class Therapy:
+class Therapy(Entry):
     """A treatment, with every source's position on it kept apart."""
 
-    id: str
-    name: str
-    aliases: tuple[str, ...]
-    positions: tuple[Position, ...]
-    mechanism: tuple[Statement, ...]
-    regimens: tuple[Statement, ...]  # doses exactly as the source gives them
-    contexts: tuple[ContextLink, ...]
-    subtypes: tuple[str, ...]
-    uses: tuple[Statement, ...]
-    sources: tuple[str, ...]
-    notes: tuple[CuratorNote, ...]
-    source_file: str = ""  # the knowledge file it came from
+    id = key("therapy", "therapy")
+    name = words("Name as users read it.")
+    aliases = strings("Other names users type, unique across therapies.")
+    positions = many(
+        Position, "Where each source places the therapy; keep every source's position."
+    )
+    mechanism = many(Statement, "How it is thought to work.")
+    regimens = many(Statement, "Doses exactly as the source gives them.")
+    contexts = many(ContextLink, "Contexts the therapy was reported in.")
+    subtypes = strings("Subtypes the therapy was reported for.", ref="subtype")
+    uses = many(Statement, "Other things the sources say about its use.")
+    sources = cited()
+    notes = remarks()
 
     @property
     def ladder(self) -> Position | None:
@@ -253,128 +433,152 @@ class Therapy:
         return ladder.evidence if ladder else None
 
 
-class Records(Sequence[T]):
-    """An immutable sequence whose records are each built the first time they are read.
+class Counts(Record):
+    """Patient counts exactly as the source gives them; None where it gives none."""
 
-    A large knowledge base is mostly records a given command never reads (`treat --context
-    ssc` reads a dozen therapies out of thousands); building only those keeps start-up nearly
-    flat as the knowledge grows. Reading every record gives the same values as a tuple.
-    """
-
-    __slots__ = ("_build_one", "_items")
-
-    def __init__(self, count: int, build_one: Callable[[int], T]) -> None:
-        self._items: list[T | None] = [None] * count
-        self._build_one = build_one
-
-    @classmethod
-    def of(cls, items: Iterable[T]) -> Records[T]:
-        built = tuple(items)
-        return cls(len(built), built.__getitem__)
-
-    def __getitem__(self, position):  # type: ignore[no-untyped-def]
-        if isinstance(position, slice):
-            return tuple(self)[position]
-        item = self._items[position]
-        if item is None:
-            item = self._items[position] = self._build_one(position % len(self._items))
-        return item
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __iter__(self) -> Iterator[T]:
-        return (self[i] for i in range(len(self._items)))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, (Records, tuple)):
-            return NotImplemented
-        return tuple(self) == tuple(other)
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return f"Records({tuple(self)!r})"
+    responders = number("Patients who responded, when the source gives the number.")
+    complete = number("Patients with complete response.")
+    partial = number("Patients with partial response.")
+    none = number("Patients with no response.")
+    unknown = number("Patients whose outcome the source does not report.")
 
 
-class ById(Mapping[str, T]):
-    """Records by id, through the index's positions, building only the records looked up."""
+class Study(Entry):
+    """A study as its source summarises it, with its counts as numbers."""
 
-    __slots__ = ("_positions", "_records")
-
-    def __init__(self, positions: dict[str, int], records: Records[T]) -> None:
-        self._positions, self._records = positions, records
-
-    def __getitem__(self, key: str) -> T:
-        return self._records[self._positions[key]]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._positions
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._positions)
-
-    def __len__(self) -> int:
-        return len(self._positions)
+    id = key("study", "study")
+    ref = id_in("reference", "The reference reporting the study.", required=True)
+    therapies = strings("Therapies the study tried.", ref="therapy", required=True)
+    design = maybe_words("Design, e.g. case report, retrospective review.")
+    population = words("Who was treated, as the source describes them.")
+    contexts = strings("Contexts of the patients.", ref="context")
+    subtypes = strings("Subtypes of the patients.", ref="subtype")
+    n = number("Patients treated, when the source gives the number.")
+    age = maybe_words("Ages exactly as printed.")
+    regimen = maybe_words("Regimen exactly as printed.")
+    outcome = words("Outcome in calcref's words; figures exactly as printed.")
+    counts = one(Counts, "Patient counts the source states; leave out what it does not state.")
+    sources = cited()
+    notes = remarks()
 
 
-class TherapyFacets(NamedTuple):
-    """What `treat` filters and sorts on, for one therapy, without building the therapy:
-    its own contexts and subtypes merged with those of its studies, and where its studies are.
-    """
+class Manifest(Record):
+    """A knowledge directory's manifest: which version of the knowledge it is."""
 
-    id: str
-    name: str
-    line: str | None
-    evidence: str | None
-    contexts: tuple[str, ...]
-    subtypes: tuple[str, ...]
-    studies: tuple[int, ...]  # positions in KnowledgeBase.studies
+    version = words("Version of this knowledge, e.g. 1.0.0; bump it with every change.")
+    date = dated("Date of this version, YYYY-MM-DD (quoted).")
+    title = maybe_words("What this knowledge is, e.g. a clinic's name for its overlay.")
 
 
-class Index:
-    """Lookups derived from the records once and stored with them. Each part (the positions
-    of one kind, the names of one kind, the context tree, the therapy facets) is fetched the
-    first time it is asked for, so a command pays only for the lookups it makes."""
+# --- the files and their sections -------------------------------------------------------------
 
-    __slots__ = ("_fetch", "_parts")
-
-    def __init__(self, fetch: Callable[[str], Any]) -> None:
-        self._fetch = fetch
-        self._parts: dict[str, Any] = {}
-
-    def _part(self, name: str) -> Any:
-        if name not in self._parts:
-            self._parts[name] = self._fetch(name)
-        return self._parts[name]
-
-    def positions(self, kind: str) -> dict[str, int]:
-        """Id → position in the records of `kind` (a KnowledgeBase field name)."""
-        return self._part(f"positions:{kind}")
-
-    def names(self, kind: str) -> dict[str, str]:
-        """Case-folded id or alias → id, for context, subtype, therapy or reference."""
-        return self._part(f"names:{kind}")
-
-    @property
-    def context_parent(self) -> dict[str, str | None]:
-        return self._part("context_parent")
-
-    @property
-    def therapies(self) -> tuple[TherapyFacets, ...]:
-        """Every therapy's facets, in knowledge-file order."""
-        return self._part("therapies")
-
-    @property
-    def layers(self) -> tuple[KnowledgeLayer, ...]:
-        """The base, then each overlay, as they were read."""
-        return self._part("layers")
+MANIFEST = "knowledge.yaml"
+KNOWLEDGE_FILES = ("subtypes.yaml", "therapies.yaml")
+FILE_NAMES = (MANIFEST, *KNOWLEDGE_FILES)
 
 
-@dataclass(frozen=True)
-class KnowledgeLayer:
-    """One directory of the knowledge stack: the base or an overlay, with its manifest."""
+def _section(kind: type[Record], doc: str) -> Field:
+    return Field("records", doc, required=True, kind=kind)
+
+
+FILES: dict[str, dict[str, Field]] = {
+    MANIFEST: Manifest.FIELDS,
+    "subtypes.yaml": {
+        "subtypes": _section(Subtype, "Major subtypes and their rare variants."),
+        "contexts": _section(Context, "Clinical settings users filter by."),
+        "clinical_features": _section(ClinicalFeature, "The clinical picture."),
+        "investigations": _section(Investigation, "The specific investigations."),
+        "principles": _section(Principle, "The management strategy."),
+    },
+    "therapies.yaml": {
+        "evidence_levels": _section(EvidenceLevel, "The evidence scale, A strongest."),
+        "references": _section(Reference, "Every work a record names in sources."),
+        "therapies": _section(Therapy, "Treatments, with every source's position."),
+        "studies": _section(Study, "The studies behind the therapies."),
+    },
+}
+"""Each knowledge file, its sections, and the record kind each section holds."""
+
+SECTIONS: dict[str, type[Entry]] = {
+    section: rule.kind  # type: ignore[misc]
+    for name in KNOWLEDGE_FILES
+    for section, rule in FILES[name].items()
+}
+"""Every section of a knowledge base and the kind of its records, in file order."""
+
+KEYED_BY = {"evidence_levels": "letter", "clinical_features": None}
+
+
+def identity(section: str) -> str | None:
+    """The key that says two records of `section` are the same record (an overlay's meets an
+    earlier one by it): `id`, the letter for evidence levels, none for clinical features."""
+    return KEYED_BY.get(section, "id")
+
+
+NAMESPACES = {
+    "subtype": "subtypes",
+    "context": "contexts",
+    "investigation": "investigations",
+    "principle": "principles",
+    "evidence level": "evidence_levels",
+    "reference": "references",
+    "therapy": "therapies",
+    "study": "studies",
+}
+"""Each id namespace and the section whose records define it."""
+
+
+def named(value: object, field: Field) -> Iterator[tuple[str, str]]:
+    """(namespace, id) for every id `value` names, wherever the declarations say ids go.
+
+    Reads plain data or built records alike, and plain data defensively (the curators' rules
+    run on files the loader has just found problems in)."""
+    if field.ref and field.type == "str" and isinstance(value, str):
+        yield field.ref, value
+    elif field.ref and field.type == "strs" and isinstance(value, (list, tuple)):
+        yield from ((field.ref, v) for v in value if isinstance(v, str))
+    elif field.type == "record" and value is not None:
+        yield from _named_in(value, field.spec or {})
+    elif field.type == "records" and isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _named_in(item, field.spec or {})
+
+
+def _named_in(item: object, spec: dict[str, Field]) -> Iterator[tuple[str, str]]:
+    if isinstance(item, Record):
+        for name, inner in spec.items():
+            yield from named(getattr(item, name), inner)
+    elif isinstance(item, dict):
+        for name, inner in spec.items():
+            yield from named(item.get(name), inner)
+
+
+def nested(record: Record) -> Iterator[Record]:
+    """The record and every record inside it, depth first."""
+    yield record
+    for name, field in record.FIELDS.items():
+        if field.kind is not None:
+            value = getattr(record, name)
+            for item in (value,) if field.type == "record" else value:
+                yield from nested(item)
+
+
+def references_of(record: Record) -> list[str]:
+    """Ids of every reference a record names, anywhere inside it, in order of appearance."""
+    found = (
+        value
+        for name, field in record.FIELDS.items()
+        for space, value in named(getattr(record, name), field)
+        if space == "reference"
+    )
+    return list(dict.fromkeys(found))
+
+
+# --- the whole knowledge base ------------------------------------------------------------------
+
+
+class KnowledgeLayer(NamedTuple):
+    """One directory of the knowledge stack, as it was read: the base or an overlay."""
 
     directory: str
     overlay: bool
@@ -384,65 +588,85 @@ class KnowledgeLayer:
     title: str | None
 
 
-@dataclass(frozen=True)
-class LoadInfo:
+class LoadInfo(NamedTuple):
     """How a knowledge base was read: its cache entry (None when caching is off) and what
     happened to it: "hit" (answered from it), "written" (parsed, then saved), "not written"
     (parsed; saving failed) or "off"."""
 
-    cache_entry: str | None
-    cache_state: str
+    cache_entry: str | None = None
+    cache_state: str = "off"
 
 
-@dataclass(frozen=True)
+NOT_CACHED = LoadInfo()
+
+NAMED_KINDS = {
+    "context": "contexts",
+    "subtype": "subtypes",
+    "therapy": "therapies",
+    "reference": "references",
+}
+"""The kinds a user names on the command line, and their sections."""
+
+
 class KnowledgeBase:
-    """Everything calcref knows; records are built on first use, lookups go through `index`."""
+    """Everything calcref knows: the records of each section, in file order, with the lookups
+    every question needs, all built once."""
 
-    subtypes: Records[Subtype]
-    contexts: Records[Context]
-    investigations: Records[Investigation]
-    clinical_features: Records[ClinicalFeature]
-    principles: Records[Principle]
-    evidence_levels: Records[EvidenceLevel]
-    references: Records[Reference]
-    therapies: Records[Therapy]
-    studies: Records[Study]
-    index: Index = field(repr=False, compare=False)
-    load_info: LoadInfo = field(default=LoadInfo(None, "off"), repr=False, compare=False)
+    subtypes: tuple[Subtype, ...]
+    contexts: tuple[Context, ...]
+    clinical_features: tuple[ClinicalFeature, ...]
+    investigations: tuple[Investigation, ...]
+    principles: tuple[Principle, ...]
+    evidence_levels: tuple[EvidenceLevel, ...]
+    references: tuple[Reference, ...]
+    therapies: tuple[Therapy, ...]
+    studies: tuple[Study, ...]
 
-    @cached_property
-    def overlay_files(self) -> frozenset[str]:
-        """Files that came from overlays, so answers can mark what is local."""
-        return frozenset(f for layer in self.index.layers if layer.overlay for f in layer.files)
-
-    def _by_id(self, kind: str, records: Records[T]) -> ById[T]:
-        return ById(self.index.positions(kind), records)
-
-    @cached_property
-    def subtype_by_id(self) -> ById[Subtype]:
-        return self._by_id("subtypes", self.subtypes)
-
-    @cached_property
-    def context_by_id(self) -> ById[Context]:
-        return self._by_id("contexts", self.contexts)
-
-    @cached_property
-    def investigation_by_id(self) -> ById[Investigation]:
-        return self._by_id("investigations", self.investigations)
-
-    @cached_property
-    def reference_by_id(self) -> ById[Reference]:
-        return self._by_id("references", self.references)
-
-    @cached_property
-    def therapy_by_id(self) -> ById[Therapy]:
-        return self._by_id("therapies", self.therapies)
-
-    @cached_property
-    def study_by_id(self) -> ById[Study]:
-        return self._by_id("studies", self.studies)
+    def __init__(
+        self,
+        sections: dict[str, tuple[Entry, ...]],
+        layers: tuple[KnowledgeLayer, ...] = (),
+        load_info: LoadInfo = NOT_CACHED,
+    ) -> None:
+        for section in SECTIONS:
+            setattr(self, section, tuple(sections.get(section, ())))
+        self.layers, self.load_info = layers, load_info
+        self.overlay_files = frozenset(f for layer in layers if layer.overlay for f in layer.files)
+        by_id = {
+            s: {r.id: r for r in getattr(self, s)}
+            for s in NAMESPACES.values()
+            if identity(s) == "id"
+        }
+        self.subtype_by_id: dict[str, Subtype] = by_id["subtypes"]  # type: ignore[assignment]
+        self.context_by_id: dict[str, Context] = by_id["contexts"]  # type: ignore[assignment]
+        self.investigation_by_id: dict[str, Investigation] = by_id["investigations"]  # type: ignore[assignment]
+        self.reference_by_id: dict[str, Reference] = by_id["references"]  # type: ignore[assignment]
+        self.therapy_by_id: dict[str, Therapy] = by_id["therapies"]  # type: ignore[assignment]
+        self.study_by_id: dict[str, Study] = by_id["studies"]  # type: ignore[assignment]
+        self.names = {kind: _names(getattr(self, s)) for kind, s in NAMED_KINDS.items()}
+        studies: dict[str, list[Study]] = {t.id: [] for t in self.therapies}
+        for study in self.studies:
+            for therapy_id in study.therapies:
+                studies[therapy_id].append(study)
+        self._studies_of = {k: tuple(v) for k, v in studies.items()}
 
     def studies_of(self, therapy_id: str) -> tuple[Study, ...]:
         """A therapy's studies, in knowledge-file order."""
-        facets = self.index.therapies[self.index.positions("therapies")[therapy_id]]
-        return tuple(self.studies[i] for i in facets.studies)
+        return self._studies_of[therapy_id]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KnowledgeBase):
+            return NotImplemented
+        return all(getattr(self, s) == getattr(other, s) for s in SECTIONS)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _names(records: tuple[Any, ...]) -> dict[str, str]:
+    """Case-folded id or alias → id: every name a user may type for one kind."""
+    names: dict[str, str] = {}
+    for record in records:
+        names[record.id.casefold()] = record.id
+        for alias in getattr(record, "aliases", ()):
+            names[alias.casefold()] = record.id
+    return names

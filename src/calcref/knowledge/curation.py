@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from calcref.errors import Problem
-from calcref.schema import COUNTS, FILES, Field
-from calcref.stack import KNOWLEDGE_FILES, MANIFEST
-from calcref.yamlread import line_of
+from calcref.knowledge.yamlread import line_of
+from calcref.model import FILES, KNOWLEDGE_FILES, MANIFEST, Counts, named
 
 Sections = dict[str, list[Any]]
 Origins = dict[str, list[str]]
-COUNT_NAMES = tuple(COUNTS)  # the keys a study's counts may hold
+COUNT_NAMES = tuple(Counts.FIELDS)  # the keys a study's counts may hold
 
 
 def check(sections: Sections, origins: Origins) -> list[Problem]:
@@ -110,13 +109,15 @@ def _count(value: object) -> bool:
 
 def _unnamed_references(sections: Sections, origins: Origins) -> Iterator[Problem]:
     """A reference no record names supports nothing: a leftover, or a missing `sources`."""
-    named: set[str] = set()
-    for kind, rule in _section_rules().items():
-        for record, _ in _records(sections, origins, kind):
-            own = record.get("id") if kind == "references" else None
-            named |= {i for space, i in _named(record, rule) if space == "reference" and i != own}
+    named_ids: set[str] = set()
+    for name in KNOWLEDGE_FILES:
+        for kind, rule in FILES[name].items():
+            for record, _ in _records(sections, origins, kind):
+                own = record.get("id") if kind == "references" else None
+                names = named([record], rule)
+                named_ids |= {i for space, i in names if space == "reference" and i != own}
     for reference, path in _records(sections, origins, "references"):
-        if isinstance(reference.get("id"), str) and reference["id"] not in named:
+        if isinstance(reference.get("id"), str) and reference["id"] not in named_ids:
             yield Problem(
                 path,
                 line_of(reference, "id"),
@@ -136,26 +137,3 @@ def _unconfirmed_identifiers(sections: Sections, origins: Origins) -> Iterator[P
                 "page or source confirmed it",
                 "unconfirmed-identifier",
             )
-
-
-def _section_rules() -> dict[str, Field]:
-    """Each record kind's rule, as one record (not the list the file holds)."""
-    return {
-        section: Field("record", rule.doc, spec=rule.spec)
-        for name in KNOWLEDGE_FILES
-        for section, rule in FILES[name].items()
-    }
-
-
-def _named(value: object, rule: Field) -> Iterator[tuple[str, str]]:
-    """(namespace, id) for every id `value` names, wherever the rules say ids go."""
-    if rule.ref and rule.type == "str" and isinstance(value, str):
-        yield rule.ref, value
-    elif rule.ref and rule.type == "strs" and isinstance(value, list):
-        yield from ((rule.ref, v) for v in value if isinstance(v, str))
-    elif rule.type == "record" and isinstance(value, dict):
-        for key, inner in (rule.spec or {}).items():
-            yield from _named(value.get(key), inner)
-    elif rule.type == "records" and isinstance(value, list):
-        for item in value:
-            yield from _named(item, Field("record", rule.doc, spec=rule.spec))

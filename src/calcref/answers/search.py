@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from calcref import query, records
-from calcref.model import CuratorNote, KnowledgeBase
+from calcref.answers import query, records
+from calcref.model import SECTIONS, CuratorNote, KnowledgeBase, nested
 
 EXCERPT_RADIUS = 40
 UNSEARCHED = {"notes", "source_file"}  # notes are searched as notes; file paths are not knowledge
@@ -55,7 +55,7 @@ def _documents(kb: KnowledgeBase) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for study in kb.studies:
         yield "study", study.id, records.study(kb, study)
     for reference in kb.references:
-        yield "reference", reference.id, records.reference(kb, reference, None, "")
+        yield "reference", reference.id, records.reference(kb, reference)
     for level in kb.evidence_levels:
         origin = records.origin(kb, level.source_file)
         yield "evidence level", level.letter, {"definition": level.definition} | origin
@@ -66,11 +66,11 @@ def _documents(kb: KnowledgeBase) -> Iterator[tuple[str, str, dict[str, Any]]]:
 def _notes(kb: KnowledgeBase) -> dict[str, CuratorNote]:
     """Every curator's note once, by id (the same note may qualify several records)."""
     found: dict[str, CuratorNote] = {}
-    holders: list = [*kb.subtypes, *kb.references, *kb.therapies, *kb.studies]
-    holders += [r for t in kb.therapies for r in (*t.regimens, *t.mechanism, *t.uses)]
-    for holder in holders:
-        for note in holder.notes:
-            found.setdefault(note.id, note)
+    for section in SECTIONS:
+        for record in getattr(kb, section):
+            for inner in nested(record):
+                if isinstance(inner, CuratorNote):
+                    found.setdefault(inner.id, inner)
     return found
 
 

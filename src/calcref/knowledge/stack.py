@@ -1,6 +1,7 @@
-"""Which directories make up the active knowledge: a base, then any overlays.
+"""Which directories make up a knowledge stack: a base, then any overlays.
 
-CALCREF_DATA names them, separated as PATH is. The first is the base, a complete knowledge
+A setting such as CALCREF_DATA's names them, separated as PATH is (the CLI reads the variable
+and passes its value here). The first is the base, a complete knowledge
 base; each later one is an overlay that extends it. An empty first entry stands for the
 bundled knowledge, as an empty MANPATH entry stands for the default path, so
 `CALCREF_DATA=:$HOME/clinic` is the bundled knowledge plus a clinic's overlay.
@@ -9,19 +10,16 @@ bundled knowledge, as an empty MANPATH entry stands for the default path, so
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from calcref.errors import KnowledgeError
+from calcref.model import FILE_NAMES, KNOWLEDGE_FILES
 
-DATA_ENV = "CALCREF_DATA"
-MANIFEST = "knowledge.yaml"
-KNOWLEDGE_FILES = ("subtypes.yaml", "therapies.yaml")
-FILE_NAMES = (MANIFEST, *KNOWLEDGE_FILES)
+DATA_ENV = "CALCREF_DATA"  # named in messages about a setting; read only by the CLI
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(NamedTuple):
     """One directory of the stack; an overlay holds only the files it adds to."""
 
     directory: Path
@@ -40,18 +38,22 @@ class Layer:
 def bundled_dir() -> Path:
     """The knowledge shipped with calcref: inside the package in a wheel, at the repository's
     top-level data/ in an editable install or a source checkout."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the calcref package
     for candidate in (here / "data", here.parent.parent / "data"):
         if (candidate / KNOWLEDGE_FILES[0]).is_file():
             return candidate
     raise KnowledgeError(f"knowledge files not found next to {here}; reinstall calcref")
 
 
-def active() -> tuple[Layer, ...]:
-    """The stack CALCREF_DATA names, or the bundled knowledge alone."""
-    setting = os.environ.get(DATA_ENV)
+def bundled() -> tuple[Layer, ...]:
+    """The bundled knowledge alone."""
+    return (Layer(bundled_dir(), overlay=False),)
+
+
+def from_setting(setting: str | None) -> tuple[Layer, ...]:
+    """The stack a CALCREF_DATA-style setting names; None means the bundled knowledge."""
     if setting is None:
-        return (Layer(bundled_dir(), overlay=False),)
+        return bundled()
     entries = setting.split(os.pathsep)
     if any(not entry for entry in entries[1:]):
         raise KnowledgeError(

@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from calcref.schema import FILES, NAMESPACES, Validation, identity
-from calcref.stack import KNOWLEDGE_FILES
-from calcref.yamlread import line_of
+from calcref.knowledge.rules import Validation
+from calcref.knowledge.yamlread import line_of
+from calcref.model import NAMESPACES, SECTIONS, identity
 
 _SINGULAR = {kind: namespace for namespace, kind in NAMESPACES.items()}
-_SECTIONS = {section for name in KNOWLEDGE_FILES for section in FILES[name]}
 
 
 @dataclass
@@ -29,7 +28,7 @@ class Merged:
     def add_file(self, validation: Validation, path: str, data: dict[str, Any]) -> None:
         """Fold one shape-checked file in; conflicts become problems at the overlay's line."""
         for kind, records in data.items():
-            if kind not in _SECTIONS or not isinstance(records, list):
+            if kind not in SECTIONS or not isinstance(records, list):
                 continue  # the schema check has reported it
             self.sections.setdefault(kind, [])
             self.origins.setdefault(kind, [])

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
-from urllib.parse import quote, quote_plus
 
-from calcref.textsafe import json_safe, visible
+from calcref.answers.links import LABEL_SEARCH, doi_url, link
+from calcref.render.textsafe import json_safe, visible
 
 if TYPE_CHECKING:
     from calcref.model import Reference
@@ -24,11 +23,6 @@ if TYPE_CHECKING:
 STYLES: tuple[str, ...] = ("ama", "vancouver", "bibtex", "ris", "csl-json")
 TEXT_STYLES: tuple[str, ...] = ("ama", "vancouver")
 
-PUBMED_SEARCH = "https://pubmed.ncbi.nlm.nih.gov/?term="
-DOI_RESOLVER = "https://doi.org/"
-LABEL_DOI = "DOI"
-LABEL_SEARCH = "PubMed search (not a confirmed identifier)"
-LABEL_NONE = "no link: title not given in the source"
 NOTE_ET_AL = 'The source lists further authors as "et al."'
 NOTE_SEARCH_URL = "URL is a PubMed title search, not a confirmed identifier."
 
@@ -54,29 +48,6 @@ _BIBTEX_SPECIALS = {
     "^": r"\textasciicircum{}",
 }
 _BIBTEX_ESCAPE = re.compile("|".join(re.escape(c) for c in _BIBTEX_SPECIALS))
-# Characters kept as they are in a DOI URL; everything else (spaces, #, ?, %, braces) is encoded.
-_DOI_SAFE = "/:;()[]._-+,=@!$&'*"
-
-
-# --- links -------------------------------------------------------------------------------------
-
-
-def pubmed_search_url(title: str) -> str:
-    """A PubMed search for the title: always honest, never a claimed identifier."""
-    return PUBMED_SEARCH + quote_plus(title)
-
-
-def doi_url(doi: str) -> str:
-    return DOI_RESOLVER + quote(_clean(doi), safe=_DOI_SAFE)
-
-
-def link(ref: Reference) -> tuple[str | None, str]:
-    """(url, label): the DOI when confirmed, else a PubMed title search, else no link."""
-    if ref.doi:
-        return doi_url(ref.doi), LABEL_DOI
-    if ref.title:
-        return pubmed_search_url(ref.title), LABEL_SEARCH
-    return None, LABEL_NONE
 
 
 # --- shared helpers ----------------------------------------------------------------------------
@@ -368,7 +339,7 @@ def _visible(ref: Reference) -> Reference:
     fields = ("title", "journal", "book", "volume", "issue", "pages", "article_number", "doi")
     changes: dict[str, object] = {f: visible(getattr(ref, f)) for f in fields if getattr(ref, f)}
     changes["authors"] = tuple(visible(a) for a in ref.authors)
-    return replace(ref, **changes)
+    return ref.replace(**changes)
 
 
 def export(refs: Sequence[Reference], style: str) -> str:

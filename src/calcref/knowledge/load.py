@@ -8,37 +8,29 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from calcref import __version__, stack
-from calcref import cache as parse_cache
-from calcref.build import Parsed, build
+from calcref import __version__
 from calcref.errors import KnowledgeError, Problem
-from calcref.model import KnowledgeBase, LoadInfo
+from calcref.knowledge import cache as parse_cache
+from calcref.knowledge import stack
+from calcref.model import MANIFEST, SECTIONS, KnowledgeBase, KnowledgeLayer, LoadInfo
 
 if TYPE_CHECKING:  # parsing modules import PyYAML, which a warm start never needs
-    from calcref.merge import Merged
-    from calcref.schema import Validation
+    from calcref.knowledge.merge import Merged
+    from calcref.knowledge.rules import Validation
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class LayerFiles:
+class LayerFiles(NamedTuple):
     """The bytes of one layer's files, by name, with the path each was read from."""
 
     layer: stack.Layer
     files: dict[str, tuple[str, bytes]]
-
-
-def data_dir() -> Path:
-    """The base directory of the active knowledge (the bundled copy unless CALCREF_DATA says)."""
-    return stack.active()[0].directory
 
 
 def read(layers: tuple[stack.Layer, ...]) -> list[LayerFiles]:
@@ -86,8 +78,7 @@ def _read_bytes(path: Path) -> bytes:
     return raw
 
 
-@dataclass
-class Checked:
+class Checked(NamedTuple):
     """Everything one pass over a stack found: the merged records, each layer's description,
     the problems, and whether every file parsed (the cross-record checks need that)."""
 
@@ -99,11 +90,10 @@ class Checked:
 
 def check(stack_files: list[LayerFiles]) -> Checked:
     """Parse, shape-check and merge every file, collecting every problem instead of raising."""
-    from calcref import schema
-    from calcref.merge import Merged
+    from calcref.knowledge import rules
+    from calcref.knowledge.merge import Merged
 
-    checked = Checked(Merged(), [], schema.Validation(), complete=True)
-    validation = checked.validation
+    merged, layers, validation, complete = Merged(), [], rules.Validation(), True
     for layer_files in stack_files:
         validation.start_layer()
         manifest: dict[str, Any] = {}
@@ -111,27 +101,26 @@ def check(stack_files: list[LayerFiles]) -> Checked:
             parsed, problems = _parse(path, raw)
             validation.problems.extend(problems)
             if problems or not isinstance(parsed, dict):
-                checked.complete = False
+                complete = False
             if not problems:
                 validation.check_file(path, name, parsed, layer_files.layer.overlay)
             if not isinstance(parsed, dict):
                 continue  # "file must be a mapping" is already reported
-            if name == stack.MANIFEST:
+            if name == MANIFEST:
                 manifest = parsed
             else:
-                checked.merged.add_file(validation, path, parsed)
-        checked.layers.append(_layer_record(layer_files, manifest))
-    if checked.complete:
-        sections, origins = checked.merged.sections, checked.merged.origins
-        validation.check_links(sections)
-        schema.check_aliases(validation, sections, origins)
-        schema.check_hierarchy(validation, sections, origins)
-    return checked
+                merged.add_file(validation, path, parsed)
+        layers.append(_layer_record(layer_files, manifest))
+    if complete:
+        validation.check_links(merged.sections)
+        rules.check_aliases(validation, merged.sections, merged.origins)
+        rules.check_hierarchy(validation, merged.sections, merged.origins)
+    return Checked(merged, layers, validation, complete)
 
 
 def _parse(path: str, raw: bytes) -> tuple[object, list[Problem]]:
     """One file's bytes as YAML data, or (None, the problems)."""
-    from calcref import yamlread
+    from calcref.knowledge import yamlread
 
     text, problems = yamlread.decode(path, raw)
     if text is None:
@@ -139,19 +128,19 @@ def _parse(path: str, raw: bytes) -> tuple[object, list[Problem]]:
     return yamlread.parse(path, text)
 
 
-def parse_and_validate(stack_files: list[LayerFiles]) -> Parsed:
-    """YAML bytes of every layer → merged, validated plain data, or KnowledgeError listing
-    every problem found."""
+def parse_and_validate(stack_files: list[LayerFiles]) -> dict[str, Any]:
+    """YAML bytes of every layer → merged, validated plain data (the sections and the layers,
+    as the cache stores them), or KnowledgeError listing every problem found."""
     checked = check(stack_files)
     if checked.validation.problems:
         raise KnowledgeError(_in_order(checked.validation.problems))
-    return Parsed(checked.merged.stamped(), checked.layers)
+    return {"sections": checked.merged.stamped(), "layers": checked.layers}
 
 
-def validate(layers: tuple[stack.Layer, ...]) -> list[Problem]:
+def validate(layers: Sequence[stack.Layer]) -> list[Problem]:
     """Every problem the loader and the curators' rules find in a stack, in file order; never
     through the cache. What `calcref validate` reports."""
-    from calcref import curation
+    from calcref.knowledge import curation
 
     try:
         stack_files = read(layers)
@@ -182,20 +171,47 @@ def _layer_record(layer_files: LayerFiles, manifest: dict[str, Any]) -> dict[str
     }
 
 
-@cache
-def load() -> KnowledgeBase:
-    """The active knowledge base, loaded and validated once per process."""
-    stack_files = read(stack.active())
+def load(
+    layers: Sequence[stack.Layer] | None = None, cache_dir: Path | None = None
+) -> KnowledgeBase:
+    """The knowledge base of a stack (default: the bundled knowledge), validated, through the
+    parse cache in `cache_dir` when one is given. Either all of it loads, or KnowledgeError."""
+    stack_files = read(tuple(layers) if layers is not None else stack.bundled())
     key = parse_cache.make_key(__version__, _key_parts(stack_files))
-    entry = parse_cache.entry_path(key)
-    cached = parse_cache.read(key)
+    entry = parse_cache.entry_path(cache_dir, key)
+    cached = parse_cache.read(cache_dir, key)
     if cached is not None:
-        return build(cached, LoadInfo(entry, "hit"))
+        try:
+            return build(cached, LoadInfo(entry, "hit"))
+        except KnowledgeError:
+            pass  # an entry that does not fit this calcref is ignored and rebuilt
     with _collector_paused():
         parsed = parse_and_validate(stack_files)
-        saved = parse_cache.write(key, parsed.sections, parsed.index_parts)
+        saved = parse_cache.write(cache_dir, key, parsed)
         state = "off" if entry is None else "written" if saved else "not written"
         return build(parsed, LoadInfo(entry, state))
+
+
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+
+
+def build(parsed: dict[str, Any], load_info: LoadInfo) -> KnowledgeBase:
+    """Model records from validated plain data. Validated data always fits; data that does not
+    (a cache entry altered with its digest forged) is a KnowledgeError, never a traceback."""
+    try:
+        sections = {
+            section: tuple(kind.build(r) for r in parsed["sections"].get(section, ()))
+            for section, kind in SECTIONS.items()
+        }
+        layers = tuple(
+            KnowledgeLayer(**layer | {"files": tuple(layer["files"])}) for layer in parsed["layers"]
+        )
+        return KnowledgeBase(sections, layers, load_info)
+    except _SHAPE_ERRORS as exc:
+        raise KnowledgeError(
+            f"cached knowledge does not fit this calcref ({exc!r}); "
+            "delete the calcref cache directory and run again"
+        ) from None
 
 
 def _key_parts(stack_files: list[LayerFiles]) -> list[bytes]:

@@ -1,16 +1,16 @@
-"""Rich tables and cards for people. The only module that imports Rich.
+"""Rich tables and cards for people, rendered to a string. The only module that imports Rich.
 
 Every knowledge string goes in as `rich.text.Text` after `visible()`: never parsed as markup
 (so `Ca [mmol/L]` and `[/b]` print as written) and never able to send escape sequences.
-Columns fold instead of truncating, so a piped table loses no words to an ellipsis.
+Columns fold instead of truncating, so a piped table loses no words to an ellipsis. Each
+drawing function draws on the console `render` gives it; `DRAW` names them by answer kind.
 """
 
 from __future__ import annotations
 
-import os
+import io
 import re
-import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,12 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from calcref import chart
-from calcref.output import counts_text, match_text, position_text, study_summary
-from calcref.textsafe import visible
+from calcref.render import chart
+from calcref.render.columns import counts_text, match_text, position_text, study_summary
+from calcref.render.screen import Screen
+from calcref.render.textsafe import visible
 
 Record = dict[str, Any]
-PIPED_WIDTH = 120
 NOT_GRADED = "—"
 BASIS_LEGEND = (
     "[chapter] the chapter makes this link · "
@@ -33,32 +33,27 @@ BASIS_LEGEND = (
 )
 
 
-def console(stream: Any = None) -> Console:
-    """Colour only on a terminal (Rich also honours NO_COLOR); when piped, a fixed width and
-    no trailing blanks, so a table pasted into notes or a file carries no padding."""
-    stream = stream or sys.stdout
-    if stream.isatty():
-        return Console(file=stream, markup=False, emoji=False, highlight=False)
-    width = None if os.environ.get("COLUMNS") else PIPED_WIDTH
-    return Console(
-        file=_TrimmedLines(stream), width=width, markup=False, emoji=False, highlight=False
+def render(draw: Callable[..., None], screen: Screen, *args: Any, **options: Any) -> str:
+    """What `draw(console, *args, **options)` prints, as one string: colour only on a
+    terminal, the screen's width, and (when piped) no trailing blanks, so a table pasted into
+    notes or a file carries no padding."""
+    buffer = io.StringIO()
+    out = Console(
+        file=buffer,
+        width=screen.width,
+        force_terminal=screen.terminal,
+        no_color=screen.no_color,
+        color_system="auto" if screen.terminal else None,
+        markup=False,
+        emoji=False,
+        highlight=False,
     )
+    draw(out, *args, **options)
+    text = buffer.getvalue()
+    return text if screen.terminal else _TRAILING.sub("", text)
 
 
-class _TrimmedLines:
-    """A text stream that drops the blanks Rich pads every table line with. Rich writes each
-    print whole, ending in a newline, so no line is split across two writes."""
-
-    _TRAILING = re.compile(r"[ \t]+(?=\n|$)")
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        return self._stream.write(self._TRAILING.sub("", text))
-
-    def __getattr__(self, name: str) -> Any:  # isatty, flush, encoding, fileno...
-        return getattr(self._stream, name)
+_TRAILING = re.compile(r"[ \t]+(?=\n|$)")
 
 
 def t(value: object, style: str = "") -> Text:
@@ -144,9 +139,13 @@ def _evidence_legend(levels: list[Record]) -> Text:
 
 
 def print_treat(
-    records: list[Record], levels: list[Record], details: bool, show_chart: bool, plain: bool
+    out: Console,
+    records: list[Record],
+    levels: list[Record],
+    details: bool = False,
+    show_chart: bool = False,
+    plain: bool = True,
 ) -> None:
-    out = console()
     has_match = any("match" in r for r in records)
     headers = ["Line", "Ev.", "Therapy", "Regimens [source]", "Studies"]
     table = _table("Treatment ladder", *(headers + (["Match"] if has_match else [])))
@@ -170,11 +169,10 @@ def print_treat(
     out.print(table)
     out.print(_evidence_legend(levels))
     if show_chart:
-        print_charts(records, plain, out)
+        print_charts(out, records, plain)
 
 
-def print_charts(records: list[Record], plain: bool, out: Console | None = None) -> None:
-    out = out or console()
+def print_charts(out: Console, records: list[Record], plain: bool) -> None:
     drawn = False
     for record in records:
         chart_lines = chart.study_chart_lines(record["studies"], plain)
@@ -190,7 +188,7 @@ def print_charts(records: list[Record], plain: bool, out: Console | None = None)
         out.print(t("No study gives patient counts for these therapies.", "dim"))
 
 
-def print_subtypes(records: list[Record]) -> None:
+def print_subtypes(out: Console, records: list[Record]) -> None:
     table = _table(
         "Calcinosis cutis subtypes",
         "Subtype",
@@ -212,13 +210,17 @@ def print_subtypes(records: list[Record]) -> None:
             t(", ".join(record["examples"])),
             lines(t(f"{f['context']}: {f['figure']}") for f in record["frequencies"]),
         )
-    console().print(table)
+    out.print(table)
 
 
 def print_subtype_card(
-    record: Record, contexts: list[Record], workup: list[Record], therapy_count: int
+    out: Console,
+    records: list[Record],
+    contexts: list[Record],
+    workup: list[Record],
+    therapy_count: int,
 ) -> None:
-    out = console()
+    record = records[0]
     out.print(t(f"{record['name']} ({record['id']})", "bold underline"))
     kind = "major subtype" if record["major"] else "rare variant"
     if record["variant_of"]:
@@ -247,13 +249,12 @@ def print_subtype_card(
         out.print(t("\nClinical contexts", "bold"))
         for context in contexts:
             out.print(Padding(t(f"{context['id']}: {context['name']}"), (0, 0, 0, 2)))
-    print_workup(workup, out=out, title=f"Workup for {record['id']}")
+    print_workup(out, workup, title=f"Workup for {record['id']}")
     pointer = f"calcref treat --subtype {record['id']}"
     out.print(t(f"{therapy_count} therapies recorded for this subtype: run `{pointer}`.", "dim"))
 
 
-def print_workup(records: list[Record], out: Console | None = None, title: str = "Workup") -> None:
-    out = out or console()
+def print_workup(out: Console, records: list[Record], title: str = "Workup") -> None:
     table = _table(title, "Investigation", "Looks for", "Why, for whom [basis]")
     for record in records:
         reasons = [
@@ -271,8 +272,7 @@ def print_workup(records: list[Record], out: Console | None = None, title: str =
     out.print(t(BASIS_LEGEND, "dim"))
 
 
-def print_citations(records: list[Record]) -> None:
-    out = console()
+def print_citations(out: Console, records: list[Record]) -> None:
     for index, record in enumerate(records, 1):
         out.print(Text.assemble(t(f"{index}. ", "bold"), t(record["citation"])))
         link = record["url"] or ""
@@ -281,7 +281,7 @@ def print_citations(records: list[Record]) -> None:
             out.print(Padding(note, (0, 0, 0, 3)))
 
 
-def print_levels(records: list[Record]) -> None:
+def print_levels(out: Console, records: list[Record]) -> None:
     table = _table(
         "Evidence levels (the chapter's scale)", "Letter", "Definition", "Therapies", "Count"
     )
@@ -292,11 +292,10 @@ def print_levels(records: list[Record]) -> None:
             t(", ".join(record["therapies"])),
             t(record["count"]),
         )
-    console().print(table)
+    out.print(table)
 
 
-def print_search(records: list[Record], query_text: str) -> None:
-    out = console()
+def print_search(out: Console, records: list[Record]) -> None:
     current = None
     for record in records:
         if record["kind"] != current:
@@ -315,8 +314,8 @@ def print_search(records: list[Record], query_text: str) -> None:
         )
 
 
-def print_therapy_card(record: Record, references: list[Record], plain: bool) -> None:
-    out = console()
+def print_therapy_card(out: Console, record: Record, plain: bool) -> None:
+    references = record["references"]
     out.print(t(f"{record['name']} ({record['id']})", "bold underline"))
     for mark in overlay_mark(record):
         out.print(mark)
@@ -355,7 +354,7 @@ def print_therapy_card(record: Record, references: list[Record], plain: bool) ->
         out.print(Padding(_study_details(study), (0, 0, 1, 2)))
     if record["notes"]:
         out.print(Group(*note_texts(record["notes"])))
-    print_charts([record], plain, out)
+    print_charts(out, [record], plain)
     out.print(t("\nReferences", "bold"))
     for reference in references:
         out.print(
@@ -363,7 +362,7 @@ def print_therapy_card(record: Record, references: list[Record], plain: bool) ->
         )
 
 
-def print_overview(records: list[Record]) -> None:
+def print_overview(out: Console, records: list[Record]) -> None:
     table = _table(
         "Calcinosis cutis: clinical picture and management", "Section", "Kind", "Statement [source]"
     )
@@ -378,10 +377,10 @@ def print_overview(records: list[Record]) -> None:
                 ]
             ),
         )
-    console().print(table)
+    out.print(table)
 
 
-def print_contexts(records: list[Record]) -> None:
+def print_contexts(out: Console, records: list[Record]) -> None:
     table = _table(
         "Clinical contexts (use with --context)", "Id", "Name", "Aliases", "Inside", "Subtypes"
     )
@@ -393,7 +392,7 @@ def print_contexts(records: list[Record]) -> None:
             t(record["parent"] or ""),
             t(", ".join(record["subtypes"])),
         )
-    console().print(table)
+    out.print(table)
 
 
 CACHE_STATES = {
@@ -404,7 +403,7 @@ CACHE_STATES = {
 }
 
 
-def print_info(record: Record) -> None:
+def print_info(out: Console, record: Record) -> None:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
@@ -420,7 +419,7 @@ def print_info(record: Record) -> None:
     grid.add_row(t("records"), t(counts))
     cache = record["cache"]
     grid.add_row(t("cache"), t(CACHE_STATES[cache["state"]].format(entry=cache["entry"])))
-    console().print(grid)
+    out.print(grid)
 
 
 def _stated(manifest: Record) -> str:
@@ -428,3 +427,19 @@ def _stated(manifest: Record) -> str:
         return "(no version stated)"
     title = f" · {manifest['title']}" if manifest["title"] else ""
     return f"{manifest['version']} ({manifest['date']}){title}"
+
+
+DRAW: dict[str, Callable[..., None]] = {
+    "subtypes": print_subtypes,
+    "subtype": print_subtype_card,
+    "workup": print_workup,
+    "treat": print_treat,
+    "show": print_therapy_card,
+    "cite": print_citations,
+    "search": print_search,
+    "levels": print_levels,
+    "overview": print_overview,
+    "contexts": print_contexts,
+    "info": print_info,
+}
+"""The table drawing of each kind of answer."""

@@ -11,8 +11,10 @@ from typing import NamedTuple
 
 from calcref.errors import UnknownValueError
 from calcref.model import (
+    ALL_SUBTYPES,
     EVIDENCE_LETTERS,
     LINE_ORDER,
+    NAMED_KINDS,
     Context,
     EvidenceLevel,
     Investigation,
@@ -20,36 +22,25 @@ from calcref.model import (
     Reference,
     Subtype,
     Therapy,
-    TherapyFacets,
     Tie,
+    references_of,
 )
-
-ALL = "all"
-
 
 # --- names ---------------------------------------------------------------------------------
 
 
 def _ids(kb: KnowledgeBase, kind: str) -> list[str]:
-    return list(kb.index.positions(NAMED[kind]))
-
-
-NAMED = {
-    "context": "contexts",
-    "subtype": "subtypes",
-    "therapy": "therapies",
-    "reference": "references",
-}
+    return [record.id for record in getattr(kb, NAMED_KINDS[kind])]
 
 
 def name_choices(kb: KnowledgeBase, kind: str) -> list[str]:
     """Every id and alias a user may type for `kind` (context, subtype, therapy, reference)."""
-    return sorted(kb.index.names(kind))
+    return sorted(kb.names[kind])
 
 
 def resolve(kb: KnowledgeBase, kind: str, value: str) -> str:
     """The id a user means by `value`: case-insensitive, aliases accepted."""
-    names = kb.index.names(kind)
+    names = kb.names[kind]
     folded = value.strip().casefold()
     if folded in names:
         return names[folded]
@@ -66,18 +57,17 @@ def resolve(kb: KnowledgeBase, kind: str, value: str) -> str:
 
 def ancestors(kb: KnowledgeBase, context_id: str) -> list[str]:
     """The context's broader parents, nearest first."""
-    parent_of = kb.index.context_parent
     chain: list[str] = []
-    parent = parent_of[context_id]
+    parent = kb.context_by_id[context_id].parent
     while parent is not None and parent not in chain:
         chain.append(parent)
-        parent = parent_of[parent]
+        parent = kb.context_by_id[parent].parent
     return chain
 
 
 def descendants(kb: KnowledgeBase, context_id: str) -> list[str]:
     """Narrower contexts inside this one, in knowledge-file order."""
-    return [c for c in kb.index.context_parent if context_id in ancestors(kb, c)]
+    return [c.id for c in kb.contexts if context_id in ancestors(kb, c.id)]
 
 
 class Match(NamedTuple):
@@ -116,21 +106,19 @@ class TherapyResult(NamedTuple):
     match: Match | None
 
 
-def facets(kb: KnowledgeBase, therapy_id: str) -> TherapyFacets:
-    return kb.index.therapies[kb.index.positions("therapies")[therapy_id]]
-
-
 def therapy_contexts(kb: KnowledgeBase, therapy: Therapy) -> list[str]:
     """Contexts a therapy was reported in, by itself or through its studies."""
-    return list(facets(kb, therapy.id).contexts)
+    own = [link.context for link in therapy.contexts]
+    return list(dict.fromkeys(own + [c for s in kb.studies_of(therapy.id) for c in s.contexts]))
 
 
 def therapy_subtypes(kb: KnowledgeBase, therapy: Therapy) -> list[str]:
     """Subtypes a therapy was reported in, by itself or through its studies."""
-    return list(facets(kb, therapy.id).subtypes)
+    own = list(therapy.subtypes)
+    return list(dict.fromkeys(own + [c for s in kb.studies_of(therapy.id) for c in s.subtypes]))
 
 
-def ladder_key(therapy: Therapy | TherapyFacets) -> tuple[int, int, str]:
+def ladder_key(therapy: Therapy) -> tuple[int, int, str]:
     """Ladder position, then evidence strength (A first, ungraded last), then name."""
     letter = therapy.evidence
     strength = EVIDENCE_LETTERS.index(letter) if letter else len(EVIDENCE_LETTERS)
@@ -144,25 +132,22 @@ def treat(
     line: str | None = None,
     min_evidence: str | None = None,
 ) -> list[TherapyResult]:
-    """Therapies fitting every filter given, in ladder order.
-
-    Filters run on the index's facets, so only the therapies that match are ever built.
-    """
+    """Therapies fitting every filter given, in ladder order."""
     results: list[TherapyResult] = []
     context_filter = ContextFilter.of(kb, context) if context is not None else None
-    for facet in sorted(kb.index.therapies, key=ladder_key):
+    for therapy in sorted(kb.therapies, key=ladder_key):
         match = None
         if context_filter is not None:
-            match = context_filter.match(set(facet.contexts))
+            match = context_filter.match(set(therapy_contexts(kb, therapy)))
             if match is None:
                 continue
-        if subtype is not None and subtype not in facet.subtypes:
+        if subtype is not None and subtype not in therapy_subtypes(kb, therapy):
             continue
-        if line is not None and facet.line != line:
+        if line is not None and therapy.line != line:
             continue
-        if min_evidence is not None and not _at_least(facet.evidence, min_evidence):
+        if min_evidence is not None and not _at_least(therapy.evidence, min_evidence):
             continue
-        results.append(TherapyResult(kb.therapy_by_id[facet.id], match))
+        results.append(TherapyResult(therapy, match))
     return results
 
 
@@ -171,17 +156,12 @@ def _at_least(letter: str | None, minimum: str) -> bool:
 
 
 def therapy_references(kb: KnowledgeBase, therapy: Therapy) -> list[Reference]:
-    """Every reference behind a therapy's record, in the knowledge file's reference order."""
-    ids = set(therapy.sources)
-    ids.update(p.source for p in therapy.positions)
-    for group in (therapy.regimens, therapy.mechanism, therapy.uses, therapy.contexts):
-        for item in group:
-            ids.update(item.sources)
+    """Every reference behind a therapy's record and its studies, wherever in them a field
+    names one (the model says where), in the knowledge file's reference order."""
+    ids = set(references_of(therapy))
     for study in kb.studies_of(therapy.id):
-        ids.add(study.ref)
-        ids.update(study.sources)
-    positions = kb.index.positions("references")
-    return [kb.references[i] for i in sorted(positions[r] for r in ids)]
+        ids.update(references_of(study))
+    return [r for r in kb.references if r.id in ids]
 
 
 # --- workup --------------------------------------------------------------------------------
@@ -198,7 +178,7 @@ def workup(
     """Investigations with only the reasons that apply to the subtype and/or context asked."""
     targets: set[str] | None = None
     if subtype is not None or context is not None:
-        targets = {ALL}
+        targets = {ALL_SUBTYPES}
         if subtype is not None:
             targets.add(subtype)
         if context is not None:
@@ -244,12 +224,12 @@ def references(
 
 def levels(kb: KnowledgeBase) -> list[tuple[EvidenceLevel, list[str]]]:
     """Each evidence letter with the ids of the therapies the ladder places at it."""
-    ordered = sorted(kb.index.therapies, key=ladder_key)
+    ordered = sorted(kb.therapies, key=ladder_key)
     return [
-        (lvl, [f.id for f in ordered if f.evidence == lvl.letter]) for lvl in kb.evidence_levels
+        (lvl, [t.id for t in ordered if t.evidence == lvl.letter]) for lvl in kb.evidence_levels
     ]
 
 
 def ungraded(kb: KnowledgeBase) -> list[str]:
     """Ids of the therapies the sources name without an evidence letter."""
-    return [f.id for f in sorted(kb.index.therapies, key=ladder_key) if f.evidence is None]
+    return [t.id for t in sorted(kb.therapies, key=ladder_key) if t.evidence is None]

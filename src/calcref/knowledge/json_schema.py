@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from calcref.schema import DATE_PATTERN, FILES, Field, overlay_spec
-from calcref.stack import FILE_NAMES
+from calcref.knowledge.rules import overlay_spec
+from calcref.model import DATE_PATTERN, FILE_NAMES, FILES, Field
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 NOT_BLANK = r"\S"  # the loader refuses strings that are empty or only whitespace

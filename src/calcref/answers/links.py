@@ -1,0 +1,35 @@
+"""Where a reader can find a reference: its confirmed DOI, else an honest PubMed search."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, quote_plus
+
+from calcref.model import Reference
+
+PUBMED_SEARCH = "https://pubmed.ncbi.nlm.nih.gov/?term="
+DOI_RESOLVER = "https://doi.org/"
+LABEL_DOI = "DOI"
+LABEL_SEARCH = "PubMed search (not a confirmed identifier)"
+LABEL_NONE = "no link: title not given in the source"
+# Characters kept as they are in a DOI URL; everything else (spaces, #, ?, %, braces) is encoded.
+_DOI_SAFE = "/:;()[]._-+,=@!$&'*"
+_WHITESPACE = re.compile(r"\s+")
+
+
+def pubmed_search_url(title: str) -> str:
+    """A PubMed search for the title: always honest, never a claimed identifier."""
+    return PUBMED_SEARCH + quote_plus(title)
+
+
+def doi_url(doi: str) -> str:
+    return DOI_RESOLVER + quote(_WHITESPACE.sub(" ", doi).strip(), safe=_DOI_SAFE)
+
+
+def link(ref: Reference) -> tuple[str | None, str]:
+    """(url, label): the DOI when confirmed, else a PubMed title search, else no link."""
+    if ref.doi:
+        return doi_url(ref.doi), LABEL_DOI
+    if ref.title:
+        return pubmed_search_url(ref.title), LABEL_SEARCH
+    return None, LABEL_NONE

@@ -1,0 +1,142 @@
+"""Answers as plain data: the stable JSON contract every output format is built from.
+
+A record's own fields come from the model's declarations (`Record.as_json`), so a field added
+there is in the JSON, in search and in the CSV and Markdown columns the day it is declared.
+What this module adds is what an answer derives: where a record came from, a reference's
+short label and link, a therapy's ladder place, the contexts and subtypes reached through its
+studies, and how it matched a filter. Keys are documented in the README; renaming one breaks
+users' scripts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from calcref.answers import query
+from calcref.answers.links import link
+from calcref.model import SECTIONS, KnowledgeBase, Reference, Study, Subtype, Therapy
+
+Record = dict[str, Any]
+
+
+def short_label(ref: Reference) -> str:
+    """A reader's handle for a reference: 'Balin 2012', 'Cloutier (JOPA)', 'Chapter'."""
+    if ref.type == "chapter":
+        return "Chapter"
+    family = ref.authors[0].rsplit(" ", 1)[0] if ref.authors else ref.id
+    if ref.year is not None:
+        return f"{family} {ref.year}"
+    if ref.journal == "Journal of Orthopedics for Physician Assistants":
+        return f"{family} (JOPA)"
+    return family
+
+
+def origin(kb: KnowledgeBase, source_file: str | None) -> Record:
+    """Where a record came from: its knowledge file, and whether that is an overlay's."""
+    return {"source_file": source_file, "overlay": source_file in kb.overlay_files}
+
+
+def study(kb: KnowledgeBase, item: Study) -> Record:
+    label = {"label": short_label(kb.reference_by_id[item.ref])}
+    return item.as_json() | label | origin(kb, item.source_file)
+
+
+def therapy(kb: KnowledgeBase, item: Therapy, match: query.Match | None = None) -> Record:
+    record = {"id": item.id, "name": item.name, "line": item.line, "evidence": item.evidence}
+    record |= item.as_json() | {
+        "contexts": query.therapy_contexts(kb, item),
+        "subtypes": query.therapy_subtypes(kb, item),
+        "studies": [study(kb, s) for s in kb.studies_of(item.id)],
+    }
+    record |= origin(kb, item.source_file)
+    if match is not None:
+        record["match"] = {"kind": match.kind, "context": match.context}
+    return record
+
+
+def treat(kb: KnowledgeBase, results: list[query.TherapyResult]) -> list[Record]:
+    return [therapy(kb, r.therapy, r.match) for r in results]
+
+
+def subtype(kb: KnowledgeBase, item: Subtype) -> Record:
+    contexts = {"contexts": [c.id for c in query.subtype_contexts(kb, item)]}
+    return item.as_json() | contexts | origin(kb, item.source_file)
+
+
+def workup(kb: KnowledgeBase, results: list[query.WorkupResult]) -> list[Record]:
+    """Each investigation with only the ties that apply (as `rationale`)."""
+    rows = []
+    for r in results:
+        record = r.investigation.as_json()
+        del record["ties"]
+        sources = record.pop("sources")
+        targets = [t.target for t in r.ties]
+        record |= {
+            "rationale": [t.as_json() for t in r.ties],
+            "subtypes": [t for t in targets if t in kb.subtype_by_id or t == "all"],
+            "contexts": [t for t in targets if t in kb.context_by_id],
+            "sources": sources,
+        }
+        rows.append(record | origin(kb, r.investigation.source_file))
+    return rows
+
+
+def reference(kb: KnowledgeBase, item: Reference) -> Record:
+    url, link_label = link(item)
+    derived = {"label": short_label(item), "url": url, "link": link_label}
+    return item.as_json() | derived | origin(kb, item.source_file)
+
+
+def levels(kb: KnowledgeBase) -> list[Record]:
+    rows = [
+        level.as_json() | {"count": len(ids), "therapies": ids} | origin(kb, level.source_file)
+        for level, ids in query.levels(kb)
+    ]
+    ungraded = query.ungraded(kb)
+    rows.append(
+        {
+            "letter": None,
+            "definition": "Not graded in the source",
+            "sources": [],
+            "count": len(ungraded),
+            "therapies": ungraded,
+        }
+        | origin(kb, None)
+    )
+    return rows
+
+
+def evidence_scale(kb: KnowledgeBase) -> list[Record]:
+    """The letters and their definitions alone: what a table's legend needs."""
+    return [{"letter": lvl.letter, "definition": lvl.definition} for lvl in kb.evidence_levels]
+
+
+def overview(kb: KnowledgeBase) -> list[Record]:
+    """The clinical picture, then the management strategy, as one list of sourced statements."""
+    picture = [
+        {"section": "clinical picture", "kind": f.aspect, "id": None, "text": f.text}
+        | {"sources": list(f.sources)}
+        | origin(kb, f.source_file)
+        for f in kb.clinical_features
+    ]
+    management = [
+        {"section": "management"} | p.as_json() | origin(kb, p.source_file) for p in kb.principles
+    ]
+    return picture + management
+
+
+def contexts(kb: KnowledgeBase) -> list[Record]:
+    return [c.as_json() | origin(kb, c.source_file) for c in kb.contexts]
+
+
+def info(kb: KnowledgeBase, version: str) -> Record:
+    """Which calcref and which knowledge answered, from which files, and through which cache."""
+    layers = [layer._asdict() | {"files": list(layer.files)} for layer in kb.layers]
+    base = layers[0]
+    return {
+        "calcref": version,
+        "knowledge": {key: base[key] for key in ("version", "date", "title")},
+        "layers": layers,
+        "counts": {section: len(getattr(kb, section)) for section in SECTIONS},
+        "cache": {"state": kb.load_info.cache_state, "entry": kb.load_info.cache_entry},
+    }

@@ -1,0 +1,123 @@
+"""One registry of output formats. Each format is one writer that turns an answer into one
+complete string, so the CLI writes it in a single call and a failure can never leave half a
+document on stdout.
+
+    text = FORMATS["csv"].write(Answer("treat", rows), Screen())
+
+Only the table writer imports Rich (and only when it runs).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+from calcref.model import KnowledgeLayer
+from calcref.render.columns import cell, columns
+from calcref.render.screen import Screen
+from calcref.render.textsafe import json_safe, visible
+
+Record = dict[str, Any]
+
+
+class Answer(NamedTuple):
+    """What a command found: its kind (which names its table), the records (a list, or one
+    record), the arguments its table drawing takes beyond them, and the records of the JSON
+    output when they differ (a subtype's card adds its workup and therapies)."""
+
+    kind: str
+    rows: Any
+    table_args: tuple[Any, ...] = ()
+    table_options: dict[str, Any] | None = None
+
+
+class Json:
+    """The JSON contract, indented; C1 and bidi controls escaped, so it decodes unchanged."""
+
+    name = "json"
+
+    def write(self, answer: Answer, screen: Screen) -> str:
+        return to_json(answer.rows)
+
+
+class Markdown:
+    """A GitHub-flavoured table a clinician can paste into notes or a wiki."""
+
+    name = "markdown"
+
+    def write(self, answer: Answer, screen: Screen) -> str:
+        rows = _as_list(answer.rows)
+        keys = columns(rows)
+        lines = ["| " + " | ".join(keys) + " |", "|" + "|".join(" --- " for _ in keys) + "|"]
+        for row in rows:
+            lines.append("| " + " | ".join(_markdown_cell(cell(row, k)) for k in keys) + " |")
+        return "\n".join(lines) + "\n"
+
+
+class Csv:
+    """One row per record, lists joined by '; ' (RFC 4180 quoting). A cell a spreadsheet
+    would run as a formula (starting = + - @) is prefixed with a quote."""
+
+    name = "csv"
+
+    def write(self, answer: Answer, screen: Screen) -> str:
+        import csv
+        import io
+
+        rows = _as_list(answer.rows)
+        keys = columns(rows)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(keys)
+        for row in rows:
+            writer.writerow([_defused(visible(cell(row, key))) for key in keys])
+        return buffer.getvalue()
+
+
+class Table:
+    """Rich tables and cards for people, at the screen's width."""
+
+    name = "table"
+
+    def write(self, answer: Answer, screen: Screen) -> str:
+        from calcref.render import tables
+
+        draw = tables.DRAW[answer.kind]
+        options = answer.table_options or {}
+        return tables.render(draw, screen, answer.rows, *answer.table_args, **options)
+
+
+FORMATS = {writer.name: writer for writer in (Table(), Json(), Markdown(), Csv())}
+"""Every output format by name: the one vocabulary of --format."""
+
+
+def write(name: str, answer: Answer, screen: Screen) -> str:
+    return FORMATS[name].write(answer, screen)
+
+
+def to_json(data: object) -> str:
+    return json_safe(json.dumps(data, ensure_ascii=False, indent=2)) + "\n"
+
+
+def knowledge_versions(layers: tuple[KnowledgeLayer, ...]) -> str:
+    """The lines `--version` adds after calcref's own: the base's version, then each
+    overlay's."""
+    out = []
+    for layer in layers:
+        name = f"overlay {layer.directory}" if layer.overlay else "knowledge"
+        stated = f"{layer.version} ({layer.date})" if layer.version else "(no version stated)"
+        out.append(visible(f"{name} {stated}\n"))
+    return "".join(out)
+
+
+def _as_list(rows: Any) -> list[Record]:
+    return rows if isinstance(rows, list) else [rows]
+
+
+def _defused(text: str) -> str:
+    """A spreadsheet runs a cell starting with = + - @ (or a tab or CR) as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _markdown_cell(text: str) -> str:
+    return visible(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")

@@ -1,0 +1,17 @@
+"""What a table is drawn for: the width, whether it is a terminal, whether colour is wanted.
+
+The CLI measures these once, from the real terminal and environment, and passes them down;
+nothing below it looks at either.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+PIPED_WIDTH = 120  # piped output, when COLUMNS does not say otherwise
+
+
+class Screen(NamedTuple):
+    width: int = PIPED_WIDTH
+    terminal: bool = False  # colour and live width; piped output is plain
+    no_color: bool = False

@@ -1,0 +1,66 @@
+"""The command line's boundary with the world: the environment and the terminal, read once.
+
+Everything below the CLI takes what it needs as arguments; this is the only module that looks
+at `os.environ` or asks whether stdout is a terminal, and it does so once per run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from calcref.knowledge import cache, stack
+from calcref.model import KnowledgeBase
+from calcref.render.screen import PIPED_WIDTH, Screen
+
+MAX_WIDTH = 1000  # a wider COLUMNS (2147483648...) would only make Rich allocate and hang
+
+
+class Settings:
+    """What one run was asked for: which knowledge, which cache, which default format, and
+    the screen to draw on. The knowledge base is loaded on first use, once."""
+
+    def __init__(self, environ: Mapping[str, str], stdout: TextIO) -> None:
+        self.data: str | None = environ.get(stack.DATA_ENV)
+        self.cache_dir: Path | None = cache.location(environ)
+        self.format: str | None = (environ.get("CALCREF_FORMAT") or "").strip().lower() or None
+        self.screen = _screen(environ, stdout)
+        self._kb: KnowledgeBase | None = None
+
+    @classmethod
+    def here(cls) -> Settings:
+        """The settings of this process: its environment and its stdout."""
+        import sys
+
+        return cls(os.environ, sys.stdout)
+
+    def kb(self) -> KnowledgeBase:
+        if self._kb is None:
+            from calcref.knowledge import load
+
+            self._kb = load(stack.from_setting(self.data), self.cache_dir)
+        return self._kb
+
+
+def _screen(environ: Mapping[str, str], stdout: TextIO) -> Screen:
+    """Colour and the terminal's width on a terminal; plain and 120 columns when piped.
+    COLUMNS, when it is a positive number, sets the width either way."""
+    try:
+        terminal = stdout.isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        terminal = False
+    width = _columns(environ.get("COLUMNS"))
+    if width is None and terminal:
+        try:
+            width = os.get_terminal_size(stdout.fileno()).columns or None
+        except (AttributeError, ValueError, OSError):
+            width = None
+    return Screen(width or PIPED_WIDTH, terminal, bool(environ.get("NO_COLOR")))
+
+
+def _columns(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return min(int(value), MAX_WIDTH) or None
