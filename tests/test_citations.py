@@ -17,14 +17,8 @@ from helpers import load_active as load
 
 from calcref.model import Reference
 from calcref.render import citations
-from calcref.render.citations import (
-    STYLES,
-    export,
-    format_one,
-    link,
-    pubmed_search_url,
-    split_name,
-)
+from calcref.answers.links import link, pubmed_search_url
+from calcref.render.citations import STYLES, export, format_one, split_name
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "csl-data.schema.json"
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from helpers import load_active as load
 
-from calcref.model import LINE_ORDER, Counts, KnowledgeBase, Records, Statement, Study
+from calcref.model import LINE_ORDER, Counts, KnowledgeBase, Statement, Study
 
 CHAPTER, JOPA = "chapter", "jopa"
 BALIN_DOI = "10.1001/archdermatol.2011.2052"
@@ -42,7 +42,7 @@ def strings(obj: object, owner: object = None) -> Iterator[tuple[object, str]]:
         for f in dataclasses.fields(obj):
             if f.init and f.compare:  # records, not the derived index
                 yield from strings(getattr(obj, f.name), obj)
-    elif isinstance(obj, (tuple, list, Records)):
+    elif isinstance(obj, (tuple, list)):
         for item in obj:
             yield from strings(item, owner)
     elif isinstance(obj, str):
@@ -56,7 +56,7 @@ def records(obj: object) -> Iterator[object]:
         for f in dataclasses.fields(obj):
             if f.init and f.compare:  # records, not the derived index
                 yield from records(getattr(obj, f.name))
-    elif isinstance(obj, (tuple, list, Records)):
+    elif isinstance(obj, (tuple, list)):
         for item in obj:
             yield from records(item)
 

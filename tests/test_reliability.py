@@ -36,7 +36,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.main import get_command
 
-from calcref.cli import CiteFmt, Fmt, app
+from calcref.cli import CITATION_STYLES
+from calcref.render.formats import FORMATS
+
+CITE_FORMATS = [*FORMATS, *CITATION_STYLES]
 from calcref.model import KNOWLEDGE_FILES
 
 ARGUMENT_EXAMPLES = 500
@@ -128,8 +131,8 @@ OPTIONS: dict[str | None, tuple[list[str], list[str]]] = {
 COMMAND_NAMES = sorted(_GROUP.commands)
 
 GOOD_VALUES = [
-    *(f.value for f in Fmt),
-    *(f.value for f in CiteFmt),
+    *FORMATS,
+    *CITE_FORMATS,
     "first",
     "second",
     "third",
@@ -180,14 +183,14 @@ _HUGE = st.sampled_from(["x", "ssc", "\x1b", "é", "[", "-"]).map(lambda s: s * 
 _GOOD = st.sampled_from(GOOD_VALUES).flatmap(lambda v: st.sampled_from([v, v.upper(), v.title()]))
 VALUES = st.one_of(_GOOD, _GOOD, _GOOD, st.sampled_from(TRICKY_VALUES), _TEXT, _HUGE)
 ENV_VALUES = st.one_of(
-    st.sampled_from([*(f.value for f in Fmt), "JSON", "xml", "", " "]),
+    st.sampled_from([*FORMATS, "JSON", "xml", "", " "]),
     st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12),
 )
 
 
 # Values each option and positional argument accepts, so that many vectors get past parsing.
 _PLAUSIBLE = {
-    "--format": [f.value for f in Fmt],
+    "--format": list(FORMATS),
     "--context": ["ssc", "crest", "jdm", "ckd", "ctd", "dm", "morphea", "trauma"],
     "--subtype": ["dystrophic", "metastatic", "idiopathic", "iatrogenic", "calciphylaxis"],
     "--line": ["first", "second", "third"],
@@ -215,7 +218,7 @@ def plausible_vectors(draw) -> tuple[list[str], str | None, dict[str, str] | Non
     ):
         choices = _PLAUSIBLE.get(_SHORT.get(option, option), GOOD_VALUES)
         if command == "cite" and option in ("--format", "-f"):
-            choices = [f.value for f in CiteFmt]
+            choices = CITE_FORMATS
         value = draw(st.sampled_from(choices))
         pieces.append([option, draw(st.sampled_from([value, value.upper(), value.title()]))])
     pieces.extend([flag] for flag in draw(st.lists(st.sampled_from(flags), max_size=2)) if flags)
@@ -369,8 +372,8 @@ def _every_rendering(first_subtype: str) -> list[list[str]]:
     ):
         if base[0] not in _GROUP.commands:
             continue
-        runs.extend([*base, "--format", fmt.value] for fmt in Fmt)
-    runs.extend(["cite", "--therapy", "diltiazem", "--format", s.value] for s in CiteFmt)
+        runs.extend([*base, "--format", fmt] for fmt in FORMATS)
+    runs.extend(["cite", "--therapy", "diltiazem", "--format", s] for s in CITE_FORMATS)
     runs.append(["cite", "jiang2011"])
     runs.append(["cite", "--json"])
     runs.extend([["show", "diltiazem"], ["show", "diltiazem", "--json"]])

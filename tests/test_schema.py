@@ -214,7 +214,7 @@ def defined_ids(data_by_file: dict[str, dict]) -> dict[str, list[str]]:
             for key, rule in site.spec.items():
                 if rule.defines and isinstance(record.get(key), str):
                     ids.setdefault(rule.defines, []).append(record[key])
-    ids["target"] = [schema.ALL_SUBTYPES, *ids["subtype"], *ids["context"]]
+    ids["target"] = [model.ALL_SUBTYPES, *ids["subtype"], *ids["context"]]
     return ids
 
 
@@ -525,7 +525,7 @@ def test_shipped_schema_is_a_valid_draft_2020_12_schema(file_name):
     Draft202012Validator.check_schema(json.loads((SCHEMA_DIR / file_name).read_text("utf-8")))
 
 
-@pytest.mark.parametrize("file_name", stack.FILE_NAMES)
+@pytest.mark.parametrize("file_name", model.FILE_NAMES)
 def test_bundled_file_validates_against_its_schema(file_name):
     data = bundled(file_name)
     shipped = json.loads((SCHEMA_DIR / f"{kind_of(file_name)}.schema.json").read_text("utf-8"))
@@ -536,7 +536,7 @@ def test_bundled_file_validates_against_its_schema(file_name):
 # --- 4. the modeline --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("file_name", stack.FILE_NAMES)
+@pytest.mark.parametrize("file_name", model.FILE_NAMES)
 def test_modeline_names_the_files_own_base_schema(file_name):
     yaml_file = DATA / file_name
     first = yaml_file.read_text(encoding="utf-8").splitlines()[0]
@@ -680,7 +680,7 @@ def test_duplicate_ids_and_alias_collisions_pass_the_schema_but_not_the_loader(t
                 errors, problems = _changed(tmp_path / str(index), name, data)
                 assert errors == [], kind
                 assert any(f"already used by '{first['id']}'" in p.message for p in problems)
-    assert duplicated == set(schema.NAMESPACES)
+    assert duplicated == set(model.NAMESPACES)
 
 
 def test_whole_number_written_as_a_float_passes_the_schema_but_not_the_loader(tmp_path):
@@ -774,7 +774,7 @@ def test_minimal_overlay_fits_the_overlay_schema_not_the_base_and_loads(tmp_path
 
 
 def overlay_sections() -> list[tuple[str, str]]:
-    return [(name, section) for name in stack.KNOWLEDGE_FILES for section in FILES[name]]
+    return [(name, section) for name in model.KNOWLEDGE_FILES for section in FILES[name]]
 
 
 @pytest.mark.parametrize(("file_name", "section"), overlay_sections())
@@ -848,7 +848,7 @@ def record_pairs() -> list[tuple[str, dict[str, Field], type]]:
     KnowledgeBase's field types and then each dataclass's field types."""
     kb_hints = _hints(KnowledgeBase)
     pairs: list[tuple[str, dict[str, Field], type]] = [
-        (stack.MANIFEST, FILES[stack.MANIFEST], model.KnowledgeLayer)
+        (model.MANIFEST, FILES[model.MANIFEST], model.KnowledgeLayer)
     ]
 
     def visit(label: str, spec: dict[str, Field], cls: type) -> None:
@@ -861,7 +861,7 @@ def record_pairs() -> list[tuple[str, dict[str, Field], type]]:
                 assert dataclasses.is_dataclass(inner), (label, key, inner)
                 visit(f"{label}.{key}", rule.spec or {}, inner)
 
-    for name in stack.KNOWLEDGE_FILES:
+    for name in model.KNOWLEDGE_FILES:
         for section, rule in FILES[name].items():
             assert section in kb_hints, f"{section} in the rules but not a KnowledgeBase field"
             cls, _ = _inner(kb_hints[section])
@@ -873,7 +873,7 @@ def test_every_record_kind_maps_to_a_model_dataclass():
     pairs = record_pairs()
     kinds = {kind for name in FILES for kind in spec_kinds(name) if len(kind) > 1}
     assert len({label for label, _, _ in pairs}) == len(kinds) + 1
-    sections = {s for name in stack.KNOWLEDGE_FILES for s in FILES[name]}
+    sections = {s for name in model.KNOWLEDGE_FILES for s in FILES[name]}
     records = {
         f.name
         for f in dataclasses.fields(KnowledgeBase)
