@@ -22,7 +22,6 @@ import jsonschema
 import pytest
 import yaml
 from clirun import invoke, ok
-from helpers import load_active as load
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -95,6 +94,12 @@ def column_text(output: str, header: str, next_header: str | None) -> str:
 
 def rows_of_csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
+
+
+def derived_columns(record: dict) -> list[str]:
+    """The CSV and Markdown columns of a record: its JSON keys in order, the path replaced by
+    one `overlay` column."""
+    return [k for k in record if k not in ("source_file", "overlay")] + ["overlay"]
 
 
 def markdown_rows(text: str) -> list[list[str]]:
@@ -371,7 +376,8 @@ def test_help_keeps_square_brackets_literally():
     assert "calcref treat --context ssc --json | jq '.[].name'" in root
     assert "[OPTIONS] COMMAND [ARGS]..." in root
     treat_help = " ".join(ok("treat", "--help").stdout.split())
-    assert "[env var: CALCREF_FORMAT; default: table]" in treat_help
+    assert "--format table|json|markdown|csv" in treat_help
+    assert "(default: table; CALCREF_FORMAT sets it where it is one of these)" in treat_help
     assert "Usage: calcref subtypes [OPTIONS] [ID]" in ok("subtypes", "--help").stdout
     cite_help = ok("cite", "--help").stdout
     assert "Usage: calcref cite [OPTIONS] [ID]..." in cite_help
@@ -1073,7 +1079,9 @@ def test_cite_markdown_and_csv():
     records = ok_json("cite")
     rows = rows_of_csv(ok("cite", "--format", "csv").stdout)
     assert [r["id"] for r in rows] == ids(records)
-    assert set(rows[0]) == {"id", "citation", "url", "link", "overlay"}
+    # The columns are the JSON record's keys, in order, with one `overlay` column for the path.
+    assert list(rows[0]) == derived_columns(records[0])
+    assert rows[0]["citation"] == records[0]["citation"]
     assert {r["overlay"] for r in rows} == {""}  # bundled records name no overlay
     assert next(r for r in rows if r["id"] == "balin2012")["link"] == "DOI"
     body = markdown_rows(ok("cite", "--format", "markdown").stdout)[2:]
@@ -1255,9 +1263,20 @@ def test_levels_markdown_and_csv():
     rows = ok_json("levels")
     text = ok("levels", "--format", "markdown").stdout
     table = markdown_rows(text)
-    assert table[0] == ["letter", "definition", "count", "therapies", "overlay"]
-    assert table[2:][4][:3] == ["E", "Anecdotal case reports", "6"]
-    assert set(table[2:][4][3].split("; ")) == expected_levels()["E"]
+    assert (
+        table[0]
+        == derived_columns(rows[0])
+        == [
+            "letter",
+            "definition",
+            "sources",
+            "count",
+            "therapies",
+            "overlay",
+        ]
+    )
+    assert table[2:][4][:4] == ["E", "Anecdotal case reports", "chapter", "6"]
+    assert set(table[2:][4][4].split("; ")) == expected_levels()["E"]
     parsed = rows_of_csv(ok("levels", "-f", "csv").stdout)
     assert [r["count"] for r in parsed] == [str(r["count"]) for r in rows]
     assert parsed[-1]["therapies"] == "; ".join(rows[-1]["therapies"])
@@ -1387,9 +1406,30 @@ def test_calcref_format_env_sets_the_default(args):
     assert not table.lstrip().startswith("[")  # an explicit --format wins over the variable
 
 
-def test_calcref_format_env_with_a_bad_value_is_a_usage_error():
-    line = usage_error("levels", env={"CALCREF_FORMAT": "yaml"})
-    assert "CALCREF_FORMAT" in line and "'yaml'" in line
+@pytest.mark.parametrize(
+    "args", [["levels"], ["treat", "--context", "ssc"], ["info"], ["validate"]]
+)
+@pytest.mark.parametrize("value", ["yaml", "bibtex", "markdown", ""])
+def test_calcref_format_env_applies_only_where_it_is_a_format_of_the_command(args, value):
+    """CALCREF_FORMAT never makes a command fail: a value that is not one of the command's
+    formats (bibtex for treat, markdown for info) is ignored and the command draws its table."""
+    plain = ok(*args, env={"CALCREF_NO_CACHE": "1"})  # `info` tells the cache state
+    result = ok(*args, env={"CALCREF_FORMAT": value, "CALCREF_NO_CACHE": "1"})
+    if value == "markdown" and args[0] not in ("info", "validate"):
+        assert result.stdout.startswith("| ")
+    else:
+        assert result.stdout == plain.stdout
+    assert "error" not in result.stderr
+
+
+def test_calcref_format_env_csv_reaches_show():
+    rows = rows_of_csv(ok("show", "minocycline", env={"CALCREF_FORMAT": "csv"}).stdout)
+    assert [r["id"] for r in rows] == ["minocycline"]
+
+
+def test_a_bad_format_flag_is_a_usage_error_naming_the_choices():
+    line = usage_error("info", "--format", "csv")
+    assert "'csv' is not a format of this command" in line and "table, json" in line
 
 
 # =============================================================================================

@@ -1,8 +1,10 @@
 """docs/knowledge.md stays true: its field tables are the loader's rules, and its worked
 example runs.
 
-The field reference is checked against `calcref.schema` (every key, its type, whether it is
-required, its description), so a rule added without its documentation fails here. The worked
+The field reference is checked against the model's declarations (`calcref.model`: every key,
+its type, whether it is required, its description), so a field declared without its
+documentation fails here, and a field added the way a contributor would (one line in the model,
+a value in the YAML) is shown to reach every answer by itself. The worked
 example is run step by step in a scratch directory, exactly as a curator would type it: YAML
 blocks whose first line is `# <path>` are written to that path, and every `$ ` command's
 output must be what the document shows.
@@ -10,8 +12,12 @@ output must be what the document shows.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +26,8 @@ import pytest
 
 from calcref.model import FILES, Field
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "knowledge.md"
+REPO = Path(__file__).resolve().parent.parent
+DOC = REPO / "docs" / "knowledge.md"
 TYPE_NAMES = {
     "str": "text",
     "int": "whole number",
@@ -151,3 +158,108 @@ def console_commands(body: str) -> list[tuple[str, list[str]]]:
         else:
             commands[-1][1].append(line)
     return commands
+
+
+# --- adding a field ----------------------------------------------------------------------------
+
+ONSET_DOC = "How soon it works, as the source says."
+ONSET_LINE = f'    onset = maybe_words("{ONSET_DOC}")\n'
+ONSET_THERAPY = "minocycline"
+
+
+def _add_onset_to_the_model(model_py: Path) -> None:
+    """One declaration line in the Therapy class, before its `sources`."""
+    text = model_py.read_text(encoding="utf-8")
+    start = text.index("\nclass Therapy(Entry):\n")
+    anchor = text.index("    sources = cited()\n", start)
+    assert anchor < text.index("\nclass ", start + 1), "Therapy's sources moved: fix the test"
+    model_py.write_text(text[:anchor] + ONSET_LINE + text[anchor:], encoding="utf-8")
+
+
+def _add_onset_to_the_yaml(therapies_yaml: Path) -> None:
+    """`onset: "within weeks"` on one therapy, after its name; the modeline stays line 1."""
+    lines = therapies_yaml.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("therapies:\n")
+    record = lines.index(f"  - id: {ONSET_THERAPY}\n", start)
+    assert lines[record + 1].startswith("    name: "), lines[record + 1]
+    lines.insert(record + 2, '    onset: "within weeks"\n')
+    therapies_yaml.write_text("".join(lines), encoding="utf-8")
+    assert lines[0].startswith("# yaml-language-server: $schema=")
+
+
+@pytest.mark.slow
+def test_adding_a_therapy_field_touches_only_the_yaml_and_the_model(tmp_path: Path) -> None:
+    """The contributor walk-through: one declaration line in the model and a value in the
+    YAML, and the field is in the JSON, in search, in the JSON Schema, in the CSV columns and
+    in the documentation's field table, with nothing else edited."""
+    src, data = tmp_path / "src", tmp_path / "data"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "src", src, ignore=ignore)
+    shutil.copytree(REPO / "data", data, ignore=ignore)
+    _add_onset_to_the_model(src / "calcref" / "model.py")
+    _add_onset_to_the_yaml(data / "therapies.yaml")
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALCREF_")}
+    env.update(
+        PYTHONPATH=str(src),
+        CALCREF_DATA=str(data),
+        CALCREF_NO_CACHE="1",
+        XDG_CACHE_HOME=str(tmp_path / ".cache"),
+        COLUMNS="100",
+    )
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (args, done.stderr)
+        return done.stdout
+
+    def calcref(*args: str) -> str:
+        return run("-m", "calcref", *args)
+
+    # The copy, not the installed calcref, answers.
+    where = run("-c", "import calcref.model as m; print(m.__file__)").strip()
+    assert Path(where) == src / "calcref" / "model.py"
+
+    therapies = {t["id"]: t for t in json.loads(calcref("treat", "--json"))}
+    assert therapies[ONSET_THERAPY]["onset"] == "within weeks"
+    assert all("onset" in t for t in therapies.values())
+    assert {t["onset"] for i, t in therapies.items() if i != ONSET_THERAPY} == {None}
+
+    hits = json.loads(calcref("search", "weeks", "--json"))
+    onset_hits = [h for h in hits if h["field"] == "onset"]
+    assert [(h["kind"], h["id"]) for h in onset_hits] == [("therapy", ONSET_THERAPY)], hits
+    assert "within weeks" in onset_hits[0]["excerpt"]
+
+    schema = json.loads(calcref("schema", "therapies"))
+    therapy_schema = schema["properties"]["therapies"]["items"]
+    assert therapy_schema["properties"]["onset"]["description"] == ONSET_DOC
+    assert "onset" not in therapy_schema["required"]
+    keys = list(therapy_schema["properties"])
+    assert keys.index("onset") == keys.index("sources") - 1
+
+    rows = list(csv.DictReader(io.StringIO(calcref("treat", "--format", "csv"))))
+    assert rows and "onset" in rows[0]
+    assert {r["id"]: r["onset"] for r in rows}[ONSET_THERAPY] == "within weeks"
+
+    calcref("validate")  # exit 0: the loader and the curators' rules accept the new field
+
+    # The field table this module checks docs/knowledge.md against, generated from the copy.
+    script = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+        "import test_docs\n"
+        "spec = dict(test_docs.sections())['therapies.yaml: therapies']\n"
+        "print(json.dumps(test_docs.field_rows(spec)))\n"
+    )
+    table = json.loads(run("-c", script))
+    row = ["`onset`", "text", "", ONSET_DOC]
+    assert row in table, table
+    assert table[table.index(row) + 1][0] == "`sources`"
+    assert row not in document_tables()["therapies.yaml: therapies"]  # docs/knowledge.md: add it

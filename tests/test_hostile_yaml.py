@@ -24,6 +24,8 @@ from helpers import data_dir
 from calcref.knowledge.load import MAX_FILE_BYTES
 from calcref.model import KNOWLEDGE_FILES
 
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 20
 MEMORY_LIMIT = 512 * 1024 * 1024
 QUICK = 5.0  # seconds: refusals must not depend on the size of what they refuse

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from helpers import load_active as load
 
-from calcref.model import LINE_ORDER, Counts, KnowledgeBase, Statement, Study
+from calcref.model import LINE_ORDER, SECTIONS, Counts, KnowledgeBase, Record, Statement, Study
 
 CHAPTER, JOPA = "chapter", "jopa"
 BALIN_DOI = "10.1001/archdermatol.2011.2052"
@@ -38,10 +38,12 @@ def numbers(text: str | None) -> list[str]:
 
 def strings(obj: object, owner: object = None) -> Iterator[tuple[object, str]]:
     """Every string in the model, with the record that holds it."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        for f in dataclasses.fields(obj):
-            if f.init and f.compare:  # records, not the derived index
-                yield from strings(getattr(obj, f.name), obj)
+    if isinstance(obj, KnowledgeBase):
+        for section in SECTIONS:
+            yield from strings(getattr(obj, section), owner)
+    elif isinstance(obj, Record):
+        for name in obj.FIELDS:  # the declared fields: records, not derived lookups
+            yield from strings(getattr(obj, name), obj)
     elif isinstance(obj, (tuple, list)):
         for item in obj:
             yield from strings(item, owner)
@@ -50,12 +52,14 @@ def strings(obj: object, owner: object = None) -> Iterator[tuple[object, str]]:
 
 
 def records(obj: object) -> Iterator[object]:
-    """Every record (dataclass instance) in the model, depth first."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    """Every record in the model, depth first."""
+    if isinstance(obj, KnowledgeBase):
+        for section in SECTIONS:
+            yield from records(getattr(obj, section))
+    elif isinstance(obj, Record):
         yield obj
-        for f in dataclasses.fields(obj):
-            if f.init and f.compare:  # records, not the derived index
-                yield from records(getattr(obj, f.name))
+        for name in obj.FIELDS:
+            yield from records(getattr(obj, name))
     elif isinstance(obj, (tuple, list)):
         for item in obj:
             yield from records(item)
@@ -571,7 +575,7 @@ def test_study_counts_never_exceed_n(kb: KnowledgeBase, study_id: str) -> None:
     if study.n is None:
         assert study.counts == Counts()
         return
-    for value in dataclasses.astuple(study.counts):
+    for value in (getattr(study.counts, name) for name in Counts.FIELDS):
         assert value is None or 0 <= value <= study.n
 
 
@@ -1041,15 +1045,13 @@ def test_every_source_and_ref_id_resolves(kb: KnowledgeBase) -> None:
     references = set(kb.reference_by_id)
     checked = 0
     for record in records(kb):
-        for f in dataclasses.fields(record):
-            if not f.init:
-                continue
-            value = getattr(record, f.name)
-            if f.name == "sources":
+        for name in record.FIELDS:
+            value = getattr(record, name)
+            if name == "sources":
                 assert value, f"{record!r:.80}: no sources"
                 assert set(value) <= references, record
                 checked += 1
-            elif f.name in ("ref", "source"):
+            elif name in ("ref", "source"):
                 assert value in references, record
                 checked += 1
     assert checked > 100

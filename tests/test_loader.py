@@ -1,47 +1,56 @@
 """The loader, fed broken knowledge directories, and the parse cache behind it.
 
 Each test copies the shipped knowledge to a temporary directory, breaks it in one known place,
-points CALCREF_DATA at it and expects a KnowledgeError whose problems name that file and that
-line. Nothing here reads or writes the user's own cache.
+loads it through the library's explicit API (`load(stack.from_setting(dir), cache_dir=...)`)
+and expects a KnowledgeError whose problems name that file and that line. load() reads no
+environment: every directory, the cache's included, is an argument, so nothing here reads or
+writes the user's own cache.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import importlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers import data_dir
-from helpers import load_active as load
 
-import calcref.knowledge.load as load_module
 from calcref.errors import KnowledgeError, Problem
+from calcref.knowledge import cache, load, stack
+from calcref.model import SECTIONS, KnowledgeBase, LoadInfo
+
+# `calcref.knowledge.load` is the function (the package re-exports it under its module's
+# name), so the module itself, whose globals load() looks up, comes from the import system.
+load_module = importlib.import_module("calcref.knowledge.load")
 
 SUBTYPES, THERAPIES = "subtypes.yaml", "therapies.yaml"
 
 
 @pytest.fixture
-def shipped(monkeypatch: pytest.MonkeyPatch) -> Path:
+def shipped() -> Path:
     """The knowledge directory calcref ships (repository data/ or the installed package's)."""
-    monkeypatch.delenv("CALCREF_DATA", raising=False)
-    return data_dir()
+    return stack.bundled_dir()
 
 
 @pytest.fixture
-def knowledge(tmp_path: Path, shipped: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private, editable copy of the shipped knowledge, with caching off."""
+def knowledge(tmp_path: Path, shipped: Path) -> Path:
+    """A private, editable copy of the shipped knowledge."""
     directory = tmp_path / "knowledge"
     shutil.copytree(shipped, directory)
-    monkeypatch.setenv("CALCREF_DATA", str(directory))
-    monkeypatch.setenv("CALCREF_NO_CACHE", "1")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    yield directory
+    return directory
+
+
+def load_copy(directory: Path, cache_dir: Path | None = None) -> KnowledgeBase:
+    """The knowledge in `directory` (a base, named as CALCREF_DATA would name it)."""
+    return load(stack.from_setting(str(directory)), cache_dir=cache_dir)
 
 
 def edit(path: Path, old: str, new: str, *, after: str | None = None) -> None:
@@ -60,9 +69,9 @@ def line_no(path: Path, needle: str) -> int:
     return found[0]
 
 
-def problems_of(directory: Path) -> list[Problem]:
+def problems_of(directory: Path, cache_dir: Path | None = None) -> list[Problem]:
     with pytest.raises(KnowledgeError) as caught:
-        load()
+        load_copy(directory, cache_dir)
     problems = caught.value.problems
     assert problems, f"no located problems: {caught.value}"
     for problem in problems:
@@ -87,8 +96,10 @@ def expect(problems: list[Problem], path: Path, line: int, *words: str) -> Probl
 
 
 def test_the_copy_loads(knowledge: Path) -> None:
-    kb = load()
-    assert load_module.data_dir() == knowledge
+    kb = load_copy(knowledge)
+    # The copy, not the bundled knowledge, is what was read.
+    assert [(layer.directory, layer.overlay) for layer in kb.layers] == [(str(knowledge), False)]
+    assert kb.therapy_by_id["diltiazem"].source_file == str(knowledge / THERAPIES)
     assert kb.therapy_by_id["diltiazem"].evidence == "C"
 
 
@@ -181,17 +192,19 @@ def test_very_deep_nesting_is_refused_without_a_crash(
     expect(problems, path, line)
 
 
+@pytest.mark.slow
 def test_very_deep_nesting_does_not_crash_a_real_process(knowledge: Path) -> None:
     """A C-level stack overflow would kill the interpreter; make sure a process survives it."""
     (knowledge / SUBTYPES).write_text("[" * 200_000, encoding="utf-8")
     code = (
-        "from helpers import load_active as load\n"
+        "import sys\n"
         "from calcref.errors import KnowledgeError\n"
-        "try:\n    load()\nexcept KnowledgeError as e:\n    print('refused', e.problems[0].line)\n"
+        "from calcref.knowledge import load, stack\n"
+        "try:\n    load(stack.from_setting(sys.argv[1]))\n"
+        "except KnowledgeError as e:\n    print('refused', e.problems[0].line)\n"
     )
-    env = {**os.environ, "CALCREF_DATA": str(knowledge), "CALCREF_NO_CACHE": "1"}
     done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code, str(knowledge)], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "refused 1"
@@ -255,13 +268,10 @@ def test_missing_file(knowledge: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("what", ["a-file", "nothing"])
-def test_calcref_data_pointing_to_a_non_directory(
-    knowledge: Path, monkeypatch: pytest.MonkeyPatch, what: str
-) -> None:
+def test_calcref_data_pointing_to_a_non_directory(knowledge: Path, what: str) -> None:
     target = knowledge / SUBTYPES if what == "a-file" else knowledge / "no-such-directory"
-    monkeypatch.setenv("CALCREF_DATA", str(target))
     with pytest.raises(KnowledgeError) as caught:
-        load()
+        load_copy(target)
     assert "CALCREF_DATA" in str(caught.value)
     assert str(target) in str(caught.value)
     assert "not a directory" in str(caught.value)
@@ -458,7 +468,7 @@ def test_several_problems_in_one_file_are_reported_together_in_line_order(
         assert words in problem.message
     # The error's own text lists every one of them.
     with pytest.raises(KnowledgeError) as caught:
-        load()
+        load_copy(knowledge)
     assert str(caught.value) == "; ".join(map(str, problems))
 
 
@@ -478,18 +488,61 @@ def test_a_failed_load_is_not_remembered(knowledge: Path) -> None:
     edit(path, "    name: Diltiazem\n", "    name: Diltiazem\n    colour: blue\n")
     problems_of(knowledge)
     path.write_bytes(good)
-    assert load().therapy_by_id["diltiazem"].name == "Diltiazem"
+    assert load_copy(knowledge).therapy_by_id["diltiazem"].name == "Diltiazem"
+
+
+# --- load() takes everything as arguments -------------------------------------------------------
+
+
+def test_load_reads_no_environment(
+    knowledge: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the CLI reads CALCREF_DATA, CALCREF_NO_CACHE and XDG_CACHE_HOME; the library
+    loads what it is given (by default the bundled knowledge, with no cache)."""
+    monkeypatch.setenv("CALCREF_DATA", str(tmp_path / "no-such-directory"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("CALCREF_NO_CACHE", raising=False)
+    bundled = load()
+    assert [(layer.directory, layer.overlay) for layer in bundled.layers] == [
+        (str(stack.bundled_dir()), False)
+    ]
+    assert bundled.load_info == LoadInfo(None, "off")
+    copied = load_copy(knowledge)
+    assert copied.layers[0].directory == str(knowledge)
+    assert copied.load_info == LoadInfo(None, "off")
+    assert not (tmp_path / "xdg").exists(), "load() wrote to the environment's cache"
+
+
+def test_each_load_reads_the_files_afresh(knowledge: Path) -> None:
+    """No memo: a second load() of the same directory sees an edit made in between."""
+    assert load_copy(knowledge).therapy_by_id["diltiazem"].name == "Diltiazem"
+    edit(knowledge / THERAPIES, "    name: Diltiazem\n", "    name: Diltiazem (edited)\n")
+    assert load_copy(knowledge).therapy_by_id["diltiazem"].name == "Diltiazem (edited)"
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"XDG_CACHE_HOME": "/xdg", "HOME": "/home/u"}, Path("/xdg/calcref")),
+        ({"HOME": "/home/u"}, Path("/home/u/.cache/calcref")),
+        ({"XDG_CACHE_HOME": "/xdg", "CALCREF_NO_CACHE": "1"}, None),
+        ({"HOME": "/home/u", "CALCREF_NO_CACHE": "1"}, None),
+    ],
+    ids=["xdg", "home", "no-cache-with-xdg", "no-cache"],
+)
+def test_the_cache_location_comes_from_the_environment_it_is_given(
+    environ: dict[str, str], expected: Path | None
+) -> None:
+    assert cache.location(environ) == expected
 
 
 # --- The parse cache ------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def cached(knowledge: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Caching on, into a private XDG_CACHE_HOME; returns the calcref cache directory."""
-    monkeypatch.delenv("CALCREF_NO_CACHE", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    return tmp_path / "xdg" / "calcref"
+def cache_dir(tmp_path: Path) -> Path:
+    """A private cache directory, not yet created (load() makes it when it writes)."""
+    return tmp_path / "parse-cache"
 
 
 def entries(cache_directory: Path) -> list[Path]:
@@ -516,39 +569,71 @@ def count_parsing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_second_load_is_answered_from_the_cache(
-    cached: Path, monkeypatch: pytest.MonkeyPatch
+    knowledge: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert entries(cached) == []
-    first = load()
-    assert len(entries(cached)) == 1
+    assert entries(cache_dir) == []
+    first = load_copy(knowledge, cache_dir)
+    (entry,) = entries(cache_dir)
+    assert first.load_info == LoadInfo(str(entry), "written")
     forbid_parsing(monkeypatch)
-    second = load()
+    second = load_copy(knowledge, cache_dir)
+    assert second.load_info == LoadInfo(str(entry), "hit")
     assert second == first
     assert second is not first
     assert second.therapy_by_id["colchicine"].regimens == first.therapy_by_id["colchicine"].regimens
-    assert len(entries(cached)) == 1
+    # What KnowledgeBase equality leaves out: the layers and every record's file.
+    assert second.layers == first.layers
+    assert [t.source_file for t in second.therapies] == [t.source_file for t in first.therapies]
+    assert entries(cache_dir) == [entry]
 
 
-def test_no_cache_env_writes_nothing(cached: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CALCREF_NO_CACHE", "1")
-    load()
-    assert not cached.exists()
+def test_the_entry_is_one_header_line_and_one_json_body(knowledge: Path, cache_dir: Path) -> None:
+    kb = load_copy(knowledge, cache_dir)
+    (entry,) = entries(cache_dir)
+    header_line, body = entry.read_bytes().split(b"\n", 1)
+    header = json.loads(header_line)
+    assert set(header) == {"format", "key", "sha256"}
+    assert header["format"] == cache.FORMAT
+    assert entry.name == f"{header['key']}.json"
+    assert cache.entry_path(cache_dir, header["key"]) == str(entry)
+    assert header["sha256"] == hashlib.sha256(body).hexdigest()
+    payload = json.loads(body)
+    assert set(payload) == {"sections", "layers"}
+    assert list(payload["sections"]) == list(SECTIONS)
+    assert [t["id"] for t in payload["sections"]["therapies"]] == [t.id for t in kb.therapies]
+    assert [layer["directory"] for layer in payload["layers"]] == [str(knowledge)]
+    assert cache.read(cache_dir, header["key"]) == payload
 
 
-def test_an_edited_file_invalidates_the_cache(cached: Path, knowledge: Path) -> None:
-    assert load().therapy_by_id["diltiazem"].name == "Diltiazem"
+def test_without_a_cache_directory_nothing_is_written(knowledge: Path, tmp_path: Path) -> None:
+    before = sorted(tmp_path.rglob("*"))
+    kb = load_copy(knowledge, cache_dir=None)
+    assert kb.load_info == LoadInfo(None, "off")
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_an_edited_file_invalidates_the_cache(knowledge: Path, cache_dir: Path) -> None:
+    first = load_copy(knowledge, cache_dir)
+    assert first.therapy_by_id["diltiazem"].name == "Diltiazem"
     edit(knowledge / THERAPIES, "    name: Diltiazem\n", "    name: Diltiazem (edited)\n")
-    assert load().therapy_by_id["diltiazem"].name == "Diltiazem (edited)"
-    assert len(entries(cached)) == 2
+    edited = load_copy(knowledge, cache_dir)
+    assert edited.therapy_by_id["diltiazem"].name == "Diltiazem (edited)"
+    assert edited.load_info.cache_state == "written"
+    assert edited.load_info.cache_entry != first.load_info.cache_entry
+    assert len(entries(cache_dir)) == 2
 
 
 def test_an_edit_that_breaks_a_file_is_never_answered_from_the_cache(
-    cached: Path, knowledge: Path
+    knowledge: Path, cache_dir: Path
 ) -> None:
-    load()
+    load_copy(knowledge, cache_dir)
     path = knowledge / THERAPIES
     edit(path, "    name: Diltiazem\n", "    name: Diltiazem\n    colour: blue\n")
-    expect(problems_of(knowledge), path, line_no(path, "colour: blue"), "unknown key")
+    problems = problems_of(knowledge, cache_dir)
+    expect(problems, path, line_no(path, "colour: blue"), "unknown key")
+
+
+# Damage to the bytes of an entry: its digest (or its header) no longer fits.
 
 
 def _truncate(raw: bytes) -> bytes:
@@ -564,64 +649,173 @@ def _header_only(raw: bytes) -> bytes:
     return raw.split(b"\n", 1)[0] + b"\n"
 
 
-def _wrong_shape_with_a_good_digest(raw: bytes) -> bytes:
-    """A well-formed entry whose payload does not fit the model (a lying cache)."""
-    header = json.loads(raw.split(b"\n", 1)[0])
-    payload = json.dumps({"subtypes.yaml": {"subtypes": 1}, "therapies.yaml": []}).encode()
-    header["sha256"] = hashlib.sha256(payload).hexdigest()
-    return json.dumps(header).encode() + b"\n" + payload
+def _split(raw: bytes) -> tuple[dict[str, Any], Any]:
+    header, body = raw.split(b"\n", 1)
+    return json.loads(header), json.loads(body)
+
+
+def _forged(header: dict[str, Any], body: bytes, **changes: Any) -> bytes:
+    """An entry whose header states the digest of `body`, as a lying cache would."""
+    header = {**header, "sha256": hashlib.sha256(body).hexdigest(), **changes}
+    return json.dumps(header).encode() + b"\n" + body
+
+
+def _reheadered(**changes: Any) -> Callable[[bytes], bytes]:
+    """The entry's own, intact body under a header changed as given."""
+
+    def corrupt(raw: bytes) -> bytes:
+        header = json.loads(raw.split(b"\n", 1)[0])
+        return _forged(header, raw.split(b"\n", 1)[1], **changes)
+
+    return corrupt
+
+
+def _no_digest(raw: bytes) -> bytes:
+    header, body = raw.split(b"\n", 1)
+    meta = json.loads(header)
+    del meta["sha256"]
+    return json.dumps(meta).encode() + b"\n" + body
+
+
+def _body_not_json(raw: bytes) -> bytes:
+    return _forged(json.loads(raw.split(b"\n", 1)[0]), b'{"sections": ')
+
+
+DAMAGED = {
+    "truncated": _truncate,
+    "flipped-byte": _flip_payload_byte,
+    "header-only": _header_only,
+    "empty": lambda raw: b"",
+    "garbage": lambda raw: b"\x00\xff garbage \n\x80",
+    "header-not-an-object": lambda raw: b"[]\n{}",
+    "no-newline": lambda raw: raw.replace(b"\n", b" ", 1),
+    "no-digest": _no_digest,
+    "body-not-json": _body_not_json,
+    "older-format": _reheadered(format="calcref-cache-5"),
+    "another-key": _reheadered(key="0" * 64),
+}
+
+
+# Well-formed entries (a digest that fits) whose body does not fit the model: a lying cache.
+
+
+def _reshaped(change: Callable[[Any], Any]) -> Callable[[bytes], bytes]:
+    """The entry with its body changed by `change` (which may edit in place or return a new
+    body) and a digest forged to fit."""
+
+    def corrupt(raw: bytes) -> bytes:
+        header, payload = _split(raw)
+        payload = copy.deepcopy(payload)
+        changed = change(payload)
+        body = payload if changed is None else changed
+        return _forged(header, json.dumps(body).encode())
+
+    return corrupt
+
+
+def _first(payload: dict[str, Any], section: str) -> dict[str, Any]:
+    return payload["sections"][section][0]
+
+
+def _study_of_a_missing_therapy(payload: dict[str, Any]) -> None:
+    _first(payload, "studies")["therapies"] = ["no-such-therapy"]
+
+
+WRONG_SHAPES = {
+    "body-a-list": _reshaped(lambda p: [p["sections"], p["layers"]]),
+    "body-without-sections": _reshaped(lambda p: p.pop("sections") and None),
+    "body-without-layers": _reshaped(lambda p: p.pop("layers") and None),
+    "per-file-body": _reshaped(lambda p: {"subtypes.yaml": {"subtypes": 1}, "therapies.yaml": []}),
+    "sections-a-list": _reshaped(lambda p: p.update(sections=list(p["sections"].values()))),
+    "section-a-number": _reshaped(lambda p: p["sections"].update(therapies=1)),
+    "record-a-string": _reshaped(lambda p: p["sections"].update(therapies=["diltiazem"])),
+    "record-without-id": _reshaped(lambda p: _first(p, "therapies").pop("id") and None),
+    "nested-record-a-number": _reshaped(lambda p: _first(p, "therapies").update(positions=[5])),
+    "study-of-a-missing-therapy": _reshaped(_study_of_a_missing_therapy),
+    "layers-a-mapping": _reshaped(lambda p: p.update(layers={"directory": "x"})),
+    "layer-missing-a-key": _reshaped(lambda p: p["layers"][0].pop("files") and None),
+    "layer-with-an-unknown-key": _reshaped(lambda p: p["layers"][0].update(colour="blue")),
+}
 
 
 @pytest.mark.parametrize(
-    "corrupt",
-    [
-        _truncate,
-        _flip_payload_byte,
-        _header_only,
-        lambda raw: b"",
-        lambda raw: b"\x00\xff garbage \n\x80",
-        lambda raw: b"[]\n{}",
-        _wrong_shape_with_a_good_digest,
-    ],
-    ids=["truncated", "flipped-byte", "header-only", "empty", "garbage", "wrong-json", "bad-shape"],
+    "corrupt", [*DAMAGED.values(), *WRONG_SHAPES.values()], ids=[*DAMAGED, *WRONG_SHAPES]
 )
-def test_a_corrupted_cache_entry_is_ignored(
-    cached: Path, monkeypatch: pytest.MonkeyPatch, corrupt
+def test_a_corrupted_cache_entry_is_ignored_and_rebuilt(
+    knowledge: Path,
+    cache_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    corrupt: Callable[[bytes], bytes],
 ) -> None:
-    original = load()
-    (entry,) = entries(cached)
-    entry.write_bytes(corrupt(entry.read_bytes()))
+    original = load_copy(knowledge, cache_dir)
+    (entry,) = entries(cache_dir)
+    good = entry.read_bytes()
+    damaged = corrupt(good)
+    assert damaged != good
+    entry.write_bytes(damaged)
     calls = count_parsing(monkeypatch)
-    assert load() == original
+    rebuilt = load_copy(knowledge, cache_dir)
+    assert rebuilt == original
+    assert rebuilt.layers == original.layers
     assert calls == [1], "the corrupted entry should have been ignored and the files parsed"
+    assert rebuilt.load_info == LoadInfo(str(entry), "written")
     # The entry was rewritten whole: the next load is a cache hit again.
+    assert entry.read_bytes() == good
     forbid_parsing(monkeypatch)
-    assert load() == original
+    again = load_copy(knowledge, cache_dir)
+    assert again == original
+    assert again.load_info == LoadInfo(str(entry), "hit")
 
 
-def test_an_unwritable_cache_costs_nothing_but_speed(
-    cached: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_an_entry_missing_a_whole_section_is_ignored_and_rebuilt(
+    knowledge: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every section is in every entry calcref writes (a base must hold them all), so an entry
+    without one is wrong-shaped: it must be rebuilt, not answered as a knowledge base with no
+    therapies."""
+    original = load_copy(knowledge, cache_dir)
+    (entry,) = entries(cache_dir)
+    header, payload = _split(entry.read_bytes())
+    del payload["sections"]["therapies"], payload["sections"]["studies"]
+    entry.write_bytes(_forged(header, json.dumps(payload).encode()))
+    calls = count_parsing(monkeypatch)
+    rebuilt = load_copy(knowledge, cache_dir)
+    assert calls == [1] and rebuilt.load_info.cache_state == "written", (
+        "an entry without a 'therapies' section was answered from the cache "
+        f"(state {rebuilt.load_info.cache_state!r}, {len(rebuilt.therapies)} therapies): "
+        "knowledge.load.build() reads parsed['sections'].get(section, ()), taking a missing "
+        "section for an empty one instead of a wrong-shaped entry"
+    )
+    assert rebuilt == original
+
+
+def test_an_unwritable_cache_costs_nothing_but_speed(knowledge: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache directory should go")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
-    assert load().therapy_by_id["diltiazem"].evidence == "C"
+    kb = load_copy(knowledge, blocker / "calcref")
+    assert kb.therapy_by_id["diltiazem"].evidence == "C"
+    assert kb.load_info.cache_state == "not written"
+    assert kb.load_info.cache_entry is not None
+    assert Path(kb.load_info.cache_entry).parent == blocker / "calcref"
+    assert blocker.read_text() == "a file where the cache directory should go"
+    # Nothing was saved, so the next load parses again (and still answers).
+    assert load_copy(knowledge, blocker / "calcref").load_info.cache_state == "not written"
 
 
-def test_a_cache_hit_does_not_import_yaml(knowledge: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_a_cache_hit_does_not_import_yaml(knowledge: Path, cache_dir: Path, tmp_path: Path) -> None:
     code = (
-        "import sys; from helpers import load_active as load; load(); print('yaml' in sys.modules)"
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from calcref.knowledge import load, stack\n"
+        "kb = load(stack.from_setting(sys.argv[1]), cache_dir=Path(sys.argv[2]))\n"
+        "print(kb.load_info.cache_state, 'yaml' in sys.modules)\n"
     )
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("CALCREF_NO_CACHE", "PYTHONSTARTUP")
-    }
-    env.update(XDG_CACHE_HOME=str(tmp_path / "xdg"), CALCREF_DATA=str(knowledge))
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONSTARTUP"}
     answers = []
     for _ in range(2):
         done = subprocess.run(
-            [sys.executable, "-c", code],
+            [sys.executable, "-c", code, str(knowledge), str(cache_dir)],
             env=env,
             cwd=tmp_path,
             capture_output=True,
@@ -630,4 +824,4 @@ def test_a_cache_hit_does_not_import_yaml(knowledge: Path, tmp_path: Path) -> No
         )
         assert done.returncode == 0, done.stderr
         answers.append(done.stdout.strip())
-    assert answers == ["True", "False"]
+    assert answers == ["written True", "hit False"]

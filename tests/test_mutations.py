@@ -8,8 +8,8 @@ that file, and at least one line naming the corrupted file. For structural corru
 exact line and message are checked too. Truncations that happen to leave a valid file (cut at
 a record boundary) must instead answer normally.
 
-Corruptions are generated from the schema (calcref.schema.FILES) with a seeded random.Random,
-so every run tries the same CORRUPTIONS cases.
+Corruptions are generated from the field declarations (calcref.model.FILES) with a seeded
+random.Random, so every run tries the same CORRUPTIONS cases.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ import pytest
 import yaml
 from clirun import call
 from helpers import data_dir
-from helpers import load_active as load
 
-from calcref.cli import app
 from calcref.errors import KnowledgeError
 from calcref.knowledge import stack
 from calcref.knowledge.load import parse_and_validate, read
 from calcref.model import FILES, KNOWLEDGE_FILES, Field
+
+pytestmark = pytest.mark.slow
 
 SEED = 20_251_121
 ARGV = ["treat", "--context", "ssc", "--json"]

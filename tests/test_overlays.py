@@ -4,9 +4,10 @@ Every overlay here is written into the test's tmp_path with plainly fictional co
 expectation (line numbers, paths, counts, orders) is computed from the YAML text a test wrote or
 from the bundled data/*.yaml files, never from calcref's own merge code.
 
-Isolation comes from tests/conftest.py (a private XDG cache, no CALCREF_* variables, a fresh
-in-process load() per test); `stack()` below clears load()'s cache again whenever it changes
-CALCREF_DATA inside a test.
+Isolation comes from tests/conftest.py (a private XDG cache, no CALCREF_* variables). Every
+in-process run (clirun's `invoke`/`ok`) reads CALCREF_DATA afresh and loads the knowledge
+anew, so `stack()` below only has to set the variable. Tests that start real processes are
+marked slow.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from typing import Any
 import pytest
 import yaml
 from clirun import invoke, ok
-from helpers import load_active as load
 
 import calcref
 from calcref.knowledge.stack import bundled_dir
@@ -871,11 +871,17 @@ def expected_version(versioned: Path, unversioned: Path) -> str:
 
 def test_version_lists_each_overlay_with_its_stated_version(stack, versioned_and_unversioned):
     versioned, unversioned = versioned_and_unversioned
-    setting = stack("", versioned, unversioned)
+    stack("", versioned, unversioned)
     result = ok("--version")
     assert result.stdout == expected_version(versioned, unversioned)
     assert result.stderr == ""
-    # `python -m calcref --version` answers before the CLI loads; it must say the same.
+
+
+@pytest.mark.slow
+def test_module_version_lists_each_overlay_as_the_cli_does(stack, versioned_and_unversioned):
+    """`python -m calcref --version` answers before the CLI loads; it must say the same."""
+    versioned, unversioned = versioned_and_unversioned
+    setting = stack("", versioned, unversioned)
     process = run_module("--version", CALCREF_DATA=setting)
     assert process.stdout == expected_version(versioned, unversioned)
     assert process.stderr == ""
@@ -934,6 +940,7 @@ def test_info_json_describes_layers_and_counts_what_overlays_add(stack, versione
     }
 
 
+@pytest.mark.slow
 def test_info_reports_the_parse_cache_written_then_hit_then_off(tmp_path, full_overlay):
     setting = os.pathsep.join(["", str(full_overlay)])
     env = {"CALCREF_DATA": setting, "XDG_CACHE_HOME": str(tmp_path / "fresh-cache")}
@@ -957,6 +964,7 @@ def test_info_reports_the_parse_cache_written_then_hit_then_off(tmp_path, full_o
 # =============================================================================================
 
 
+@pytest.mark.slow
 def test_same_overlay_bytes_at_two_paths_each_name_their_own_path(tmp_path, full_overlay):
     one, two = tmp_path / "one" / "clinic", tmp_path / "two" / "clinic"
     shutil.copytree(full_overlay, one)
@@ -988,6 +996,7 @@ def test_same_overlay_bytes_at_two_paths_each_name_their_own_path(tmp_path, full
 # =============================================================================================
 
 
+@pytest.mark.slow
 def test_installed_entry_point_reads_an_overlay(tmp_path, full_overlay):
     if not ENTRY_POINT.exists():
         pytest.skip("the calcref console script is not installed next to this Python")

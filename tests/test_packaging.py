@@ -1,11 +1,12 @@
 """Build the distributions the way a release would and install the wheel into a clean venv.
 
-Runs in every CI run (never skipped): it needs network access to PyPI for hatchling and for
-calcref's dependencies. Two builds are made from a copy of the repository: the wheel straight
-from the tree, and an sdist followed by a wheel built from that sdist (the path pip takes from
-an sdist, and the one a wheel-only force-include of data/ would break if it leaked into the
-sdist). One fresh virtual environment then installs the wheel built from the sdist and loads
-the knowledge from a directory outside the repository.
+Marked slow, so the inner loop (-m 'not slow') leaves it out; every CI run runs it, never
+skipped: it needs network access to PyPI for hatchling and for calcref's dependencies. Two
+builds are made from a copy of the repository: the wheel straight from the tree, and an sdist
+followed by a wheel built from that sdist (the path pip takes from an sdist, and the one a
+wheel-only force-include of data/ would break if it leaked into the sdist). One fresh virtual
+environment then installs the wheel built from the sdist and loads the knowledge, through the
+public library API, from a directory outside the repository.
 """
 
 from __future__ import annotations
@@ -20,10 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import load_active as load
+
+import calcref
+from calcref.knowledge import load
+
+pytestmark = pytest.mark.slow  # builds distributions and a virtual environment
 
 REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "src" / "calcref"
 KNOWLEDGE = ("knowledge.yaml", "subtypes.yaml", "therapies.yaml")
+SUBPACKAGES = ("knowledge", "answers", "render")
 NOT_SHIPPED = shutil.ignore_patterns(
     ".venv",
     "venv",
@@ -100,13 +107,28 @@ def wheel_files(wheel: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
+def package_modules() -> list[str]:
+    """Every module of the source tree, as the wheel names it (calcref/knowledge/load.py...)."""
+    return sorted(
+        f"calcref/{path.relative_to(PACKAGE).as_posix()}"
+        for path in PACKAGE.rglob("*.py")
+        if "__pycache__" not in path.parts
+    )
+
+
 @pytest.mark.parametrize("which", ["wheel", "wheel_from_sdist"])
 def test_wheel_carries_the_knowledge_inside_the_package(built: Built, which: str) -> None:
     files = wheel_files(getattr(built, which))
     for name in KNOWLEDGE:
         assert files[f"calcref/data/{name}"] == (REPO / "data" / name).read_bytes()
     assert "calcref/__init__.py" in files
-    assert "calcref/load.py" in files
+    for subpackage in SUBPACKAGES:
+        assert f"calcref/{subpackage}/__init__.py" in files
+    assert "calcref/knowledge/load.py" in files
+    assert "calcref/answers/query.py" in files
+    assert "calcref/render/formats.py" in files
+    # Every module of the tree and nothing else: none left behind by the restructuring.
+    assert sorted(n for n in files if n.endswith(".py")) == package_modules()
     # Nothing but the package and its metadata: no top-level data/, tests/ or src/.
     tops = {name.split("/", 1)[0] for name in files}
     assert tops <= {"calcref", *(t for t in tops if t.endswith(".dist-info"))}, tops
@@ -118,7 +140,10 @@ def test_sdist_carries_sources_data_and_tests(built: Built) -> None:
     for needed in (
         "pyproject.toml",
         "src/calcref/__init__.py",
-        "src/calcref/load.py",
+        "src/calcref/knowledge/load.py",
+        "src/calcref/knowledge/stack.py",
+        "src/calcref/answers/query.py",
+        "src/calcref/render/formats.py",
         "data/subtypes.yaml",
         "data/therapies.yaml",
         "data/knowledge.yaml",
@@ -126,8 +151,14 @@ def test_sdist_carries_sources_data_and_tests(built: Built) -> None:
         "docs/knowledge.md",
         "CHANGELOG.md",
         "tests/test_knowledge.py",
+        # The shipped tests import these helpers.
+        "tests/conftest.py",
+        "tests/helpers.py",
+        "tests/clirun.py",
     ):
         assert needed in names
+    for module in package_modules():
+        assert f"src/{module}" in names, module
     # The wheel-only force-include must not have leaked: the data lives once, at data/.
     assert not any(name.startswith("calcref/") for name in names)
 
@@ -154,25 +185,30 @@ def test_installed_wheel_loads_its_own_knowledge_outside_the_repository(built: B
 
     elsewhere = built.work / "elsewhere"
     elsewhere.mkdir()
+    # The public library API: calcref.load() and calcref.answers, nothing from the CLI.
     code = (
-        "import sysconfig, calcref, calcref.load as L\n"
-        "kb = L.load()\n"
+        "import sysconfig\n"
+        "import calcref\n"
+        "from calcref.knowledge import stack\n"
+        "kb = calcref.load()\n"
         "print(len(kb.therapies))\n"
-        "print(L.data_dir())\n"
+        "print(len(calcref.answers.treat(kb, context='ssc')))\n"
+        "print(stack.bundled_dir())\n"
+        "print(kb.layers[0].directory)\n"
         "print(calcref.__file__)\n"
         "print(sysconfig.get_paths()['purelib'])\n"
     )
     out = run([str(python), "-c", code], cwd=elsewhere, env=env).splitlines()
-    count, data_dir, package_file, site_packages = out[-4:]
+    count, ssc_count, data_dir, loaded_from, package_file, site_packages = out[-6:]
     site = Path(site_packages).resolve()
     assert Path(package_file).resolve().is_relative_to(site)
     assert Path(data_dir).resolve() == site / "calcref" / "data"
     assert not Path(data_dir).resolve().is_relative_to(REPO)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CALCREF_NO_CACHE", "1")
-        mp.delenv("CALCREF_DATA", raising=False)
-        expected = len(load().therapies)
-    assert int(count) == expected
+    assert Path(loaded_from).resolve() == Path(data_dir).resolve()
+    # The same knowledge as this checkout's bundled files, so the same answers.
+    expected = load()
+    assert int(count) == len(expected.therapies)
+    assert int(ssc_count) == len(calcref.answers.treat(expected, context="ssc"))
 
 
 def test_installed_wheel_validates_its_knowledge_and_ships_its_schemas(built: Built) -> None:

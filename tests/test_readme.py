@@ -76,3 +76,17 @@ def test_readme_example_is_real_output(command: str, shown: list[str]) -> None:
             position = actual.index(wanted, position) + 1
         except ValueError:
             pytest.fail(f"README shows a line calcref does not print (in order): {wanted!r}")
+
+
+LIBRARY = re.compile(r"## Use as a library.*?```python\n(.*?)```\n\nprints\n\n```text\n(.*?)```", re.S)
+
+
+def test_the_library_example_prints_what_the_readme_shows(tmp_path) -> None:
+    """The "Use as a library" code runs as written, outside the repository, and prints the
+    lines shown under it."""
+    code, shown = LIBRARY.search(README.read_text(encoding="utf-8")).groups()
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == shown

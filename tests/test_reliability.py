@@ -36,11 +36,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.main import get_command
 
-from calcref.cli import CITATION_STYLES
+from calcref.cli import CITATION_STYLES, app
+from calcref.model import KNOWLEDGE_FILES
 from calcref.render.formats import FORMATS
 
 CITE_FORMATS = [*FORMATS, *CITATION_STYLES]
-from calcref.model import KNOWLEDGE_FILES
+"""Everything `cite --format` accepts: the output formats, and (deprecated) the citation styles."""
 
 ARGUMENT_EXAMPLES = 500
 """Argument vectors Hypothesis generates per run (derandomized: the same vectors every run)."""
@@ -196,6 +197,7 @@ _PLAUSIBLE = {
     "--line": ["first", "second", "third"],
     "--min-evidence": ["A", "B", "C", "D", "E"],
     "--therapy": ["diltiazem", "minocycline", "sodium-thiosulfate", "warfarin", "colchicine"],
+    "--style": list(CITATION_STYLES),
 }
 _SHORT = {"-f": "--format", "-c": "--context", "-s": "--subtype", "-l": "--line"}
 _SHORT |= {"-e": "--min-evidence", "-t": "--therapy"}
@@ -290,6 +292,7 @@ def json_requested(argv: list[str], command: str | None) -> bool:
     return found
 
 
+@pytest.mark.slow
 @settings(
     max_examples=ARGUMENT_EXAMPLES,
     deadline=None,
@@ -373,7 +376,9 @@ def _every_rendering(first_subtype: str) -> list[list[str]]:
         if base[0] not in _GROUP.commands:
             continue
         runs.extend([*base, "--format", fmt] for fmt in FORMATS)
+    # --format takes the citation styles too (deprecated, with a warning on stderr).
     runs.extend(["cite", "--therapy", "diltiazem", "--format", s] for s in CITE_FORMATS)
+    runs.extend(["cite", "--therapy", "diltiazem", "--style", s] for s in CITATION_STYLES)
     runs.append(["cite", "jiang2011"])
     runs.append(["cite", "--json"])
     runs.extend([["show", "diltiazem"], ["show", "diltiazem", "--json"]])
@@ -388,6 +393,7 @@ def hostile_dir(tmp_path, monkeypatch) -> Path:
     return directory
 
 
+@pytest.mark.slow
 def test_escape_sequences_never_reach_the_terminal(hostile_dir) -> None:
     first_subtype = bundled_yaml()[0]["subtypes"][0]["id"]
     runs = _every_rendering(first_subtype)
@@ -406,6 +412,7 @@ def test_escape_sequences_never_reach_the_terminal(hostile_dir) -> None:
     assert not leaks, "\n".join(leaks)
 
 
+@pytest.mark.slow
 def test_c1_controls_never_reach_the_terminal(hostile_dir) -> None:
     """textsafe's promise covers C1 controls (U+0080-U+009F) in every format, JSON included."""
     first_subtype = bundled_yaml()[0]["subtypes"][0]["id"]
@@ -433,8 +440,12 @@ def test_json_keeps_the_original_strings(hostile_dir) -> None:
     assert card["notes"][-1]["text"] == f"note {ESCAPES}"
     assert any(r["title"] == f"Title {ESCAPES}" for r in card["references"] if r["title"])
     hits = json.loads(invoke(["search", "EVIL", "--json"]).stdout)
-    assert hits and all("\u202eEVIL" in hit["excerpt"] for hit in hits)
-    csl = json.loads(invoke(["cite", "jiang2011", "--format", "csl-json"]).stdout)
+    assert hits
+    # Every hit is a knowledge string, unchanged. (A derived value such as a reference's
+    # PubMed search URL, which holds the title percent-encoded, is not knowledge to search.)
+    altered = [(h["kind"], h["id"], h["field"]) for h in hits if "\u202eEVIL" not in h["excerpt"]]
+    assert not altered, f"search hits whose excerpt is not the original string: {altered}"
+    csl = json.loads(invoke(["cite", "jiang2011", "--style", "csl-json"]).stdout)
     assert csl[0]["title"].startswith("Title ") and "\x1b" in csl[0]["title"]
 
 
@@ -512,6 +523,7 @@ PIPES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("command", "reader"), PIPES, ids=[f"{c} | {r}" for c, r in PIPES])
 def test_closed_pipe_ends_quietly(command, reader, tmp_path) -> None:
     calcref = shlex.join(_calcref(*command.split()))
@@ -540,6 +552,7 @@ WRITE_FAILURES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 @pytest.mark.parametrize(
     ("command", "redirect"), WRITE_FAILURES, ids=[f"{c} {r}" for c, r in WRITE_FAILURES]
@@ -560,6 +573,7 @@ def test_unwritable_stdout_is_one_error_line(command, redirect) -> None:
     assert len(lines) == 1 and ERROR_LINE.match(lines[0]), done.stderr
 
 
+@pytest.mark.slow
 def test_head_receives_a_prefix_of_the_full_output() -> None:
     env = subprocess_env()
     full = subprocess.run(_calcref("treat", "--json"), capture_output=True, env=env, timeout=60)
@@ -584,6 +598,7 @@ LOCALES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("locale_env", LOCALES.values(), ids=LOCALES.keys())
 def test_utf8_output_whatever_the_locale(locale_env) -> None:
     env = subprocess_env(
@@ -616,8 +631,9 @@ SAME_QUERIES = [
     ["subtypes", "--json"],
     ["levels", "--json"],
     ["search", "calcinosis", "--json"],
-    ["cite", "--format", "bibtex"],
-    ["cite", "--format", "csl-json"],
+    ["cite", "--style", "bibtex"],
+    ["cite", "--style", "csl-json"],
+    ["cite", "--format", "ris"],  # deprecated: the warning on stderr must be stable too
     ["show", "minocycline", "--json"],
 ]
 
@@ -625,6 +641,7 @@ SAME_QUERIES = [
 @pytest.mark.parametrize("argv", SAME_QUERIES, ids=" ".join)
 def test_same_query_same_bytes_in_process(argv, tmp_path, monkeypatch) -> None:
     cold = invoke(argv)  # parses the files and writes the parse cache
+    assert list((tmp_path / "cache" / "calcref").glob("*.json")), "no parse cache entry written"
     warm = invoke(argv)  # answered from the parse cache
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other-cache"))
     again = invoke(argv)
@@ -633,6 +650,7 @@ def test_same_query_same_bytes_in_process(argv, tmp_path, monkeypatch) -> None:
     assert cold.stderr_bytes == warm.stderr_bytes == again.stderr_bytes
 
 
+@pytest.mark.slow
 def test_same_query_same_bytes_across_processes(tmp_path) -> None:
     """Different hash seeds and cold/warm caches must not reorder anything."""
     for argv in (a for a in SAME_QUERIES if "--json" in a or "csv" in a or "bibtex" in a):
@@ -682,10 +700,37 @@ def _check_json_therapy(record: dict, therapy, kb) -> None:
             assert value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet would run as a formula: the CSV writer prefixes such a cell with a '."""
+
+
+def csv_records(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and the rows of a CSV answer, each cell as the knowledge holds it: no cell
+    may start as a formula, and the ' the writer put before one is removed."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader)
+    rows = []
+    for cells in reader:
+        assert len(cells) == len(header), cells
+        for key, value in zip(header, cells, strict=True):
+            assert not value.startswith(FORMULA_START), f"formula not defused in {key}: {value!r}"
+        undone = [v[1:] if v[:1] == "'" and v[1:2] in FORMULA_START else v for v in cells]
+        rows.append(dict(zip(header, undone, strict=True)))
+    return header, rows
+
+
+def derived_columns(json_rows: list[dict]) -> list[str]:
+    """The CSV and Markdown columns: every JSON key in order, then `overlay`."""
+    keys = dict.fromkeys(k for row in json_rows for k in row if k not in ("source_file", "overlay"))
+    return [*keys, "overlay"]
+
+
+@pytest.mark.slow
 def test_every_study_number_matches_the_knowledge() -> None:
     kb = load()
     assert kb.studies, "the bundled knowledge has studies"
-    treat_rows = {r["id"]: r for r in json.loads(invoke(["treat", "--json"]).stdout)}
+    json_rows = json.loads(invoke(["treat", "--json"]).stdout)
+    treat_rows = {r["id"]: r for r in json_rows}
     assert set(treat_rows) == {t.id for t in kb.therapies}
     for therapy in kb.therapies:
         _check_json_therapy(treat_rows[therapy.id], therapy, kb)
@@ -693,11 +738,12 @@ def test_every_study_number_matches_the_knowledge() -> None:
         assert card.exit_code == 0
         _check_json_therapy(json.loads(card.stdout), therapy, kb)
 
-    csv_rows = {
-        row["id"]: row
-        for row in csv.DictReader(io.StringIO(invoke(["treat", "--format", "csv"]).stdout))
-    }
+    header, rows = csv_records(invoke(["treat", "--format", "csv"]).stdout)
+    assert header == derived_columns(json_rows)
+    csv_rows = {row["id"]: row for row in rows}
+    assert set(csv_rows) == set(treat_rows)
     markdown = invoke(["treat", "--format", "markdown"]).stdout.splitlines()
+    assert markdown[0] == "| " + " | ".join(derived_columns(json_rows)) + " |"
     table = invoke(["treat", "--details"], env={"COLUMNS": "10000"}).stdout
     for therapy in kb.therapies:
         studies = kb.studies_of(therapy.id)
@@ -769,13 +815,17 @@ CONTRACT: list[tuple[list[str], dict[str, str], int, int | None]] = [
     (["treat", "--context", "ssc", "--subtype", "metastatic", "--json"], {}, 0, None),
     (["subtypes", "dystrophic"], {}, 0, None),
     (["workup", "--subtype", "metastatic"], {}, 0, None),
-    (["cite", "--format", "bibtex"], {}, 0, None),
+    (["cite", "--style", "bibtex"], {}, 0, None),
+    (["cite", "--format", "bibtex"], {}, 0, None),  # deprecated: a warning, not an error
     (["show", "minocycline"], {}, 0, None),
     (["search", "thiosulfate"], {}, 0, None),
     (["search", "zzzz-nothing-here"], {}, 0, None),
     (["levels"], {}, 0, None),
     (["treat"], {"CALCREF_FORMAT": "json"}, 0, None),
     (["treat"], {"CALCREF_FORMAT": "CSV"}, 0, None),
+    # CALCREF_FORMAT applies only where it names one of the command's formats, else ignored.
+    (["treat"], {"CALCREF_FORMAT": "xml"}, 0, None),
+    (["info"], {"CALCREF_FORMAT": "csv"}, 0, None),
     (["nosuch"], {}, 2, 1),
     (["--json"], {}, 2, 1),
     (["treat", "--bogus"], {}, 2, 1),
@@ -789,7 +839,8 @@ CONTRACT: list[tuple[list[str], dict[str, str], int, int | None]] = [
     (["treat", "-e", "Z"], {}, 2, 1),
     (["treat", "--json=yes"], {}, 2, 1),
     (["treat", "--", "--json"], {}, 2, 1),
-    (["treat"], {"CALCREF_FORMAT": "xml"}, 2, 1),
+    (["treat", "--format", "xml"], {}, 2, 1),
+    (["info", "--format", "csv"], {}, 2, 1),
     (["show"], {}, 2, 1),
     (["show", "nosuch"], {}, 2, 1),
     (["search", ""], {}, 2, 1),
@@ -797,6 +848,9 @@ CONTRACT: list[tuple[list[str], dict[str, str], int, int | None]] = [
     (["levels", "extra"], {}, 2, 1),
     (["cite", "nosuch"], {}, 2, 1),
     (["cite", "--format", "xml"], {}, 2, 1),
+    (["cite", "--style", "xml"], {}, 2, 1),
+    (["cite", "--style", "table"], {}, 2, 1),
+    (["cite", "--style", "bibtex", "--json"], {}, 2, 1),
     (["subtypes", "nosuch"], {}, 2, 1),
     (["subtypes", "multi\nline\nid"], {}, 2, 1),
     (["treat"], {"CALCREF_DATA": "{missing}"}, 1, 1),

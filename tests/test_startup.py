@@ -35,29 +35,45 @@ def top_level(modules: set[str]) -> set[str]:
     return {m.split(".")[0] for m in modules}
 
 
+# calcref's own modules that pull the heavy dependencies in: the Rich renderers, and the
+# parsing and checking modules (PyYAML) that a warm cache never needs.
+RICH_RENDERERS = {"calcref.render.tables", "calcref.render.chart"}
+PARSING = {"calcref.knowledge.yamlread", "calcref.knowledge.rules", "calcref.knowledge.merge"}
+
+
+@pytest.mark.slow
 def test_json_path_never_imports_rich(tmp_path: Path) -> None:
     modules, done = imported_modules(tmp_path, "treat", "--context", "ssc", "--json")
     assert done.returncode == 0, done.stderr[-2000:]
     assert modules, "importtime printed nothing: the test would prove nothing"
+    assert {"calcref.answers.query", "calcref.render.formats"} <= modules
     assert "rich" not in top_level(modules)
+    assert not RICH_RENDERERS & modules
 
 
+@pytest.mark.slow
 def test_warm_cache_answers_without_pyyaml(tmp_path: Path) -> None:
     cold, done = imported_modules(tmp_path, "treat", "--context", "ssc", "--json")
     assert done.returncode == 0
     assert "yaml" in top_level(cold), "the first run must parse the knowledge files"
+    assert PARSING.issubset(cold), "the first run must load the parsing modules"
     warm, done = imported_modules(tmp_path, "treat", "--context", "ssc", "--json")
     assert done.returncode == 0
+    assert "calcref.knowledge.load" in warm
     assert "yaml" not in top_level(warm)
+    assert not PARSING & warm
 
 
+@pytest.mark.slow
 def test_table_path_does_import_rich(tmp_path: Path) -> None:
     """The counterpart that shows the JSON test can fail: tables do need Rich."""
     modules, done = imported_modules(tmp_path, "treat", "--context", "ssc")
     assert done.returncode == 0
     assert "rich" in top_level(modules)
+    assert "calcref.render.tables" in modules
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["--version"], ["-V"]])
 def test_version_imports_no_cli_framework_and_reads_the_knowledge_from_the_cache(
     tmp_path: Path, args: list[str]
@@ -68,10 +84,25 @@ def test_version_imports_no_cli_framework_and_reads_the_knowledge_from_the_cache
     assert "yaml" in top_level(cold), "the first run must parse the knowledge files"
     warm, done = imported_modules(tmp_path, *args)
     assert done.returncode == 0 and "knowledge " in done.stdout
-    assert not {"typer", "yaml", "rich"} & top_level(warm)
+    assert "calcref.knowledge.load" in warm
+    assert not {"typer", "click", "yaml", "rich"} & top_level(warm)
+    assert not {"calcref.cli", *PARSING, *RICH_RENDERERS} & warm
 
 
-def test_no_pydantic_on_any_path(tmp_path: Path) -> None:
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["treat", "--context", "ssc", "--json"],
+        ["treat", "--context", "ssc"],
+        ["--version"],
+        ["validate"],
+    ],
+    ids=["json", "table", "version", "validate"],
+)
+def test_no_pydantic_on_any_path(tmp_path: Path, args: list[str]) -> None:
     """Typer 0.29+ pulls in pydantic and costs ~100 ms a run; pyproject pins below it."""
-    modules, _ = imported_modules(tmp_path, "treat", "--context", "ssc", "--json")
+    modules, done = imported_modules(tmp_path, *args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert modules, "importtime printed nothing: the test would prove nothing"
     assert "pydantic" not in top_level(modules)

@@ -4,8 +4,9 @@ Each test copies the bundled knowledge (data/) to a temporary directory and edit
 then finds the line it edited by searching the text it wrote. The expected line numbers and
 paths therefore come from the fixture itself, never from calcref's own line bookkeeping.
 
-Isolation comes from tests/conftest.py (a private XDG cache, no CALCREF_* variables, a fresh
-load() per test).
+Isolation comes from tests/conftest.py (a private XDG cache, no CALCREF_* variables); every
+in-process run (clirun's `invoke`) reads CALCREF_DATA afresh. Tests that start real processes
+are marked slow.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path
 
 import pytest
 from clirun import invoke
-from helpers import load_active as load
 from typer.testing import Result
 
 REPO = Path(__file__).resolve().parents[1]
@@ -689,6 +689,42 @@ def test_bad_directories_are_usage_errors(tmp_path, args):
     assert result.stderr.count("\n") == 1, result.stderr
 
 
+# --- output formats: table or json ------------------------------------------------------------
+
+
+def test_format_json_and_table_are_the_json_and_text_reports(tmp_path):
+    kb = copy_data(tmp_path)
+    _break_evidence(kb)
+    as_json, as_text = validate(str(kb), "--json"), validate(str(kb))
+    by_format_json = validate(str(kb), "--format", "json")
+    by_format_table = validate(str(kb), "--format", "table")
+    assert (by_format_json.exit_code, by_format_json.stdout) == (1, as_json.stdout)
+    assert (by_format_table.exit_code, by_format_table.stdout) == (1, as_text.stdout)
+    assert json.loads(by_format_json.stdout)[0]["rule"] == "load"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown", "yaml"])
+def test_a_format_validate_does_not_write_is_a_usage_error(fmt):
+    result = validate("--format", fmt)
+    assert result.exit_code == 2, f"exit {result.exit_code}; stderr: {result.stderr!r}"
+    assert result.stdout == ""
+    assert result.stderr.startswith("calcref: error:")
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "table, json" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown", "json", "table"])
+def test_calcref_format_applies_only_where_it_is_a_format_of_validate(monkeypatch, fmt):
+    monkeypatch.setenv("CALCREF_FORMAT", fmt)
+    result = validate()
+    assert result.exit_code == 0, f"exit {result.exit_code}; stderr: {result.stderr!r}"
+    assert result.stderr == "calcref: no problems in 3 files\n"
+    if fmt == "json":
+        assert json.loads(result.stdout) == []
+    else:  # csv and markdown are ignored, never an error: the text report, which is empty
+        assert result.stdout == ""
+
+
 # --- output safety ------------------------------------------------------------------------------
 
 
@@ -737,6 +773,7 @@ def test_control_characters_never_reach_the_terminal_raw(tmp_path):
 # --- real processes -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["entry-point", "python-m"])
 def test_installed_entry_points_report_problems_without_traceback(tmp_path, launcher):
     if launcher == "entry-point" and not ENTRY_POINT.exists():

@@ -159,6 +159,9 @@ class Record(metaclass=_Declared):
     SLOTS: ClassVar[tuple[str, ...]]  # declared fields and any extra slots, such as source_file
 
     def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(self.FIELDS)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(unknown))}")
         for name, field in self.FIELDS.items():
             setattr(self, name, values.get(name, field.empty))
 
@@ -211,6 +214,10 @@ class Entry(Record):
     __slots__ = ("source_file",)
 
     source_file: str
+
+    def __init__(self, source_file: str = "", **values: Any) -> None:
+        super().__init__(**values)
+        self.source_file = source_file
 
     @classmethod
     def build(cls: type[R], data: dict[str, Any]) -> R:

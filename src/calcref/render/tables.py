@@ -65,10 +65,10 @@ def lines(parts: Iterable[Text]) -> Text:
     return Text("\n").join(list(parts))
 
 
-NARROW = {"Line", "Ev.", "Letter", "Count", "Match"}
+NARROW = {"Line", "Ev.", "Letter", "Count"}  # one short word each: never wrapped
 # Columns that must not fall below the width of their longest usual word ("Bisphosphonates",
 # "[wakabayashi2015]"), so a narrow terminal wraps between words instead of inside them.
-MIN_WIDTH = {"Therapy": 15, "Regimens [source]": 17, "Studies": 16}
+MIN_WIDTH = {"Therapy": 15, "Regimens [source]": 17, "Studies": 16, "Match": 8}
 
 
 def _table(title: str, *headers: str) -> Table:
@@ -138,7 +138,7 @@ def _evidence_legend(levels: list[Record]) -> Text:
     return t("Evidence: " + " · ".join(items) + f" · {NOT_GRADED} not graded in the source", "dim")
 
 
-def print_treat(
+def draw_treat(
     out: Console,
     records: list[Record],
     levels: list[Record],
@@ -169,10 +169,10 @@ def print_treat(
     out.print(table)
     out.print(_evidence_legend(levels))
     if show_chart:
-        print_charts(out, records, plain)
+        draw_charts(out, records, plain)
 
 
-def print_charts(out: Console, records: list[Record], plain: bool) -> None:
+def draw_charts(out: Console, records: list[Record], plain: bool) -> None:
     drawn = False
     for record in records:
         chart_lines = chart.study_chart_lines(record["studies"], plain)
@@ -188,7 +188,7 @@ def print_charts(out: Console, records: list[Record], plain: bool) -> None:
         out.print(t("No study gives patient counts for these therapies.", "dim"))
 
 
-def print_subtypes(out: Console, records: list[Record]) -> None:
+def draw_subtypes(out: Console, records: list[Record]) -> None:
     table = _table(
         "Calcinosis cutis subtypes",
         "Subtype",
@@ -213,7 +213,7 @@ def print_subtypes(out: Console, records: list[Record]) -> None:
     out.print(table)
 
 
-def print_subtype_card(
+def draw_subtype_card(
     out: Console,
     records: list[Record],
     contexts: list[Record],
@@ -249,12 +249,12 @@ def print_subtype_card(
         out.print(t("\nClinical contexts", "bold"))
         for context in contexts:
             out.print(Padding(t(f"{context['id']}: {context['name']}"), (0, 0, 0, 2)))
-    print_workup(out, workup, title=f"Workup for {record['id']}")
+    draw_workup(out, workup, title=f"Workup for {record['id']}")
     pointer = f"calcref treat --subtype {record['id']}"
     out.print(t(f"{therapy_count} therapies recorded for this subtype: run `{pointer}`.", "dim"))
 
 
-def print_workup(out: Console, records: list[Record], title: str = "Workup") -> None:
+def draw_workup(out: Console, records: list[Record], title: str = "Workup") -> None:
     table = _table(title, "Investigation", "Looks for", "Why, for whom [basis]")
     for record in records:
         reasons = [
@@ -272,7 +272,7 @@ def print_workup(out: Console, records: list[Record], title: str = "Workup") -> 
     out.print(t(BASIS_LEGEND, "dim"))
 
 
-def print_citations(out: Console, records: list[Record]) -> None:
+def draw_citations(out: Console, records: list[Record]) -> None:
     for index, record in enumerate(records, 1):
         out.print(Text.assemble(t(f"{index}. ", "bold"), t(record["citation"])))
         link = record["url"] or ""
@@ -281,7 +281,7 @@ def print_citations(out: Console, records: list[Record]) -> None:
             out.print(Padding(note, (0, 0, 0, 3)))
 
 
-def print_levels(out: Console, records: list[Record]) -> None:
+def draw_levels(out: Console, records: list[Record]) -> None:
     table = _table(
         "Evidence levels (the chapter's scale)", "Letter", "Definition", "Therapies", "Count"
     )
@@ -295,7 +295,7 @@ def print_levels(out: Console, records: list[Record]) -> None:
     out.print(table)
 
 
-def print_search(out: Console, records: list[Record]) -> None:
+def draw_search(out: Console, records: list[Record]) -> None:
     current = None
     for record in records:
         if record["kind"] != current:
@@ -314,7 +314,7 @@ def print_search(out: Console, records: list[Record]) -> None:
         )
 
 
-def print_therapy_card(out: Console, record: Record, plain: bool) -> None:
+def draw_therapy_card(out: Console, record: Record, plain: bool) -> None:
     references = record["references"]
     out.print(t(f"{record['name']} ({record['id']})", "bold underline"))
     for mark in overlay_mark(record):
@@ -354,7 +354,7 @@ def print_therapy_card(out: Console, record: Record, plain: bool) -> None:
         out.print(Padding(_study_details(study), (0, 0, 1, 2)))
     if record["notes"]:
         out.print(Group(*note_texts(record["notes"])))
-    print_charts(out, [record], plain)
+    draw_charts(out, [record], plain)
     out.print(t("\nReferences", "bold"))
     for reference in references:
         out.print(
@@ -362,7 +362,7 @@ def print_therapy_card(out: Console, record: Record, plain: bool) -> None:
         )
 
 
-def print_overview(out: Console, records: list[Record]) -> None:
+def draw_overview(out: Console, records: list[Record]) -> None:
     table = _table(
         "Calcinosis cutis: clinical picture and management", "Section", "Kind", "Statement [source]"
     )
@@ -380,7 +380,7 @@ def print_overview(out: Console, records: list[Record]) -> None:
     out.print(table)
 
 
-def print_contexts(out: Console, records: list[Record]) -> None:
+def draw_contexts(out: Console, records: list[Record]) -> None:
     table = _table(
         "Clinical contexts (use with --context)", "Id", "Name", "Aliases", "Inside", "Subtypes"
     )
@@ -403,7 +403,7 @@ CACHE_STATES = {
 }
 
 
-def print_info(out: Console, record: Record) -> None:
+def draw_info(out: Console, record: Record) -> None:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
@@ -430,16 +430,16 @@ def _stated(manifest: Record) -> str:
 
 
 DRAW: dict[str, Callable[..., None]] = {
-    "subtypes": print_subtypes,
-    "subtype": print_subtype_card,
-    "workup": print_workup,
-    "treat": print_treat,
-    "show": print_therapy_card,
-    "cite": print_citations,
-    "search": print_search,
-    "levels": print_levels,
-    "overview": print_overview,
-    "contexts": print_contexts,
-    "info": print_info,
+    "subtypes": draw_subtypes,
+    "subtype": draw_subtype_card,
+    "workup": draw_workup,
+    "treat": draw_treat,
+    "show": draw_therapy_card,
+    "cite": draw_citations,
+    "search": draw_search,
+    "levels": draw_levels,
+    "overview": draw_overview,
+    "contexts": draw_contexts,
+    "info": draw_info,
 }
 """The table drawing of each kind of answer."""

@@ -1,0 +1,65 @@
+"""Tables as a reader sees them, pinned at 80 and 120 columns (piped, so no colour).
+
+Each golden file is the exact output of one command at one width. A change to the tables
+shows up here as a diff to review; when the change is meant, regenerate the files with
+
+    CALCREF_REGENERATE_GOLDEN=1 python -m pytest tests/test_golden.py
+
+and read the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from clirun import ok
+
+GOLDEN = Path(__file__).parent / "golden"
+WIDTHS = (80, 120)
+COMMANDS = {
+    "treat-ssc": ("treat", "--context", "ssc"),
+    "treat-ssc-details": ("treat", "--context", "ssc", "--details"),
+    "treat-ssc-chart": ("treat", "--context", "ssc", "--chart"),
+    "workup-metastatic": ("workup", "--subtype", "metastatic"),
+    "subtypes": ("subtypes",),
+    "subtype-dystrophic": ("subtypes", "dystrophic"),
+    "show-colchicine": ("show", "colchicine"),
+    "cite": ("cite",),
+    "search-thiosulfate": ("search", "thiosulfate"),
+    "levels": ("levels",),
+    "overview": ("overview",),
+    "contexts": ("contexts",),
+}
+
+
+def draw(args: tuple[str, ...], width: int) -> str:
+    return ok(*args, env={"COLUMNS": str(width), "CALCREF_NO_CACHE": "1"}).stdout
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_table_matches_its_golden_file(name: str, width: int) -> None:
+    path = GOLDEN / f"{name}.{width}.txt"
+    text = draw(COMMANDS[name], width)
+    if os.environ.get("CALCREF_REGENERATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {path.name}: regenerate (see the module docstring)"
+    assert text == path.read_text(encoding="utf-8"), f"{name} at {width} columns changed"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_no_line_is_wider_than_the_screen(name: str, width: int) -> None:
+    text = (GOLDEN / f"{name}.{width}.txt").read_text(encoding="utf-8")
+    assert max(map(len, text.splitlines())) <= width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_patient_count_survives_the_width(width: int) -> None:
+    """The narrow table shows exactly the counts (n=…) the wide one does: nothing cut."""
+    args = COMMANDS["treat-ssc-details"]
+    wide = sorted(re.findall(r"n=\d+", draw(args, 250)))
+    assert sorted(re.findall(r"n=\d+", draw(args, width))) == wide
