@@ -1844,3 +1844,50 @@ def test_empty_context_points_to_its_subtypes():
 
 def test_unknown_value_prefix_suggests_the_full_name():
     assert "did you mean 'minocycline'?" in usage_error("show", "MINO")
+
+
+# =============================================================================================
+# cite --style, and --format's deprecated citation styles
+# =============================================================================================
+
+
+@pytest.mark.parametrize("style", ["ama", "vancouver", "bibtex", "ris", "csl-json"])
+def test_cite_style_prints_the_citation_document(style):
+    from helpers import load_active
+
+    from calcref.render.citations import export
+
+    kb = load_active()
+    result = ok("cite", "--therapy", "minocycline", "--style", style.upper())
+    refs = [r for r in kb.references if r.id in {"chapter", "jopa", "balin2012", "robertson2003"}]
+    assert result.stdout.replace("\r\n", "\n") == export(refs, style).replace("\r\n", "\n")
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("style", ["vancouver", "bibtex", "ris", "csl-json"])
+def test_cite_format_with_a_style_still_works_and_says_it_is_deprecated(style):
+    new = ok("cite", "robertson2003", "--style", style)
+    old = ok("cite", "robertson2003", "--format", style)
+    assert old.stdout == new.stdout
+    assert (
+        old.stderr
+        == f"calcref: warning: --format {style} is deprecated for cite; use --style {style}\n"
+    )
+    by_env = ok("cite", "robertson2003", env={"CALCREF_FORMAT": style})
+    assert by_env.stdout == new.stdout and "CALCREF_FORMAT" in by_env.stderr
+
+
+def test_cite_format_ama_is_still_the_list_with_links():
+    assert ok("cite", "--format", "ama").stdout == ok("cite").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--style", "apa"], "'apa' is not a citation style; use one of: ama, vancouver"),
+        (["--style", "bibtex", "--json"], "--style prints a citation document"),
+        (["--style", "ris", "--format", "csv"], "--style prints a citation document"),
+    ],
+)
+def test_cite_style_misuse_is_a_usage_error(args, words):
+    assert words in usage_error("cite", *args)

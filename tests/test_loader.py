@@ -9,7 +9,6 @@ writes the user's own cache.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import importlib
 import json
@@ -699,16 +698,23 @@ DAMAGED = {
 # Well-formed entries (a digest that fits) whose body does not fit the model: a lying cache.
 
 
-def _reshaped(change: Callable[[Any], Any]) -> Callable[[bytes], bytes]:
-    """The entry with its body changed by `change` (which may edit in place or return a new
-    body) and a digest forged to fit."""
+def _reshaped(change: Callable[[Any], object]) -> Callable[[bytes], bytes]:
+    """The entry with its body edited in place by `change` and a digest forged to fit."""
 
     def corrupt(raw: bytes) -> bytes:
         header, payload = _split(raw)
-        payload = copy.deepcopy(payload)
-        changed = change(payload)
-        body = payload if changed is None else changed
-        return _forged(header, json.dumps(body).encode())
+        change(payload)
+        return _forged(header, json.dumps(payload).encode())
+
+    return corrupt
+
+
+def _replaced(make: Callable[[Any], object]) -> Callable[[bytes], bytes]:
+    """The entry with the body `make` returns in place of its own, and a digest to fit."""
+
+    def corrupt(raw: bytes) -> bytes:
+        header, payload = _split(raw)
+        return _forged(header, json.dumps(make(payload)).encode())
 
     return corrupt
 
@@ -717,23 +723,22 @@ def _first(payload: dict[str, Any], section: str) -> dict[str, Any]:
     return payload["sections"][section][0]
 
 
-def _study_of_a_missing_therapy(payload: dict[str, Any]) -> None:
-    _first(payload, "studies")["therapies"] = ["no-such-therapy"]
-
-
 WRONG_SHAPES = {
-    "body-a-list": _reshaped(lambda p: [p["sections"], p["layers"]]),
-    "body-without-sections": _reshaped(lambda p: p.pop("sections") and None),
-    "body-without-layers": _reshaped(lambda p: p.pop("layers") and None),
-    "per-file-body": _reshaped(lambda p: {"subtypes.yaml": {"subtypes": 1}, "therapies.yaml": []}),
+    "body-a-list": _replaced(lambda p: [p["sections"], p["layers"]]),
+    "body-a-string": _replaced(lambda p: "sections"),
+    "per-file-body": _replaced(lambda p: {"subtypes.yaml": {"subtypes": 1}, "therapies.yaml": []}),
+    "body-without-sections": _reshaped(lambda p: p.pop("sections")),
+    "body-without-layers": _reshaped(lambda p: p.pop("layers")),
     "sections-a-list": _reshaped(lambda p: p.update(sections=list(p["sections"].values()))),
     "section-a-number": _reshaped(lambda p: p["sections"].update(therapies=1)),
     "record-a-string": _reshaped(lambda p: p["sections"].update(therapies=["diltiazem"])),
-    "record-without-id": _reshaped(lambda p: _first(p, "therapies").pop("id") and None),
+    "record-without-id": _reshaped(lambda p: _first(p, "therapies").pop("id")),
     "nested-record-a-number": _reshaped(lambda p: _first(p, "therapies").update(positions=[5])),
-    "study-of-a-missing-therapy": _reshaped(_study_of_a_missing_therapy),
+    "study-of-a-missing-therapy": _reshaped(
+        lambda p: _first(p, "studies").update(therapies=["no-such-therapy"])
+    ),
     "layers-a-mapping": _reshaped(lambda p: p.update(layers={"directory": "x"})),
-    "layer-missing-a-key": _reshaped(lambda p: p["layers"][0].pop("files") and None),
+    "layer-missing-a-key": _reshaped(lambda p: p["layers"][0].pop("files")),
     "layer-with-an-unknown-key": _reshaped(lambda p: p["layers"][0].update(colour="blue")),
 }
 

@@ -154,14 +154,16 @@ def _format(settings: Settings, given: str | None, as_json: bool, allowed: tuple
     if as_json:
         return "json"
     if given is not None:
-        chosen = given.strip().lower()
-        if chosen not in allowed:
-            raise UsageProblem(
-                f"'{visible(given)}' is not a format of this command; use one of: "
-                + ", ".join(allowed)
-            )
-        return chosen
+        return _one_of(given, allowed, "a format of this command")
     return settings.format if settings.format in allowed else "table"
+
+
+def _one_of(value: str, allowed: tuple[str, ...], what: str) -> str:
+    """The value as typed (any case, spaces around it), or a usage error listing the choices."""
+    chosen = value.strip().lower()
+    if chosen not in allowed:
+        raise UsageProblem(f"'{visible(value)}' is not {what}; use one of: {', '.join(allowed)}")
+    return chosen
 
 
 def _resolve(kb: KnowledgeBase, kind: str, value: str | None) -> str | None:
@@ -377,12 +379,7 @@ def _citation_style(
     None for a listing in an output format. `--format ama` is the AMA list with links, as
     it always was."""
     if style is not None:
-        chosen = style.strip().lower()
-        if chosen not in CITATION_STYLES:
-            raise UsageProblem(
-                f"'{visible(style)}' is not a citation style; use one of: "
-                + ", ".join(CITATION_STYLES)
-            )
+        chosen = _one_of(style, CITATION_STYLES, "a citation style")
         if fmt is not None or as_json:
             raise UsageProblem("--style prints a citation document; leave out --format and --json")
         return chosen
