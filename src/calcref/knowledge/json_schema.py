@@ -1,9 +1,10 @@
 """The knowledge files' rules as JSON Schema, for curators' editors and other tools.
 
 Generated from the model's declarations (`calcref.model`), the rules the loader itself
-applies, so the published schema cannot drift from what calcref accepts. JSON Schema cannot see across records, so ids that
-must exist elsewhere, duplicate ids, aliases and overlay conflicts are left to
-`calcref validate`; everything about a single file's shape, types and values is here.
+applies, so the published schema cannot drift from what calcref accepts. JSON Schema cannot
+see across records, so ids that must exist elsewhere, duplicate ids, aliases and overlay
+conflicts are left to `calcref validate`; everything about a single file's shape, types and
+values is here.
 """
 
 from __future__ import annotations
