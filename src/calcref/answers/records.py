@@ -14,7 +14,7 @@ from typing import Any
 
 from calcref.answers import query
 from calcref.answers.links import link
-from calcref.model import SECTIONS, KnowledgeBase, Reference, Study, Subtype, Therapy
+from calcref.model import SECTIONS, KnowledgeBase, Manifest, Reference, Study, Subtype, Therapy
 
 Record = dict[str, Any]
 
@@ -135,7 +135,7 @@ def info(kb: KnowledgeBase, version: str) -> Record:
     base = layers[0]
     return {
         "calcref": version,
-        "knowledge": {key: base[key] for key in ("version", "date", "title")},
+        "knowledge": {key: base[key] for key in Manifest.FIELDS},
         "layers": layers,
         "counts": {section: len(getattr(kb, section)) for section in SECTIONS},
         "cache": {"state": kb.load_info.cache_state, "entry": kb.load_info.cache_entry},

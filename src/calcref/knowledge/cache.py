@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = "calcref-cache-6"
-_CODE = ("rules.py", "merge.py", "../model.py")  # what decides the shape of a cached record
+_CODE = ("rules.py", "merge.py", "load.py", "../model.py")  # what shapes a cached entry
 
 
 def location(environ: Mapping[str, str]) -> Path | None:

@@ -17,7 +17,7 @@ from calcref import __version__
 from calcref.errors import KnowledgeError, Problem
 from calcref.knowledge import cache as parse_cache
 from calcref.knowledge import stack
-from calcref.model import MANIFEST, SECTIONS, KnowledgeBase, KnowledgeLayer, LoadInfo
+from calcref.model import MANIFEST, SECTIONS, KnowledgeBase, KnowledgeLayer, LoadInfo, Manifest
 
 if TYPE_CHECKING:  # parsing modules import PyYAML, which a warm start never needs
     from calcref.knowledge.merge import Merged
@@ -167,7 +167,7 @@ def _layer_record(layer_files: LayerFiles, manifest: dict[str, Any]) -> dict[str
         "directory": str(layer_files.layer.directory),
         "overlay": layer_files.layer.overlay,
         "files": [path for path, _ in layer_files.files.values()],
-        **{key: manifest.get(key) for key in ("version", "date", "title")},
+        **{key: manifest.get(key) for key in Manifest.FIELDS},
     }
 
 
@@ -200,7 +200,7 @@ def build(parsed: dict[str, Any], load_info: LoadInfo) -> KnowledgeBase:
     (a cache entry altered with its digest forged) is a KnowledgeError, never a traceback."""
     try:
         sections = {
-            section: tuple(kind.build(r) for r in parsed["sections"].get(section, ()))
+            section: tuple(kind.build(r) for r in parsed["sections"][section])
             for section, kind in SECTIONS.items()
         }
         layers = tuple(
