@@ -177,6 +177,9 @@ def test_search_finds_the_field_path_and_curators_notes(kb):
         ("therapy", "alpha", "regimens[0].text")
     ]
     assert [h["id"] for h in search.search(kb, "mg/day")] == ["unit"]
+    # A reference's link is derived from its title; only the title is searched.
+    assert search.search(kb, "pubmed") == []
+    assert [(h["id"], h["field"]) for h in search.search(kb, "Paper")] == [("paper", "title")]
 
 
 # --- the writers --------------------------------------------------------------------------------

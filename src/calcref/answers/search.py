@@ -55,7 +55,9 @@ def _documents(kb: KnowledgeBase) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for study in kb.studies:
         yield "study", study.id, records.study(kb, study)
     for reference in kb.references:
-        yield "reference", reference.id, records.reference(kb, reference)
+        record = records.reference(kb, reference)
+        del record["url"], record["link"]  # derived from the title or DOI, which are searched
+        yield "reference", reference.id, record
     for level in kb.evidence_levels:
         origin = records.origin(kb, level.source_file)
         yield "evidence level", level.letter, {"definition": level.definition} | origin
