@@ -95,7 +95,7 @@ def kb() -> KnowledgeBase:
         "evidence_levels": levels,
         "references": (
             ref("book", title="Book"),
-            ref("paper", title="Paper", year=2003, authors=("Robertson LP",)),
+            ref("paper", title="Minocycline in SSc", year=2003, authors=("Robertson LP",)),
         ),
     }
     from calcref.model import KnowledgeLayer
@@ -179,7 +179,7 @@ def test_search_finds_the_field_path_and_curators_notes(kb):
     assert [h["id"] for h in search.search(kb, "mg/day")] == ["unit"]
     # A reference's link is derived from its title; only the title is searched.
     assert search.search(kb, "pubmed") == []
-    assert [(h["id"], h["field"]) for h in search.search(kb, "Paper")] == [("paper", "title")]
+    assert [(h["id"], h["field"]) for h in search.search(kb, "minocycline in")] == [("paper", "title")]
 
 
 # --- the writers --------------------------------------------------------------------------------
