@@ -179,7 +179,8 @@ def test_search_finds_the_field_path_and_curators_notes(kb):
     assert [h["id"] for h in search.search(kb, "mg/day")] == ["unit"]
     # A reference's link is derived from its title; only the title is searched.
     assert search.search(kb, "pubmed") == []
-    assert [(h["id"], h["field"]) for h in search.search(kb, "minocycline in")] == [("paper", "title")]
+    hits = search.search(kb, "minocycline in")
+    assert [(h["id"], h["field"]) for h in hits] == [("paper", "title")]
 
 
 # --- the writers --------------------------------------------------------------------------------

@@ -830,3 +830,24 @@ def test_a_cache_hit_does_not_import_yaml(knowledge: Path, cache_dir: Path, tmp_
         assert done.returncode == 0, done.stderr
         answers.append(done.stdout.strip())
     assert answers == ["written True", "hit False"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("    n: 17\n", "    n: 017\n"),  # YAML 1.1 octal: would read as 15
+        ("    n: 17\n", "    n: 1:7\n"),  # YAML 1.1 base 60: would read as 67
+        ("    n: 17\n", "    n: 0x11\n"),
+        ("    n: 17\n", "    n: 1_7\n"),
+        ("    n: 17\n", "    n: 1" + "0" * 4400 + "\n"),  # past Python's int-string limit
+    ],
+    ids=["octal", "sexagesimal", "hex", "underscore", "4401-digits"],
+)
+def test_counts_must_be_plain_decimals(knowledge: Path, old: str, new: str) -> None:
+    """A count means what it looks like, or the file is refused at its line."""
+    path = knowledge / THERAPIES
+    edit(path, old, new)
+    number = new.split(": ", 1)[1].strip()
+    problems = problems_of(knowledge)
+    assert len(problems) == 1, problems
+    expect(problems, path, line_no(path, number[:20]), "plain whole number")

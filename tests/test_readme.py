@@ -78,7 +78,9 @@ def test_readme_example_is_real_output(command: str, shown: list[str]) -> None:
             pytest.fail(f"README shows a line calcref does not print (in order): {wanted!r}")
 
 
-LIBRARY = re.compile(r"## Use as a library.*?```python\n(.*?)```\n\nprints\n\n```text\n(.*?)```", re.S)
+LIBRARY = re.compile(
+    r"## Use as a library.*?```python\n(.*?)```\n\nprints\n\n```text\n(.*?)```", re.S
+)
 
 
 def test_the_library_example_prints_what_the_readme_shows(tmp_path) -> None:

@@ -22,7 +22,6 @@ import pytest
 from clirun import call
 
 import calcref
-from calcref.cli import app
 
 BIN_DIR = Path(sys.executable).parent
 ENTRY_POINT = BIN_DIR / "calcref"

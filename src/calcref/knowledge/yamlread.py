@@ -8,6 +8,8 @@ not a plain scalar, and recording the line of every key and item for error messa
 
 from __future__ import annotations
 
+import re
+
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
@@ -176,6 +178,8 @@ def _refuse_tag(event: yaml.NodeEvent, line: int, *allowed: str) -> None:
 
 _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
 _STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]{0,8})")
 
 
 def _scalar(event: yaml.ScalarEvent, line: int) -> object:
@@ -195,4 +199,10 @@ def _scalar(event: yaml.ScalarEvent, line: int) -> object:
         if tag == "tag:yaml.org,2002:timestamp":
             raise _Refused(line, f"'{value}' reads as a date: quote it")
         raise _Refused(line, f"YAML tag '{tag}' is not allowed in knowledge files")
-    return _constructor.construct_object(ScalarNode(tag, value))
+    if tag == _INT and not _DECIMAL.fullmatch(value):
+        # YAML 1.1 reads 017 as 15 (octal), 1:7 as 67 (base 60) and 0x11 as 17: a count
+        # must mean what it looks like, and stay small enough to be a count.
+        raise _Refused(line, f"'{value}' must be a plain whole number of at most 9 digits")
+    # The tag's own constructor, not construct_object: that one remembers every node it has
+    # built, which would grow with every file a long-running program reads.
+    return _constructor.yaml_constructors[tag](_constructor, ScalarNode(tag, value))
