@@ -21,10 +21,27 @@ OUTSIDE_VARS = (
 )
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> str:
+    """One parse cache for the session. Entries are keyed by the knowledge's exact bytes and
+    paths, so tests with different knowledge never meet each other's entries; sharing spares
+    each test a cold parse of the bundled files."""
+    return str(tmp_path_factory.mktemp("xdg-cache"))
+
+
 @pytest.fixture(autouse=True)
-def _isolate(tmp_path, monkeypatch):
-    """A private XDG cache and none of OUTSIDE_VARS. (calcref reads the environment once per
-    run, so nothing in process needs clearing between tests.)"""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+def _isolate(monkeypatch, shared_cache):
+    """The session's cache and none of OUTSIDE_VARS. (calcref reads the environment once per
+    run, so nothing in process needs clearing between tests.) A test of the cache itself
+    sets XDG_CACHE_HOME to a directory of its own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", shared_cache)
     for name in OUTSIDE_VARS:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    """A parse cache of this test's own, for tests of the cache itself (cold, then warm)."""
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(directory))
+    return directory

@@ -1522,6 +1522,7 @@ def test_a_value_containing_a_newline_is_still_reported_on_one_line(args):
     usage_error(*args)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,
@@ -1538,6 +1539,7 @@ def test_any_context_value_exits_0_or_2_with_at_most_one_line(value):
         assert isinstance(json.loads(result.stdout), list)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40,
     deadline=None,
@@ -1826,7 +1828,7 @@ def test_an_unusable_cache_directory_costs_nothing_but_speed(tmp_path, monkeypat
     assert ok_json("levels")[4]["count"] == 6
 
 
-def test_a_warm_cache_gives_the_same_answer():
+def test_a_warm_cache_gives_the_same_answer(private_cache):
     cold = ok("treat", "--context", "ssc", "--json").stdout
     warm = ok("treat", "--context", "ssc", "--json").stdout
     assert warm == cold

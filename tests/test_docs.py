@@ -163,6 +163,7 @@ def run_step(command: str, cwd: Path) -> str:
     return done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_worked_example_runs_as_written(tmp_path: Path) -> None:
     steps = worked_example()
     commands = [c for kind, body in steps if kind == "console" for c in console_commands(body)]

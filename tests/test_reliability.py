@@ -639,7 +639,7 @@ SAME_QUERIES = [
 
 
 @pytest.mark.parametrize("argv", SAME_QUERIES, ids=" ".join)
-def test_same_query_same_bytes_in_process(argv, tmp_path, monkeypatch) -> None:
+def test_same_query_same_bytes_in_process(argv, tmp_path, monkeypatch, private_cache) -> None:
     cold = invoke(argv)  # parses the files and writes the parse cache
     assert list((tmp_path / "cache" / "calcref").glob("*.json")), "no parse cache entry written"
     warm = invoke(argv)  # answered from the parse cache
@@ -869,6 +869,7 @@ def _contract_id(case: tuple) -> str:
     return repr(f"{code}: {shown} {extra}".strip())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("argv", "env", "code", "errors"), CONTRACT, ids=map(_contract_id, CONTRACT)
 )

@@ -580,6 +580,7 @@ def test_corruptions_cover_every_kind_and_field_type():
     assert any(c.site.file == "knowledge.yaml" for c in cases["breaks-pattern"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("category", REFUSED)
 def test_schema_and_loader_both_refuse(category, tmp_path):
     disagreements = []
@@ -606,6 +607,7 @@ def test_schema_and_loader_both_refuse(category, tmp_path):
     assert not disagreements, "\n".join(disagreements)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("category", ACCEPTED)
 def test_schema_and_loader_both_accept(category, tmp_path):
     disagreements = []

@@ -23,6 +23,8 @@ from clirun import call
 
 import calcref
 
+pytestmark = pytest.mark.slow  # every test here starts the installed entry point
+
 BIN_DIR = Path(sys.executable).parent
 ENTRY_POINT = BIN_DIR / "calcref"
 if not ENTRY_POINT.exists():  # pragma: no cover - e.g. a venv laid out differently

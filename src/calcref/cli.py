@@ -14,8 +14,9 @@ import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -605,7 +606,7 @@ def run(args: list[str], settings: Settings | None = None) -> int:
     try:
         if not args:  # no command: the help, as a successful answer
             args = ["--help"]
-        code = app(args=args, prog_name="calcref", standalone_mode=False, obj=settings)
+        code = _command().main(args, prog_name="calcref", standalone_mode=False, obj=settings)
         sys.stdout.flush()
         return code if isinstance(code, int) else 0
     except typer.Abort:
@@ -627,6 +628,12 @@ def run(args: list[str], settings: Settings | None = None) -> int:
         if _is_usage_error(exc):  # click's errors: a bad option, a missing argument...
             return _fail(exc.exit_code, exc.format_message())  # type: ignore[attr-defined]
         raise
+
+
+@cache
+def _command() -> Any:
+    """The click command Typer builds from `app`, once per process (a test runs many)."""
+    return typer.main.get_command(app)
 
 
 def _is_usage_error(exc: Exception) -> bool:
