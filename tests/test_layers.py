@@ -16,7 +16,7 @@ import pytest
 import calcref
 
 PACKAGE = Path(calcref.__file__).parent
-LAYERS = {"model": 0, "errors": 0, "knowledge": 1, "answers": 2, "render": 3}
+LAYERS = {"model": 0, "errors": 0, "version": 0, "knowledge": 1, "answers": 2, "render": 3}
 TOP = 4  # cli.py, settings.py, __main__.py: the command line and its boundary
 
 
@@ -24,7 +24,7 @@ def layer_of(module: str) -> int:
     """The layer of a module named `calcref.x.y` (or `calcref` itself, the package face)."""
     parts = module.split(".")
     if len(parts) == 1:
-        return 0  # `from calcref import __version__`: the version, needed everywhere
+        return TOP  # the package face hands the library to its users: nothing imports it
     return LAYERS.get(parts[1], TOP)
 
 
@@ -35,8 +35,7 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module]
             if node.module == "calcref":  # `from calcref import answers` names a subpackage
-                names = [f"calcref.{a.name}" for a in node.names if a.name != "__version__"]
-                names = names or ["calcref"]
+                names = [f"calcref.{a.name}" if a.name in LAYERS else "calcref" for a in node.names]
             found += [(node.lineno, n) for n in names if n.split(".")[0] == "calcref"]
         elif isinstance(node, ast.Import):
             found += [(node.lineno, a.name) for a in node.names if a.name.startswith("calcref")]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.3.0"
+from calcref.version import __version__
+
 __all__ = ["__version__", "answers", "load"]
 
 

@@ -17,10 +17,10 @@ def _version_answered() -> bool:
     """`--version` alone is answered before the CLI framework is imported: it needs only the
     knowledge's manifest, which a warm cache holds. A problem with the knowledge is left to
     the CLI, which reports it under the usual error contract."""
-    from calcref import __version__
     from calcref.errors import CalcrefError
     from calcref.render.formats import knowledge_versions
     from calcref.settings import Settings
+    from calcref.version import __version__
 
     try:
         text = f"calcref {__version__}\n" + knowledge_versions(Settings.here().kb().layers)

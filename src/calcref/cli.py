@@ -20,13 +20,13 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from calcref import __version__
 from calcref.answers import query, records
 from calcref.errors import CalcrefError, KnowledgeError, UnknownValueError
 from calcref.model import EVIDENCE_LETTERS, KnowledgeBase
 from calcref.render.formats import FORMATS, Answer, knowledge_versions, to_json, write
 from calcref.render.textsafe import visible
 from calcref.settings import Settings
+from calcref.version import __version__
 
 DISCLAIMER = (
     "calcref is a reference, not medical advice: check the sources and use clinical judgement."

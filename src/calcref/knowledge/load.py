@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from calcref import __version__
 from calcref.errors import KnowledgeError, Problem
 from calcref.knowledge import cache as parse_cache
 from calcref.knowledge import stack
 from calcref.model import MANIFEST, SECTIONS, KnowledgeBase, KnowledgeLayer, LoadInfo, Manifest
+from calcref.version import __version__
 
 if TYPE_CHECKING:  # parsing modules import PyYAML, which a warm start never needs
     from calcref.knowledge.merge import Merged
