@@ -24,7 +24,7 @@ import pytest
 
 from calcref.errors import KnowledgeError, Problem
 from calcref.knowledge import cache, load, stack
-from calcref.model import SECTIONS, KnowledgeBase, LoadInfo
+from calcref.model import SECTIONS, KnowledgeBase, LoadInfo, Study, Therapy
 
 # `calcref.knowledge.load` is the function (the package re-exports it under its module's
 # name), so the module itself, whose globals load() looks up, comes from the import system.
@@ -599,7 +599,12 @@ def test_the_entry_is_one_header_line_and_one_json_body(knowledge: Path, cache_d
     payload = json.loads(body)
     assert set(payload) == {"sections", "layers"}
     assert list(payload["sections"]) == list(SECTIONS)
-    assert [t["id"] for t in payload["sections"]["therapies"]] == [t.id for t in kb.therapies]
+    # Each record is a row of its slots' values, in the order the model declares them.
+    assert payload["sections"]["therapies"] == [
+        json.loads(json.dumps(t.as_row())) for t in kb.therapies
+    ]
+    id_at = Therapy.SLOTS.index("id")
+    assert [row[id_at] for row in payload["sections"]["therapies"]] == [t.id for t in kb.therapies]
     assert [layer["directory"] for layer in payload["layers"]] == [str(knowledge)]
     assert cache.read(cache_dir, header["key"]) == payload
 
@@ -719,8 +724,13 @@ def _replaced(make: Callable[[Any], object]) -> Callable[[bytes], bytes]:
     return corrupt
 
 
-def _first(payload: dict[str, Any], section: str) -> dict[str, Any]:
+def _first(payload: dict[str, Any], section: str) -> list[Any]:
     return payload["sections"][section][0]
+
+
+def _set(kind: type, name: str, value: Any) -> Callable[[list[Any]], None]:
+    """Set one slot of a cached row, found by the kind's slot order."""
+    return lambda row: row.__setitem__(kind.SLOTS.index(name), value)
 
 
 WRONG_SHAPES = {
@@ -732,10 +742,14 @@ WRONG_SHAPES = {
     "sections-a-list": _reshaped(lambda p: p.update(sections=list(p["sections"].values()))),
     "section-a-number": _reshaped(lambda p: p["sections"].update(therapies=1)),
     "record-a-string": _reshaped(lambda p: p["sections"].update(therapies=["diltiazem"])),
-    "record-without-id": _reshaped(lambda p: _first(p, "therapies").pop("id")),
-    "nested-record-a-number": _reshaped(lambda p: _first(p, "therapies").update(positions=[5])),
+    "record-a-mapping": _reshaped(lambda p: p["sections"]["therapies"].__setitem__(0, {})),
+    "record-without-id": _reshaped(lambda p: _first(p, "therapies").pop(Therapy.SLOTS.index("id"))),
+    "record-one-value-too-many": _reshaped(lambda p: _first(p, "therapies").append("x")),
+    "nested-record-a-number": _reshaped(
+        lambda p: _set(Therapy, "positions", [5])(_first(p, "therapies"))
+    ),
     "study-of-a-missing-therapy": _reshaped(
-        lambda p: _first(p, "studies").update(therapies=["no-such-therapy"])
+        lambda p: _set(Study, "therapies", ["no-such-therapy"])(_first(p, "studies"))
     ),
     "layers-a-mapping": _reshaped(lambda p: p.update(layers={"directory": "x"})),
     "layer-missing-a-key": _reshaped(lambda p: p["layers"][0].pop("files")),

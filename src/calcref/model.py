@@ -16,7 +16,9 @@ every invariant before a record is built.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
+from itertools import repeat
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
 R = TypeVar("R", bound="Record")
@@ -148,7 +150,26 @@ class _Declared(type):
         inherited = {k: v for base in bases for k, v in getattr(base, "FIELDS", {}).items()}
         cls.FIELDS = inherited | own  # type: ignore[attr-defined]
         cls.SLOTS = tuple(s for k in reversed(cls.__mro__) for s in k.__dict__.get("__slots__", ()))  # type: ignore[attr-defined]
+        convert = ((i, _from_row(cls.FIELDS.get(n))) for i, n in enumerate(cls.SLOTS))
+        cls.CONVERT = tuple((i, c) for i, c in convert if c is not None)  # type: ignore[attr-defined]
+        cls.NESTED = tuple(  # type: ignore[attr-defined]
+            (i, cls.FIELDS[n].type == "record")
+            for i, n in enumerate(cls.SLOTS)
+            if n in cls.FIELDS and cls.FIELDS[n].kind is not None
+        )
         return cls
+
+
+def _from_row(field: Field | None) -> Any:
+    """How one value of a cached row becomes a record's value (None: as it is)."""
+    if field is None or field.type in ("str", "int", "bool"):
+        return None
+    if field.type == "strs":
+        return tuple
+    from_row = field.kind.from_row  # type: ignore[union-attr]
+    if field.type == "record":
+        return from_row
+    return lambda rows: tuple(map(from_row, rows))
 
 
 class Record(metaclass=_Declared):
@@ -157,6 +178,8 @@ class Record(metaclass=_Declared):
     __slots__ = ()
     FIELDS: ClassVar[dict[str, Field]]
     SLOTS: ClassVar[tuple[str, ...]]  # declared fields and any extra slots, such as source_file
+    CONVERT: ClassVar[tuple[tuple[int, Any], ...]]  # cached row values that need converting
+    NESTED: ClassVar[tuple[tuple[int, bool], ...]]  # slots holding a record (True) or records
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - set(self.FIELDS)
@@ -184,6 +207,31 @@ class Record(metaclass=_Declared):
     def as_json(self) -> dict[str, Any]:
         """Every declared field, in declaration order, as JSON-ready plain data."""
         return {name: _plain(getattr(self, name)) for name in self.FIELDS}
+
+    def as_row(self) -> list[Any]:
+        """Every slot's value, in slot order, nested records as rows: the compact form the
+        parse cache stores (no key names to write, parse or look up). Tuples stay tuples:
+        JSON writes them as lists."""
+        row = list(map(getattr, repeat(self), self.SLOTS))
+        for index, single in self.NESTED:
+            value = row[index]
+            if value is not None:
+                row[index] = value.as_row() if single else [item.as_row() for item in value]
+        return row
+
+    @classmethod
+    def from_row(cls: type[R], row: list[Any]) -> R:
+        """A record from `as_row`'s list, which it converts in place (lists to tuples, nested
+        rows to records); a row of the wrong length is a ValueError. The hot loop of a warm
+        start, so the slots are filled by `map` rather than a Python loop."""
+        if len(row) != len(cls.SLOTS):
+            raise ValueError(f"a {cls.__name__} row has {len(row)} values, not {len(cls.SLOTS)}")
+        for index, convert in cls.CONVERT:
+            if row[index] is not None:
+                row[index] = convert(row[index])
+        record = cls.__new__(cls)
+        deque(map(setattr, repeat(record), cls.SLOTS, row), maxlen=0)
+        return record
 
     def replace(self: R, **changes: Any) -> R:
         """A copy with some values changed; the record itself never changes."""

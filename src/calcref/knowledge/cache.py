@@ -3,7 +3,8 @@
 The key is a hash of calcref's version, the cache format, the code that shapes cached data
 and the exact bytes and paths of every knowledge file, so an edited file or a new release is
 never answered from an old entry. An entry is one header line (format, key, digest of the
-body) and the validated records as one JSON document. It is written to a temporary file and
+body) and the validated records as one JSON document, each record a row of values in the
+order its kind declares them (`Record.as_row`). It is written to a temporary file and
 renamed into place (atomic: racing processes each see a whole file); a truncated or corrupted
 entry fails its digest and is ignored, never trusted.
 
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-FORMAT = "calcref-cache-6"
+FORMAT = "calcref-cache-7"
 _CODE = ("rules.py", "merge.py", "load.py", "../model.py")  # what shapes a cached entry
 
 

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from calcref.errors import KnowledgeError, Problem
 from calcref.knowledge import cache as parse_cache
 from calcref.knowledge import stack
-from calcref.model import MANIFEST, SECTIONS, KnowledgeBase, KnowledgeLayer, LoadInfo, Manifest
+from calcref.model import (
+    MANIFEST,
+    NOT_CACHED,
+    SECTIONS,
+    KnowledgeBase,
+    KnowledgeLayer,
+    LoadInfo,
+    Manifest,
+)
 from calcref.version import __version__
 
 if TYPE_CHECKING:  # parsing modules import PyYAML, which a warm start never needs
@@ -182,36 +190,48 @@ def load(
     cached = parse_cache.read(cache_dir, key)
     if cached is not None:
         try:
-            return build(cached, LoadInfo(entry, "hit"))
-        except KnowledgeError:
+            return from_cache(cached, LoadInfo(entry, "hit"))
+        except _SHAPE_ERRORS:
             pass  # an entry that does not fit this calcref is ignored and rebuilt
     with _collector_paused():
-        parsed = parse_and_validate(stack_files)
-        saved = parse_cache.write(cache_dir, key, parsed)
-        state = "off" if entry is None else "written" if saved else "not written"
-        return build(parsed, LoadInfo(entry, state))
+        kb = build(parse_and_validate(stack_files))
+        saved = parse_cache.write(cache_dir, key, to_cache(kb))
+    kb.load_info = LoadInfo(
+        entry, "off" if entry is None else "written" if saved else "not written"
+    )
+    return kb
+
+
+def build(parsed: dict[str, Any], load_info: LoadInfo = NOT_CACHED) -> KnowledgeBase:
+    """Model records from validated plain data (what `parse_and_validate` returns)."""
+    sections = {
+        section: tuple(kind.build(r) for r in parsed["sections"][section])
+        for section, kind in SECTIONS.items()
+    }
+    return KnowledgeBase(sections, _layers(parsed["layers"]), load_info)
+
+
+def to_cache(kb: KnowledgeBase) -> dict[str, Any]:
+    """What the parse cache stores: every record as a row (`Record.as_row`), and the layers."""
+    sections = {s: [record.as_row() for record in getattr(kb, s)] for s in SECTIONS}
+    return {"sections": sections, "layers": [layer._asdict() for layer in kb.layers]}
 
 
 _SHAPE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 
 
-def build(parsed: dict[str, Any], load_info: LoadInfo) -> KnowledgeBase:
-    """Model records from validated plain data. Validated data always fits; data that does not
-    (a cache entry altered with its digest forged) is a KnowledgeError, never a traceback."""
-    try:
-        sections = {
-            section: tuple(kind.build(r) for r in parsed["sections"][section])
-            for section, kind in SECTIONS.items()
-        }
-        layers = tuple(
-            KnowledgeLayer(**layer | {"files": tuple(layer["files"])}) for layer in parsed["layers"]
-        )
-        return KnowledgeBase(sections, layers, load_info)
-    except _SHAPE_ERRORS as exc:
-        raise KnowledgeError(
-            f"cached knowledge does not fit this calcref ({exc!r}); "
-            "delete the calcref cache directory and run again"
-        ) from None
+def from_cache(payload: dict[str, Any], load_info: LoadInfo) -> KnowledgeBase:
+    """The knowledge base `to_cache` stored. An entry that does not fit (another calcref's,
+    or one altered with its digest forged) raises one of _SHAPE_ERRORS, never half a base."""
+    sections = {
+        section: tuple(kind.from_row(row) for row in payload["sections"][section])
+        for section, kind in SECTIONS.items()
+    }
+    return KnowledgeBase(sections, _layers(payload["layers"]), load_info)
+
+
+def _layers(layers: list[dict[str, Any]]) -> tuple[KnowledgeLayer, ...]:
+    return tuple(KnowledgeLayer(**layer | {"files": tuple(layer["files"])}) for layer in layers)
 
 
 def _key_parts(stack_files: list[LayerFiles]) -> list[bytes]:
