@@ -53,6 +53,7 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
         pytest.fail(f"calcref {' '.join(args)} raised instead of exiting:\n{trace}")
     assert "Traceback" not in result.stderr
     assert "Traceback" not in result.stdout
+    assert "internal error" not in result.stderr, result.stderr
     return result
 
 

@@ -12,14 +12,17 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from clirun import ok
 from helpers import load_active as load
 
-from calcref.answers.links import link, pubmed_search_url
+from calcref.answers.links import LABEL_SEARCH, PUBMED_SEARCH, link, pubmed_search_url
 from calcref.model import Reference
 from calcref.render import citations
-from calcref.render.citations import STYLES, export, format_one, split_name
+from calcref.render.citations import STYLES, export, format_one, full_page_range, split_name
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "csl-data.schema.json"
+CHAPTER_LABEL = "no link: a book chapter is not indexed in PubMed"
+PUBMED = PUBMED_SEARCH
 
 
 @pytest.fixture
@@ -57,7 +60,7 @@ def test_links_search_for_the_others_labelled_as_search(refs):
     url, label = link(refs["walsh1995"])
     assert url == pubmed_search_url("Calcifying disorders of the skin")
     assert label == "PubMed search (not a confirmed identifier)"
-    for ref_id in ("pitt1990", "reiter2011", "wakabayashi2015", "marco-puche2010", "chapter"):
+    for ref_id in ("pitt1990", "reiter2011", "wakabayashi2015", "marco-puche2010"):
         url, label = link(refs[ref_id])
         assert url is not None
         assert url.startswith("https://pubmed.ncbi.nlm.nih.gov/?term=")
@@ -68,12 +71,108 @@ def test_no_link_for_jopa_which_has_no_title(refs):
     assert link(refs["jopa"]) == (None, "no link: title not given in the source")
 
 
+def test_no_pubmed_search_for_a_book_chapter(refs):
+    # Issue 12: a textbook chapter is not in PubMed; a search for "Calcinosis cutis" finds
+    # thousands of unrelated papers, so the chapter gets no link and says why.
+    chapter = refs["chapter"]
+    assert chapter.type == "chapter" and chapter.title == "Calcinosis cutis"
+    assert link(chapter) == (None, CHAPTER_LABEL)
+    # The reason holds whatever else the chapter gives: a year, authors, no title at all.
+    fuller = chapter.replace(authors=("Lebwohl MG",), year=2018, pages="101–4")
+    assert link(fuller) == (None, CHAPTER_LABEL)
+    assert link(chapter.replace(title=None)) == (None, CHAPTER_LABEL)
+    # The same title as an article is still an honest search; a confirmed DOI always wins.
+    article = chapter.replace(type="article", book=None, journal="J Example")
+    assert link(article) == (pubmed_search_url("Calcinosis cutis"), LABEL_SEARCH)
+    with_doi = chapter.replace(doi="10.1016/B978-0-7020-6912-3.00035-2")
+    assert link(with_doi) == ("https://doi.org/10.1016/B978-0-7020-6912-3.00035-2", "DOI")
+
+
+def test_only_articles_ever_get_a_search(all_refs):
+    for ref in all_refs:
+        url, label = link(ref)
+        if label == LABEL_SEARCH:
+            assert ref.type == "article" and url and url.startswith(PUBMED)
+        if ref.type == "chapter" and not ref.doi:
+            assert (url, label) == (None, CHAPTER_LABEL)
+
+
 def test_only_the_confirmed_dois_are_ever_links(all_refs):
     dois = {link(r)[0] for r in all_refs if link(r)[1] == "DOI"}
     assert dois == {
         "https://doi.org/10.1001/archdermatol.2011.2052",
         "https://doi.org/10.1136/ard.62.3.267",
     }
+
+
+# --- page ranges ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pages", "expected"),
+    [
+        # The knowledge base's abbreviated ranges.
+        ("455–62", ("455", "462")),
+        ("267–9", ("267", "269")),
+        ("e26–8", ("e26", "e28")),
+        ("28–32", ("28", "32")),
+        ("74–7", ("74", "77")),
+        ("135–40", ("135", "140")),
+        ("925–7", ("925", "927")),
+        ("15–22", ("15", "22")),
+        ("693-706", ("693", "706")),
+        # Hyphens, double hyphens and spaces split like an en dash.
+        ("455-62", ("455", "462")),
+        ("455--62", ("455", "462")),
+        (" 455 – 62 ", ("455", "462")),
+        # Expansion across a carry, and a prefix repeated on the last page.
+        ("1099–101", ("1099", "1101")),
+        ("98–9", ("98", "99")),
+        ("e26–e8", ("e26", "e28")),
+        ("S12–4", ("S12", "S14")),
+        ("455–5", ("455", "455")),
+        # Already whole (as long as the first page, or longer): as printed.
+        ("99–101", ("99", "101")),
+        ("1–10", ("1", "10")),
+        ("e26–e28", ("e26", "e28")),
+        ("455–062", ("455", "062")),
+        # Ambiguous: would fall before the first page, so kept as printed.
+        ("455–4", ("455", "4")),
+        ("455–02", ("455", "02")),
+        ("455–300", ("455", "300")),
+        # Not numeric, or prefixes that disagree: as printed.
+        ("xii–xv", ("xii", "xv")),
+        ("12a–b", ("12a", "b")),
+        ("e26–S8", ("e26", "S8")),
+        ("26–e8", ("26", "e8")),
+        ("1-3, 5-7", ("1", "3, 5-7")),
+        # No range at all.
+        ("455", ("455", None)),
+        ("e26", ("e26", None)),
+        ("455–", ("455–", None)),
+    ],
+)
+def test_full_page_range(pages, expected):
+    assert full_page_range(pages) == expected
+
+
+def test_printed_styles_keep_the_printed_range_machine_formats_expand_it(all_refs):
+    paged = [r for r in all_refs if r.pages]
+    assert {r.pages for r in paged} >= {"455–62", "267–9", "e26–8", "693-706", "135–40"}
+    for ref in paged:
+        first, last = full_page_range(ref.pages)
+        assert last is not None, ref.pages  # every range in the sources expands or is whole
+        assert ref.pages in format_one(ref, "ama")
+        assert ref.pages in format_one(ref, "vancouver")
+        [(_, _, bib)] = _bibtex_entries(export([ref], "bibtex"))
+        assert bib["pages"] == f"{first}--{last}"
+        [ris] = _ris_records(export([ref], "ris"))
+        assert ("SP", first) in ris and ("EP", last) in ris
+        [item] = json.loads(export([ref], "csl-json"))
+        assert item["page"] == f"{first}-{last}"
+        # The last page is whole: as long as the first, and not before it.
+        digits = [re.sub(r"^[A-Za-z]*", "", p) for p in (first, last)]
+        assert len(digits[1]) >= len(digits[0]) and int(digits[1]) >= int(digits[0])
 
 
 # --- names -------------------------------------------------------------------------------------
@@ -246,7 +345,7 @@ def test_bibtex_robertson(refs):
     assert fields["journal"] == "Ann Rheum Dis"
     assert fields["volume"] == "62"
     assert fields["number"] == "3"
-    assert fields["pages"] == "267--9"
+    assert fields["pages"] == "267--269"
     assert fields["doi"] == "10.1136/ard.62.3.267"
     assert fields["year"] == "2003"
     assert fields["author"] == "Robertson, L. P. and Marshall, R. W. and Hickling, P."
@@ -357,7 +456,7 @@ def test_ris_balin(refs):
         ("VL", "148"),
         ("IS", "4"),
         ("SP", "455"),
-        ("EP", "62"),
+        ("EP", "462"),
         ("DO", "10.1001/archdermatol.2011.2052"),
         ("UR", "https://doi.org/10.1001/archdermatol.2011.2052"),
         ("N1", 'The source lists further authors as "et al."'),
@@ -372,11 +471,11 @@ def test_ris_pages_and_chapter(refs):
     assert ("UR", link(refs["walsh1995"])[0]) in walsh
     assert any(t == "N1" and "not a confirmed identifier" in v for t, v in walsh)
     [al] = _ris_records(export([refs["al-mayouf2010"]], "ris"))
-    assert ("SP", "e26") in al and ("EP", "8") in al
+    assert ("SP", "e26") in al and ("EP", "e28") in al
     [chapter] = _ris_records(export([refs["chapter"]], "ris"))
     assert ("TY", "CHAP") in chapter
     assert ("T2", "Treatment of Skin Disease: Comprehensive Therapeutic Strategies") in chapter
-    assert not any(t in ("AU", "PY", "JO") for t, _ in chapter)
+    assert not any(t in ("AU", "PY", "JO", "UR", "N1") for t, _ in chapter)  # no search URL
     [jopa] = _ris_records(export([refs["jopa"]], "ris"))
     assert not any(t in ("TI", "PY", "VL", "UR") for t, _ in jopa)
 
@@ -414,10 +513,12 @@ def test_csl_json_items(refs):
     assert balin["DOI"] == "10.1001/archdermatol.2011.2052"
     assert balin["URL"] == "https://doi.org/10.1001/archdermatol.2011.2052"
     assert balin["issued"] == {"date-parts": [[2012]]}
-    assert balin["issue"] == "4" and balin["volume"] == "148" and balin["page"] == "455-62"
+    assert balin["issue"] == "4" and balin["volume"] == "148" and balin["page"] == "455-462"
     assert "et al." in balin["note"]
     assert items["marco-puche2010"]["author"][0] == {"family": "Marco Puche", "given": "A."}
     assert items["al-mayouf2010"]["author"][0] == {"family": "Al-Mayouf", "given": "S. M."}
+    assert items["al-mayouf2010"]["page"] == "e26-e28"
+    assert items["walsh1995"]["page"] == "693-706"
     assert "URL" not in items["walsh1995"]  # a search is not the article's URL
     assert "Article ID 817592, 3 pages" in items["wakabayashi2015"]["note"]
     assert items["chapter"] == {
@@ -432,6 +533,91 @@ def test_csl_json_items(refs):
 def test_csl_json_keeps_non_ascii(refs):
     odd = refs["walsh1995"].replace(title="Calcinose cutanée – étude")
     assert "Calcinose cutanée – étude" in export([odd], "csl-json")
+
+
+# --- through the CLI, as a user meets them (issue 12) -------------------------------------------
+
+
+def test_cli_cite_chapter_json_has_no_url_and_says_why():
+    [record] = json.loads(ok("cite", "chapter", "--json").stdout)
+    assert record["id"] == "chapter" and record["type"] == "chapter"
+    assert record["url"] is None
+    assert record["link"] == CHAPTER_LABEL
+    assert "pubmed.ncbi" not in json.dumps(record)
+
+
+def test_cli_cite_chapter_list_prints_the_reason_not_a_search():
+    out = ok("cite", "chapter").stdout
+    assert "Calcinosis cutis. In: Treatment of Skin Disease" in out
+    assert f"   {CHAPTER_LABEL}" in out.splitlines()
+    assert "pubmed.ncbi" not in out
+    assert "PubMed search" not in out
+    # An article beside it keeps its honest search.
+    both = ok("cite", "chapter", "pitt1990").stdout
+    assert both.count(PUBMED) == 1 and both.count(CHAPTER_LABEL) == 1
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "csv"])
+def test_cli_cite_chapter_other_formats_carry_no_search(fmt):
+    out = ok("cite", "chapter", "--format", fmt).stdout
+    assert CHAPTER_LABEL in out
+    assert "pubmed.ncbi" not in out
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_cli_cite_chapter_styles_never_carry_a_pubmed_search(style):
+    out = ok("cite", "chapter", "--style", style).stdout
+    assert "Calcinosis cutis" in out
+    assert "pubmed" not in out.lower()
+    assert "title search" not in out
+
+
+def _cli_ris(*args: str) -> str:
+    """RIS from the CLI, CRLFs and all (CliRunner's text stdout folds them to LF)."""
+    return ok("cite", *args, "--style", "ris").stdout_bytes.decode("utf-8")
+
+
+def test_cli_cite_all_ris_search_urls_belong_to_articles_only():
+    records = _ris_records(_cli_ris())
+    searched = {dict(r)["ID"] for r in records if any(v.startswith(PUBMED) for _, v in r)}
+    chapters = {dict(r)["ID"] for r in records if ("TY", "CHAP") in r}
+    assert "chapter" in chapters
+    assert searched and not searched & chapters
+    assert "pitt1990" in searched
+
+
+def test_cli_cite_balin_bibtex_has_the_full_page_range():
+    out = ok("cite", "balin2012", "--style", "bibtex").stdout
+    assert "  pages = {455--462},\n" in out
+    [(_, _, fields)] = _bibtex_entries(out)
+    assert fields["pages"] == "455--462"
+
+
+def test_cli_cite_balin_ris_has_sp_and_full_ep():
+    out = _cli_ris("balin2012")
+    assert "SP  - 455\r\nEP  - 462\r\n" in out
+    [record] = _ris_records(out)
+    assert ("EP", "462") in record and ("EP", "62") not in record
+
+
+def test_cli_cite_csl_json_full_ranges_still_validate():
+    out = ok("cite", "balin2012", "robertson2003", "al-mayouf2010", "--style", "csl-json").stdout
+    items = json.loads(out)
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(schema).validate(items)
+    assert [i["page"] for i in items] == ["455-462", "267-269", "e26-e28"]
+
+
+def test_cli_cite_printed_styles_and_fields_keep_the_source_range():
+    assert "Arch Dermatol. 2012;148(4):455–62." in ok("cite", "balin2012", "--style", "ama").stdout
+    vancouver = ok("cite", "balin2012", "--style", "vancouver").stdout
+    assert "2012;148(4):455–62." in vancouver
+    assert "455–62." in ok("cite", "balin2012").stdout
+    [record] = json.loads(ok("cite", "balin2012", "--json").stdout)
+    assert record["pages"] == "455–62"
+    assert "455–62" in record["citation"]
+    for style in ("ama", "vancouver"):
+        assert "462" not in ok("cite", "balin2012", "--style", style).stdout
 
 
 # --- import cost ---------------------------------------------------------------------------------

@@ -21,7 +21,12 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from calcref.answers import query, records
-from calcref.errors import CalcrefError, KnowledgeError, UnknownValueError
+from calcref.errors import (
+    AmbiguousValueError,
+    CalcrefError,
+    KnowledgeError,
+    UnknownValueError,
+)
 from calcref.model import EVIDENCE_LETTERS, KnowledgeBase
 from calcref.render.formats import FORMATS, Answer, knowledge_versions, to_json, write
 from calcref.render.textsafe import visible
@@ -171,13 +176,16 @@ def _resolve(kb: KnowledgeBase, kind: str, value: str | None) -> str | None:
     return None if value is None else query.resolve(kb, kind, value)
 
 
-def _emit(settings: Settings, fmt: str, answer: Answer, empty: str = "") -> None:
+def _emit(
+    settings: Settings, fmt: str, answer: Answer, empty: str = "", draw_empty: bool = False
+) -> None:
     """Write the answer in the chosen format; an empty result is a message on stderr, not an
-    error (JSON still prints its empty list)."""
+    error (JSON still prints its empty list; a table still draws what it has to say, such as
+    the gaps that explain why it is empty, when `draw_empty`)."""
     if not answer.rows:
         if empty:
             sys.stderr.write(f"calcref: {empty}\n")
-        if fmt != "json":
+        if fmt != "json" and not (fmt == "table" and draw_empty):
             return
     sys.stdout.write(write(fmt, answer, settings.screen))
 
@@ -292,12 +300,24 @@ def treat(
     results = query.treat(
         kb, context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
-    options = {"details": details, "show_chart": show_chart, "plain": not settings.screen.terminal}
-    answer = Answer("treat", records.treat(kb, results), (records.evidence_scale(kb),), options)
+    gaps = records.gaps(query.gaps(kb, context_id, subtype_id, line_value))
+    options = {
+        "details": details,
+        "show_chart": show_chart,
+        "plain": not settings.screen.terminal,
+        "gaps": gaps,
+        "principles": records.principles(kb),
+    }
+    rows = records.treat(kb, results, context_id, subtype_id)
+    answer = Answer("treat", rows, (records.evidence_scale(kb),), options)
     filters = _describe_filters(
         context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
-    _emit(settings, fmt, answer, f"no therapies recorded for {filters}{_hint(kb, context_id)}")
+    empty = f"no therapies recorded for {filters}{_hint(kb, context_id)}"
+    if fmt != "table":  # a table says its gaps above the rows; elsewhere stdout is data
+        for gap in gaps:
+            sys.stderr.write(f"calcref: gap: {visible(gap['text'])}\n")
+    _emit(settings, fmt, answer, empty, draw_empty=bool(gaps))
 
 
 def _hint(kb: KnowledgeBase, context_id: str | None) -> str:
@@ -611,7 +631,7 @@ def run(args: list[str], settings: Settings | None = None) -> int:
         return code if isinstance(code, int) else 0
     except typer.Abort:
         return _fail(1, "aborted")
-    except (UnknownValueError, UsageProblem) as exc:
+    except (UnknownValueError, AmbiguousValueError, UsageProblem) as exc:
         return _fail(2, str(exc))
     except KnowledgeError as exc:
         return _fail(1, *([str(p) for p in exc.problems] or [str(exc)]))
@@ -627,7 +647,8 @@ def run(args: list[str], settings: Settings | None = None) -> int:
     except Exception as exc:
         if _is_usage_error(exc):  # click's errors: a bad option, a missing argument...
             return _fail(exc.exit_code, exc.format_message())  # type: ignore[attr-defined]
-        raise
+        # A bug in calcref: one line the user can report, never a traceback.
+        return _fail(1, f"internal error ({type(exc).__name__}: {exc}); please report it")
 
 
 @cache

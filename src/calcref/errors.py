@@ -38,3 +38,12 @@ class UnknownValueError(CalcrefError):
         hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
         plural = "therapies" if kind == "therapy" else f"{kind}s"
         super().__init__(f"unknown {kind} '{value}'{hint}; valid {plural}: {', '.join(choices)}")
+
+
+class AmbiguousValueError(CalcrefError):
+    """A name that means more than one thing ("scleroderma"); calcref asks rather than guess."""
+
+    def __init__(self, value: str, why: str, choices: tuple[str, ...]) -> None:
+        self.value, self.choices = value, choices
+        options = " or ".join(f"--context {c}" for c in choices)
+        super().__init__(f"{why.rstrip('.')}: use {options}")

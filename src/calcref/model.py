@@ -106,8 +106,10 @@ def id_in(target: str, doc: str, *, required: bool = False) -> str:
     return Field("str", doc, required=required, ref=target)  # type: ignore[return-value]
 
 
-def strings(doc: str, *, ref: str | None = None, required: bool = False) -> tuple[str, ...]:
-    return Field("strs", doc, required=required, ref=ref)  # type: ignore[return-value]
+def strings(
+    doc: str, *, ref: str | None = None, required: bool = False, enum: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    return Field("strs", doc, required=required, ref=ref, enum=enum)  # type: ignore[return-value]
 
 
 def cited(what: str = "this record") -> tuple[str, ...]:
@@ -293,11 +295,26 @@ def remarks() -> tuple[CuratorNote, ...]:
     return many(CuratorNote, "Curator's notes: doubts, disagreements, decisions.")
 
 
+class Caution(Record):
+    """A warning on a value that must never be read without it (the chapter's colchicine
+    "<1.2 g/day"): every output that shows the value shows the caution beside it, and JSON
+    carries it on the value's own object, so a script cannot read one without the other."""
+
+    id = words("Id of the caution, unique enough to cite in a review.")
+    text = words("What is wrong or doubtful about the value, in calcref's words.")
+    likely = maybe_words("What the value almost certainly means, e.g. mg/day.")
+
+
+def caution() -> Caution | None:
+    return one(Caution, "A warning that travels with this value everywhere.", required=False)
+
+
 class Statement(Record):
     """One thing a source says, in calcref's words, with who says it."""
 
     text = words("What the source says, in calcref's words; figures exactly as printed.")
     sources = cited("it")
+    caution = caution()
     notes = remarks()
 
 
@@ -511,10 +528,44 @@ class Study(Entry):
     n = number("Patients treated, when the source gives the number.")
     age = maybe_words("Ages exactly as printed.")
     regimen = maybe_words("Regimen exactly as printed.")
+    treatment = maybe_words(
+        "What the patients received when it was more than this therapy, e.g. surgery with "
+        "medical treatment; shown with the counts, so they are never credited to it alone."
+    )
     outcome = words("Outcome in calcref's words; figures exactly as printed.")
     counts = one(Counts, "Patient counts the source states; leave out what it does not state.")
     sources = cited()
+    caution = caution()
     notes = remarks()
+
+
+class Gap(Entry):
+    """Why an answer is thin: what the sources do not cover, said in one line wherever an
+    answer meets it (a ladder line, a context or a subtype)."""
+
+    id = key("gap", "gap")
+    text = words("The gap, in one line a clinician reads beside the answer.")
+    lines = strings("Ladder lines the gap concerns.", enum=LINES)
+    contexts = strings("Contexts the gap concerns.", ref="context")
+    subtypes = strings("Subtypes the gap concerns.", ref="subtype")
+    basis = choice(
+        "chapter when a source says it; curated when calcref's curators found it by reading "
+        "the sources (say how in a note).",
+        BASES,
+        required=True,
+    )
+    sources = cited("the gap, or the sources that leave it")
+    notes = remarks()
+
+
+class AmbiguousName(Entry):
+    """A name users type that means more than one context ("scleroderma": systemic
+    sclerosis or morphea): calcref asks which, instead of guessing."""
+
+    id = key("ambiguous name", "ambiguous name (the name as users type it)")
+    contexts = strings("The contexts it may mean.", ref="context", required=True)
+    text = words("Why it is ambiguous, shown when someone types it.")
+    sources = cited()
 
 
 class Manifest(Record):
@@ -544,12 +595,14 @@ FILES: dict[str, dict[str, Field]] = {
         "clinical_features": _section(ClinicalFeature, "The clinical picture."),
         "investigations": _section(Investigation, "The specific investigations."),
         "principles": _section(Principle, "The management strategy."),
+        "ambiguous_names": _section(AmbiguousName, "Names that may mean several contexts."),
     },
     "therapies.yaml": {
         "evidence_levels": _section(EvidenceLevel, "The evidence scale, A strongest."),
         "references": _section(Reference, "Every work a record names in sources."),
         "therapies": _section(Therapy, "Treatments, with every source's position."),
         "studies": _section(Study, "The studies behind the therapies."),
+        "gaps": _section(Gap, "What the sources leave out, said where answers meet it."),
     },
 }
 """Each knowledge file, its sections, and the record kind each section holds."""
@@ -579,6 +632,8 @@ NAMESPACES = {
     "reference": "references",
     "therapy": "therapies",
     "study": "studies",
+    "gap": "gaps",
+    "ambiguous name": "ambiguous_names",
 }
 """Each id namespace and the section whose records define it."""
 
@@ -615,7 +670,8 @@ def nested(record: Record) -> Iterator[Record]:
         if field.kind is not None:
             value = getattr(record, name)
             for item in (value,) if field.type == "record" else value:
-                yield from nested(item)
+                if item is not None:  # an optional record left out
+                    yield from nested(item)
 
 
 def references_of(record: Record) -> list[str]:
@@ -676,6 +732,8 @@ class KnowledgeBase:
     references: tuple[Reference, ...]
     therapies: tuple[Therapy, ...]
     studies: tuple[Study, ...]
+    gaps: tuple[Gap, ...]
+    ambiguous_names: tuple[AmbiguousName, ...]
 
     def __init__(
         self,

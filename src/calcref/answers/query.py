@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from calcref.errors import UnknownValueError
+from calcref.errors import AmbiguousValueError, UnknownValueError
 from calcref.model import (
     ALL_SUBTYPES,
     EVIDENCE_LETTERS,
@@ -17,9 +17,11 @@ from calcref.model import (
     NAMED_KINDS,
     Context,
     EvidenceLevel,
+    Gap,
     Investigation,
     KnowledgeBase,
     Reference,
+    Study,
     Subtype,
     Therapy,
     Tie,
@@ -44,6 +46,9 @@ def resolve(kb: KnowledgeBase, kind: str, value: str) -> str:
     folded = value.strip().casefold()
     if folded in names:
         return names[folded]
+    ambiguous = {a.id: a for a in kb.ambiguous_names} if kind == "context" else {}
+    if folded in ambiguous:
+        raise AmbiguousValueError(value, ambiguous[folded].text, ambiguous[folded].contexts)
     import difflib  # only on the error path: it costs milliseconds to import
 
     # A prefix ("mino") is the likeliest meaning; otherwise the closest spelling ("sscc").
@@ -71,10 +76,14 @@ def descendants(kb: KnowledgeBase, context_id: str) -> list[str]:
 
 
 class Match(NamedTuple):
-    """How a record matched a context filter: directly, via a broader parent, or a narrower one."""
+    """Why a therapy answers a context: where it was reported (the context itself, a narrower
+    group inside it, or only a broader group containing it) and how: `studied` (a study's
+    patients were in that group) or `named` (a source lists it for the group, without a
+    study there)."""
 
-    kind: str  # direct | broader | narrower
+    kind: str  # direct | narrower | broader
     context: str
+    evidence: str  # studied | named
 
 
 class ContextFilter(NamedTuple):
@@ -88,14 +97,50 @@ class ContextFilter(NamedTuple):
     def of(cls, kb: KnowledgeBase, context_id: str) -> ContextFilter:
         return cls(context_id, tuple(ancestors(kb, context_id)), tuple(descendants(kb, context_id)))
 
-    def match(self, reported: set[str]) -> Match | None:
-        if self.wanted in reported:
-            return Match("direct", self.wanted)
-        for kind, candidates in (("broader", self.broader), ("narrower", self.narrower)):
-            for candidate in candidates:
-                if candidate in reported:
-                    return Match(kind, candidate)
+    def match(self, studied: set[str], named: set[str]) -> Match | None:
+        """The closest evidence first: the context itself, then inside it, then a group
+        containing it; at each, a study before a mere mention."""
+        for kind, groups in (
+            ("direct", (self.wanted,)),
+            ("narrower", self.narrower),
+            ("broader", self.broader),
+        ):
+            for evidence, reported in (("studied", studied), ("named", named)):
+                for group in groups:
+                    if group in reported:
+                        return Match(kind, group, evidence)
         return None
+
+    def relation(self, study: Study) -> str:
+        """Whose patients a study's are, seen from the context asked: this, narrower,
+        broader (a group containing it: not this population's own result) or other."""
+        contexts = study.contexts
+        if self.wanted in contexts:
+            return "this"
+        if any(c in self.narrower for c in contexts):
+            return "narrower"
+        if any(c in self.broader for c in contexts):
+            return "broader"
+        return "other"
+
+
+class SubtypeView(NamedTuple):
+    """A subtype asked about: a study's patients had it, or they are another population."""
+
+    wanted: str
+
+    def relation(self, study: Study) -> str:
+        return "this" if self.wanted in study.subtypes else "other"
+
+
+def viewpoint(
+    kb: KnowledgeBase, context: str | None, subtype: str | None
+) -> ContextFilter | SubtypeView | None:
+    """Where an answer is seen from, to say whose patients each study counts: the context
+    asked, else the subtype asked, else nowhere in particular."""
+    if context is not None:
+        return ContextFilter.of(kb, context)
+    return SubtypeView(subtype) if subtype is not None else None
 
 
 # --- therapies -----------------------------------------------------------------------------
@@ -132,18 +177,22 @@ def treat(
     line: str | None = None,
     min_evidence: str | None = None,
 ) -> list[TherapyResult]:
-    """Therapies fitting every filter given, in ladder order."""
+    """Therapies fitting every filter given, in ladder order. A line matches any source's
+    position (minocycline is first line per the JOPA article, second per the chapter); the
+    evidence letter is the chapter's alone."""
     results: list[TherapyResult] = []
     context_filter = ContextFilter.of(kb, context) if context is not None else None
     for therapy in sorted(kb.therapies, key=ladder_key):
         match = None
         if context_filter is not None:
-            match = context_filter.match(set(therapy_contexts(kb, therapy)))
+            studied = {c for s in kb.studies_of(therapy.id) for c in s.contexts}
+            named = {link.context for link in therapy.contexts}
+            match = context_filter.match(studied, named)
             if match is None:
                 continue
         if subtype is not None and subtype not in therapy_subtypes(kb, therapy):
             continue
-        if line is not None and therapy.line != line:
+        if line is not None and line not in {p.line for p in therapy.positions}:
             continue
         if min_evidence is not None and not _at_least(therapy.evidence, min_evidence):
             continue
@@ -162,6 +211,26 @@ def therapy_references(kb: KnowledgeBase, therapy: Therapy) -> list[Reference]:
     for study in kb.studies_of(therapy.id):
         ids.update(references_of(study))
     return [r for r in kb.references if r.id in ids]
+
+
+def gaps(
+    kb: KnowledgeBase,
+    context: str | None = None,
+    subtype: str | None = None,
+    line: str | None = None,
+) -> list[Gap]:
+    """What the sources leave out that concerns this question, to be said beside the answer.
+    A context's gaps include those of the subtypes it belongs to when no subtype is asked."""
+    subtypes = {subtype} if subtype else set()
+    if context is not None and subtype is None:
+        subtypes |= set(kb.context_by_id[context].subtypes)
+    return [
+        gap
+        for gap in kb.gaps
+        if (context is not None and context in gap.contexts)
+        or subtypes & set(gap.subtypes)
+        or (line is not None and line in gap.lines)
+    ]
 
 
 # --- workup --------------------------------------------------------------------------------

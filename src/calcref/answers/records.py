@@ -14,7 +14,16 @@ from typing import Any
 
 from calcref.answers import query
 from calcref.answers.links import link
-from calcref.model import SECTIONS, KnowledgeBase, Manifest, Reference, Study, Subtype, Therapy
+from calcref.model import (
+    SECTIONS,
+    Gap,
+    KnowledgeBase,
+    Manifest,
+    Reference,
+    Study,
+    Subtype,
+    Therapy,
+)
 
 Record = dict[str, Any]
 
@@ -36,26 +45,59 @@ def origin(kb: KnowledgeBase, source_file: str | None) -> Record:
     return {"source_file": source_file, "overlay": source_file in kb.overlay_files}
 
 
-def study(kb: KnowledgeBase, item: Study) -> Record:
+Viewpoint = query.ContextFilter | query.SubtypeView | None
+
+
+def study(kb: KnowledgeBase, item: Study, seen_from: Viewpoint = None) -> Record:
+    """A study, with its reference's label; seen from a context or subtype asked, with
+    `relation`: whose patients they are (this population, a narrower one, a broader group,
+    or another)."""
     label = {"label": short_label(kb.reference_by_id[item.ref])}
-    return item.as_json() | label | origin(kb, item.source_file)
+    relation = {} if seen_from is None else {"relation": seen_from.relation(item)}
+    return item.as_json() | label | relation | origin(kb, item.source_file)
 
 
-def therapy(kb: KnowledgeBase, item: Therapy, match: query.Match | None = None) -> Record:
+def therapy(
+    kb: KnowledgeBase,
+    item: Therapy,
+    match: query.Match | None = None,
+    seen_from: Viewpoint = None,
+) -> Record:
     record = {"id": item.id, "name": item.name, "line": item.line, "evidence": item.evidence}
     record |= item.as_json() | {
         "contexts": query.therapy_contexts(kb, item),
         "subtypes": query.therapy_subtypes(kb, item),
-        "studies": [study(kb, s) for s in kb.studies_of(item.id)],
+        "studies": [study(kb, s, seen_from) for s in kb.studies_of(item.id)],
     }
+    for position in record["positions"]:
+        position["label"] = short_label(kb.reference_by_id[position["source"]])
     record |= origin(kb, item.source_file)
     if match is not None:
-        record["match"] = {"kind": match.kind, "context": match.context}
+        record["match"] = match._asdict()
     return record
 
 
-def treat(kb: KnowledgeBase, results: list[query.TherapyResult]) -> list[Record]:
-    return [therapy(kb, r.therapy, r.match) for r in results]
+def treat(
+    kb: KnowledgeBase,
+    results: list[query.TherapyResult],
+    context: str | None = None,
+    subtype: str | None = None,
+) -> list[Record]:
+    seen_from = query.viewpoint(kb, context, subtype)
+    return [therapy(kb, r.therapy, r.match, seen_from) for r in results]
+
+
+def gaps(found: list[Gap]) -> list[Record]:
+    return [gap.as_json() for gap in found]
+
+
+ALWAYS = ("step", "principle", "general-measure")
+
+
+def principles(kb: KnowledgeBase) -> list[Record]:
+    """The chapter's management steps and principles that hold whatever the therapy: what a
+    treatment answer says beside its rows."""
+    return [p.as_json() for p in kb.principles if p.kind in ALWAYS]
 
 
 def subtype(kb: KnowledgeBase, item: Subtype) -> Record:

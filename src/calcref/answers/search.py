@@ -11,29 +11,40 @@ from collections.abc import Iterator
 from typing import Any
 
 from calcref.answers import query, records
-from calcref.model import SECTIONS, CuratorNote, KnowledgeBase, nested
+from calcref.model import SECTIONS, Caution, CuratorNote, KnowledgeBase, nested
 
 EXCERPT_RADIUS = 40
-UNSEARCHED = {"notes", "source_file"}  # notes are searched as notes; file paths are not knowledge
+# Notes and cautions are searched as notes of their own (and travel with every hit on the
+# values they qualify); file paths are not knowledge.
+UNSEARCHED = {"notes", "caution", "source_file"}
 Hit = dict[str, Any]
 
 
-def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
-    """Every string inside `value` with its field path; curator notes are searched as notes."""
+def _strings(value: object, path: str, holder: dict) -> Iterator[tuple[str, str, dict]]:
+    """Every string inside `value` with its field path and the innermost record holding it
+    (whose caution and notes qualify it)."""
     if isinstance(value, str):
-        yield path, value
+        yield path, value, holder
     elif isinstance(value, dict):
+        inner = value if "notes" in value or "caution" in value else holder
         for key, item in value.items():
             if key not in UNSEARCHED:
-                yield from _strings(item, f"{path}.{key}" if path else key)
+                yield from _strings(item, f"{path}.{key}" if path else key, inner)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
+            yield from _strings(item, f"{path}[{index}]", holder)
 
 
 def excerpt(text: str, start: int, length: int) -> str:
+    """The match with about EXCERPT_RADIUS characters either side, cut between words."""
     left = max(0, start - EXCERPT_RADIUS)
     right = min(len(text), start + length + EXCERPT_RADIUS)
+    if left:
+        space = text.find(" ", left, start)
+        left = space + 1 if space >= 0 else left
+    if right < len(text):
+        space = text.rfind(" ", start + length, right)
+        right = space if space >= 0 else right
     return ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")
 
 
@@ -65,13 +76,13 @@ def _documents(kb: KnowledgeBase) -> Iterator[tuple[str, str, dict[str, Any]]]:
         yield "note", note_id, {"text": note.text}
 
 
-def _notes(kb: KnowledgeBase) -> dict[str, CuratorNote]:
-    """Every curator's note once, by id (the same note may qualify several records)."""
-    found: dict[str, CuratorNote] = {}
+def _notes(kb: KnowledgeBase) -> dict[str, CuratorNote | Caution]:
+    """Every curator's note and caution once, by id (one may qualify several records)."""
+    found: dict[str, CuratorNote | Caution] = {}
     for section in SECTIONS:
         for record in getattr(kb, section):
             for inner in nested(record):
-                if isinstance(inner, CuratorNote):
+                if isinstance(inner, (CuratorNote, Caution)):
                     found.setdefault(inner.id, inner)
     return found
 
@@ -81,7 +92,7 @@ def search(kb: KnowledgeBase, text: str) -> list[Hit]:
     needle = text.strip().casefold()
     hits: list[Hit] = []
     for kind, record_id, record in _documents(kb):
-        for field, value in _strings(record, ""):
+        for field, value, holder in _strings(record, "", {}):
             position = value.casefold().find(needle)
             if position >= 0:
                 hits.append(
@@ -90,6 +101,9 @@ def search(kb: KnowledgeBase, text: str) -> list[Hit]:
                         "id": record_id,
                         "field": field,
                         "excerpt": excerpt(value, position, len(needle)),
+                        # the warnings on the value found travel with the hit
+                        "caution": holder.get("caution"),
+                        "notes": holder.get("notes", []),
                         # notes are found by id, apart from the records that hold them
                         "source_file": record.get("source_file"),
                         "overlay": record.get("overlay", False),

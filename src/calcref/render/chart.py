@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from calcref.render.columns import OUTCOME_LABELS, outcomes, study_name
+
 Record = dict[str, Any]
 
 UNICODE = {
@@ -26,14 +28,7 @@ PLAIN = {
     "unknown": "?",
     "unreported": ".",
 }
-LABELS = {
-    "complete": "complete",
-    "partial": "partial",
-    "responded": "responded, degree not given",
-    "none": "no response",
-    "unknown": "unknown",
-    "unreported": "not reported",
-}
+LABELS = {**OUTCOME_LABELS, "unreported": "not reported"}
 MAX_WIDTH = 40
 
 
@@ -46,20 +41,10 @@ class Segments(NamedTuple):
 
 def segments(study: Record) -> Segments | None:
     """None when the study gives no patient count or no outcome counts to draw."""
-    n, c = study["n"], study["counts"]
-    if n is None or all(
-        c.get(k) is None for k in ("responders", "complete", "partial", "none", "unknown")
-    ):
+    n, given = study["n"], outcomes(study["counts"])
+    if n is None or not given:
         return None
-    complete, partial = c.get("complete") or 0, c.get("partial") or 0
-    responded = max((c.get("responders") or 0) - complete - partial, 0)
-    parts = {
-        "complete": complete,
-        "partial": partial,
-        "responded": responded,
-        "none": c.get("none") or 0,
-        "unknown": c.get("unknown") or 0,
-    }
+    parts = {key: given.get(key, 0) for key in LABELS if key != "unreported"}
     parts["unreported"] = max(n - sum(parts.values()), 0)
     return Segments(n, parts)
 
@@ -77,12 +62,13 @@ def legend(plain: bool) -> str:
 
 
 def study_chart_lines(studies: list[Record], plain: bool) -> list[str]:
-    """'Balin 2012  ########...  n=11: 8 complete, 3 responded, degree not given'."""
+    """'Balin 2012 [ctd: the whole group]  ########...  n=11: 8 complete, 3 responded,
+    degree not given': every bar says whose patients it counts."""
+    drawn = [(study, seg) for study in studies if (seg := segments(study)) is not None]
+    names = [study_name(study) for study, _ in drawn]
+    width = max(map(len, names), default=0)
     lines = []
-    for study in studies:
-        seg = segments(study)
-        if seg is None:
-            continue
+    for name, (_, seg) in zip(names, drawn, strict=True):
         counted = ", ".join(f"{v} {LABELS[k]}" for k, v in seg.parts.items() if v)
-        lines.append(f"{study['label']:<18} {bar(seg, plain)}  n={seg.n}: {counted}")
+        lines.append(f"{name:<{width}} {bar(seg, plain)}  n={seg.n}: {counted}")
     return lines

@@ -6,6 +6,10 @@ on every `cite` call, so it stays light (json is imported only when CSL-JSON is 
 Every style follows one rule for missing fields: what the source did not give is left out,
 with the punctuation that would have surrounded it. Nothing is ever guessed or printed as
 "None". Author names are split once, by `split_name`, for BibTeX, RIS and CSL-JSON alike.
+Page ranges: AMA and Vancouver print them exactly as the source does ("455–62"); BibTeX, RIS
+and CSL-JSON, which reference managers read, write the last page in full ("455--462"), by
+`full_page_range`. A link is the confirmed DOI or, for an article only, a PubMed title search
+(`calcref.answers.links.link`); a book chapter never carries a PubMed search.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ _INITIALS = re.compile(r"[A-Z](?:-?[A-Z]){0,4}")
 _WHITESPACE = re.compile(r"\s+")
 EN_DASH = "\u2013"
 _PAGE_SPLIT = re.compile(r"\s*(?:" + EN_DASH + r"|-{1,2})\s*")
+# A page number: an optional letter prefix ("e" for e-pages, "S" for supplements), then digits.
+_PAGE_NUMBER = re.compile(r"([A-Za-z]*)(\d+)")
 _BIBTEX_SPECIALS = {
     "\\": r"\textbackslash{}",
     "{": r"\{",
@@ -96,6 +102,44 @@ def _split_pages(pages: str) -> tuple[str, str | None]:
     if len(parts) == 2 and parts[0] and parts[1]:
         return parts[0], parts[1]
     return _clean(pages), None
+
+
+def full_page_range(pages: str) -> tuple[str, str | None]:
+    """Pages as printed → (first, last), the last page written in full, for the formats
+    reference managers read (BibTeX, RIS, CSL-JSON). AMA and Vancouver keep the printed form.
+
+    The last page takes the leading digits it lacks from the first: "455–62" → ("455", "462"),
+    "267–9" → ("267", "269"), "135–40" → ("135", "140"), "e26–8" → ("e26", "e28") (a letter
+    prefix carries over; the last page may repeat it, "e26–e8"). Whatever cannot be expanded
+    unambiguously keeps its printed last page: a non-numeric end ("xii–xv", "12a–b"), an end
+    as long as the first or longer ("693-706", "28–32", "99–101": already whole), one that
+    would fall before the first page ("455–4" would be 454), or a prefix unlike the first's.
+    A single page gives (page, None).
+    """
+    first, last = _split_pages(pages)
+    if last is None:
+        return first, None
+    start, end = _PAGE_NUMBER.fullmatch(first), _PAGE_NUMBER.fullmatch(last)
+    if start is None or end is None or end.group(1) not in ("", start.group(1)):
+        return first, last
+    prefix, start_digits = start.groups()
+    end_digits = end.group(2)
+    missing = len(start_digits) - len(end_digits)
+    if missing <= 0:
+        return first, last
+    whole = start_digits[:missing] + end_digits
+    if int(whole) < int(start_digits):
+        return first, last
+    return first, prefix + whole
+
+
+def _machine_pages(pages: str, dash: str) -> str:
+    """Pages for BibTeX ("--") or CSL-JSON ("-"): the range with its last page in full, every
+    dash written as `dash`."""
+    first, last = full_page_range(pages)
+    if last is None:
+        return _PAGE_SPLIT.sub(dash, first)
+    return first + dash + _PAGE_SPLIT.sub(dash, last)
 
 
 def _notes(ref: Reference) -> list[str]:
@@ -233,7 +277,7 @@ def bibtex_entry(ref: Reference) -> str:
     if ref.issue:
         fields.append(("number", _bibtex_escape(ref.issue)))
     if ref.pages:
-        fields.append(("pages", _bibtex_escape(_PAGE_SPLIT.sub("--", _clean(ref.pages)))))
+        fields.append(("pages", _bibtex_escape(_machine_pages(ref.pages, "--"))))
     if ref.doi:
         # biblatex reads doi verbatim: no TeX escapes, only characters that would unbalance it.
         fields.append(("doi", _clean(ref.doi).replace("{", "%7B").replace("}", "%7D")))
@@ -269,13 +313,13 @@ def ris_record(ref: Reference) -> str:
     if ref.issue:
         lines.append(("IS", ref.issue))
     if ref.pages:
-        start, end = _split_pages(ref.pages)
+        start, end = full_page_range(ref.pages)
         lines.append(("SP", start))
         if end:
             lines.append(("EP", end))
     if ref.doi:
         lines.append(("DO", ref.doi))
-    url, label = link(ref)
+    url, label = link(ref)  # a chapter has none unless a DOI is confirmed: never a search
     if url:
         lines.append(("UR", url))
     notes = _notes(ref)
@@ -310,11 +354,12 @@ def csl_item(ref: Reference) -> dict[str, object]:
     if ref.issue:
         item["issue"] = _clean(ref.issue)
     if ref.pages:
-        # CSL input takes a hyphenated range; processors print their own dash.
-        item["page"] = _PAGE_SPLIT.sub("-", _clean(ref.pages))
+        # CSL input takes a hyphenated range, last page in full; processors print their own
+        # dash and abbreviate as their style asks.
+        item["page"] = _machine_pages(ref.pages, "-")
     if ref.doi:
         item["DOI"] = _clean(ref.doi)
-        item["URL"] = doi_url(ref.doi)
+        item["URL"] = doi_url(ref.doi)  # only a confirmed DOI: a search is not the work's URL
     if ref.year is not None:
         item["issued"] = {"date-parts": [[ref.year]]}
     notes = _notes(ref)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from calcref.model import Counts
+
 Record = dict[str, Any]
 UNSHOWN = {"source_file", "overlay"}  # replaced by one `overlay` column: paths differ by machine
 
@@ -26,47 +28,86 @@ def text(value: object) -> str:
     return str(value)
 
 
-def with_notes(body: str, notes: list[Record]) -> str:
-    """A value followed by the curator's notes that qualify it, so they never travel apart."""
-    suffix = "".join(f" [Curator's note: {n['text']}]" for n in notes)
-    return body + suffix
+def warnings(record: Record) -> list[Record]:
+    """The caution and the curator's notes on a record, caution first: what must be shown
+    wherever one of its values is."""
+    caution = record.get("caution")
+    found = [{"kind": "caution", **caution}] if caution else []
+    return found + [{"kind": "note", **note} for note in record.get("notes") or []]
+
+
+def warning_text(warning: Record) -> str:
+    if warning["kind"] == "caution":
+        likely = f" Likely meant: {warning['likely']}." if warning.get("likely") else ""
+        return f"Caution: {warning['text']}{likely}"
+    return f"Curator's note: {warning['text']}"
+
+
+def with_notes(body: str, record: Record) -> str:
+    """A value followed by the caution and notes that qualify it, so they never travel apart."""
+    return body + "".join(f" [{warning_text(w)}]" for w in warnings(record))
 
 
 def sourced(body: str, sources: list[str]) -> str:
     return f"{body} ({', '.join(sources)})" if sources else body
 
 
-COUNT_LABELS = {
-    "responders": "responded",
+OUTCOME_LABELS = {
     "complete": "complete",
     "partial": "partial",
+    "responded": "responded, degree not given",
     "none": "no response",
     "unknown": "unknown",
 }
 
 
+def outcomes(counts: Record) -> dict[str, int]:
+    """The patients of each outcome, each counted once: those who responded without a stated
+    degree are the responders the source does not split into complete and partial. Only
+    what the source gives appears (an outcome it does not state is left out, not zero)."""
+    complete, partial = counts.get("complete"), counts.get("partial")
+    split = (complete or 0) + (partial or 0)
+    responders = counts.get("responders")
+    found = {
+        "complete": complete,
+        "partial": partial,
+        "responded": None if responders is None else max(responders - split, 0) or None,
+        "none": counts.get("none"),
+        "unknown": counts.get("unknown"),
+    }
+    return {key: value for key, value in found.items() if value is not None}
+
+
 def counts_text(study: Record) -> str:
-    """Outcome counts exactly as recorded, e.g. 'n=6: 1 partial, 2 no response, 3 unknown'."""
-    c = study["counts"]
-    parts = [f"{c[key]} {label}" for key, label in COUNT_LABELS.items() if c.get(key) is not None]
+    """Outcome counts as the chart draws them, every patient once:
+    'n=3: 1 complete, 2 responded, degree not given'."""
+    given = outcomes(study["counts"])
+    parts = [f"{value} {OUTCOME_LABELS[key]}" for key, value in given.items()]
     prefix = f"n={study['n']}" if study["n"] is not None else "no patient count given"
     return f"{prefix}: {', '.join(parts)}" if parts else prefix
 
 
 def study_summary(study: Record) -> str:
-    """'Balin 2012 [ctd]: n=8: 1 complete, 2 partial': who, where, and the counts."""
-    where = f" [{', '.join(study['contexts'])}]" if study["contexts"] else ""
-    return f"{study['label']}{where}: {counts_text(study)}"
+    """'Balin 2012 [ctd]: n=8: 1 complete, 2 partial': who, where, what if more than the
+    therapy ('surgery with medical treatment'), and the counts."""
+    return f"{study_name(study)}: {counts_text(study)}"
+
+
+def study_name(study: Record) -> str:
+    """'Balin 2012 [ctd: the whole group] (surgery with medical treatment)': who reported
+    it, whose patients, and what they received when it was more than the therapy."""
+    given = f" ({study['treatment']})" if study.get("treatment") else ""
+    return f"{study['label']}{population_tag(study)}{given}"
 
 
 def study_line(study: Record) -> str:
-    return with_notes(study_summary(study), study["notes"])
+    return with_notes(study_summary(study), study)
 
 
 def position_text(position: Record) -> str:
     """'chapter: second line, evidence E, listed as ...' for the graded place; another
     source's view as 'jopa (no evidence letter): Often used first line ...'."""
-    source = position["source"]
+    source = position.get("label") or position["source"]
     if position["evidence"]:
         place = f"{source}: {position['line']} line, evidence {position['evidence']}"
         listed = position["listed_as"]
@@ -78,12 +119,29 @@ def position_text(position: Record) -> str:
 
 
 def match_text(record: Record) -> str:
+    """Why a therapy answers the context asked, in words: 'studied in ssc', 'named for ssc;
+    no study in it', 'studied in jdm, inside it', 'only for ctd as a whole'."""
     match = record.get("match")
     if not match:
         return ""
+    where, studied = match["context"], match.get("evidence") == "studied"
     if match["kind"] == "direct":
-        return "direct"
-    return f"{match['kind']} ({match['context']})"
+        return f"studied in {where}" if studied else f"named for {where}; no study in it"
+    if match["kind"] == "narrower":
+        return f"{'studied in' if studied else 'named for'} {where}, inside it"
+    return f"{'studied' if studied else 'named'} only for {where} as a whole"
+
+
+RELATIONS = {"broader": "the whole group", "other": "another population"}
+
+
+def population_tag(study: Record) -> str:
+    """'[ssc]', or for patients who are not the population asked about '[ctd: the whole
+    group]', '[dm: another population]': their counts are never read as this population's."""
+    parts = [", ".join(study["contexts"])] if study["contexts"] else []
+    if study.get("relation") in RELATIONS:
+        parts.append(RELATIONS[study["relation"]])
+    return f" [{': '.join(parts)}]" if parts else ""
 
 
 def overlay_file(record: Record) -> str:
@@ -129,12 +187,14 @@ def _record_text(record: Record) -> str:
     if set(record) == {"kind", "context"}:
         return match_text({"match": record})
     if "text" in record and "sources" in record:
-        return with_notes(sourced(record["text"], record["sources"]), record.get("notes", []))
+        return with_notes(sourced(record["text"], record["sources"]), record)
+    if "likely" in record:  # a caution, in a column of its own
+        return warning_text({"kind": "caution", **record})
     if set(record) <= {"id", "text", "source"}:  # a curator's note, a printed citation
         return text(record.get("text"))
     if set(record) == {"context", "sources"}:
         return sourced(record["context"], record["sources"])
-    if set(record) <= set(COUNT_LABELS):
-        return counts_text({"counts": record, "n": None})
+    if set(record) <= set(Counts.FIELDS):
+        return counts_text({"counts": record, "n": None}).removeprefix("no patient count given: ")
     given = {k: v for k, v in record.items() if v not in (None, [], "")}
     return ", ".join(f"{k}: {flat(v)}" for k, v in given.items())

@@ -21,7 +21,14 @@ from rich.table import Table
 from rich.text import Text
 
 from calcref.render import chart
-from calcref.render.columns import counts_text, match_text, position_text, study_summary
+from calcref.render.columns import (
+    counts_text,
+    match_text,
+    position_text,
+    study_summary,
+    warning_text,
+    warnings,
+)
 from calcref.render.screen import Screen
 from calcref.render.textsafe import visible
 
@@ -80,8 +87,11 @@ def _table(title: str, *headers: str) -> Table:
     return table
 
 
-def note_texts(notes: list[Record]) -> list[Text]:
-    return [t(f"⚠ Curator's note: {n['text']}", "bold yellow") for n in notes]
+def note_texts(record: Record, shown: frozenset[str] = frozenset()) -> list[Text]:
+    """The caution and notes on a record, each once per row (`shown`: already printed)."""
+    return [
+        t(f"⚠ {warning_text(w)}", "bold yellow") for w in warnings(record) if w["id"] not in shown
+    ]
 
 
 def overlay_mark(record: Record) -> list[Text]:
@@ -93,18 +103,20 @@ def sources_text(sources: list[str]) -> Text:
     return t(f"[{', '.join(sources)}]", "dim")
 
 
+def _statement(statement: Record) -> Text:
+    """What a source says, its sources, and beneath it any caution or note on it."""
+    said = Text.assemble(t(statement["text"]), " ", sources_text(statement["sources"]))
+    return lines([said, *note_texts(statement)])
+
+
 def _regimens(record: Record) -> Text:
-    parts: list[Text] = []
-    for regimen in record["regimens"]:
-        parts.append(Text.assemble(t(regimen["text"]), " ", sources_text(regimen["sources"])))
-        parts.extend(note_texts(regimen["notes"]))
+    parts = [_statement(regimen) for regimen in record["regimens"]]
     return lines(parts) if parts else t("not stated in the sources", "dim")
 
 
-def _study_summary(study: Record, shown: set[str]) -> Text:
+def _study_summary(study: Record, shown: frozenset[str]) -> Text:
     """One line per study; a note already printed in the same row is not repeated."""
-    fresh = [n for n in study["notes"] if n["id"] not in shown]
-    return lines([t(study_summary(study)), *note_texts(fresh), *overlay_mark(study)])
+    return lines([t(study_summary(study)), *note_texts(study, shown), *overlay_mark(study)])
 
 
 def _study_details(study: Record) -> Text:
@@ -117,8 +129,10 @@ def _study_details(study: Record) -> Text:
     if study["regimen"]:
         rows.append(t(f"Regimen: {study['regimen']}"))
     rows.append(t(f"Outcome: {study['outcome']}"))
+    if study["treatment"]:
+        rows.append(t(f"Treatment: {study['treatment']}"))
     rows.append(t(f"Counts: {counts_text(study)}"))
-    rows.extend(note_texts(study["notes"]))
+    rows.extend(note_texts(study))
     rows.extend(overlay_mark(study))
     return lines(rows)
 
@@ -128,14 +142,19 @@ def _therapy_name(record: Record) -> Text:
     for position in record["positions"]:
         if position["evidence"] is None:  # the graded position is in the Line and Ev. columns
             parts.append(t(position_text(position), "italic"))
-    parts.extend(note_texts(record["notes"]))
+    parts.extend(note_texts(record))
     parts.extend(overlay_mark(record))
     return lines(parts)
 
 
 def _evidence_legend(levels: list[Record]) -> Text:
     items = [f"{lvl['letter']} {lvl['definition']}" for lvl in levels if lvl["letter"]]
-    return t("Evidence: " + " · ".join(items) + f" · {NOT_GRADED} not graded in the source", "dim")
+    return t(
+        "Evidence letters are the chapter's grades: "
+        + " · ".join(items)
+        + f" · {NOT_GRADED} not graded in the source",
+        "dim",
+    )
 
 
 def draw_treat(
@@ -145,12 +164,19 @@ def draw_treat(
     details: bool = False,
     show_chart: bool = False,
     plain: bool = True,
+    gaps: tuple[Record, ...] = (),
+    principles: tuple[Record, ...] = (),
 ) -> None:
+    for gap in gaps:
+        out.print(t(f"⚠ Gap: {gap['text']}", "bold yellow"))
+    if not records:
+        draw_principles(out, principles)
+        return
     has_match = any("match" in r for r in records)
     headers = ["Line", "Ev.", "Therapy", "Regimens [source]", "Studies"]
     table = _table("Treatment ladder", *(headers + (["Match"] if has_match else [])))
     for record in records:
-        shown = {n["id"] for g in record["regimens"] for n in g["notes"]}
+        shown = frozenset(w["id"] for g in record["regimens"] for w in warnings(g))
         if details:
             studies = lines(_study_details(s) for s in record["studies"])
         else:
@@ -168,8 +194,17 @@ def draw_treat(
         table.add_row(*row)
     out.print(table)
     out.print(_evidence_legend(levels))
+    draw_principles(out, principles)
     if show_chart:
         draw_charts(out, records, plain)
+
+
+def draw_principles(out: Console, principles: tuple[Record, ...]) -> None:
+    """The management principles that hold whatever the answer: briefly, after it."""
+    if principles:
+        said = " ".join(p["text"] for p in principles)
+        sources = sorted({s for p in principles for s in p["sources"]})
+        out.print(t(f"Management principles: {said} [{', '.join(sources)}]", "dim"))
 
 
 def draw_charts(out: Console, records: list[Record], plain: bool) -> None:
@@ -206,7 +241,7 @@ def draw_subtypes(out: Console, records: list[Record]) -> None:
         table.add_row(
             lines([name, t(record["id"], "dim"), *overlay_mark(record)]),
             t(record["calcium_phosphate"]),
-            lines([t(record["summary"]), *note_texts(record["notes"])]),
+            lines([t(record["summary"]), *note_texts(record)]),
             t(", ".join(record["examples"])),
             lines(t(f"{f['context']}: {f['figure']}") for f in record["frequencies"]),
         )
@@ -237,13 +272,8 @@ def draw_subtype_card(
     for frequency in record["frequencies"]:
         out.print(t(f"Frequency in {frequency['context']}: {frequency['figure']}", "bold"))
         for statement in frequency["statements"]:
-            out.print(
-                Padding(
-                    Text.assemble(t(statement["text"]), " ", sources_text(statement["sources"])),
-                    (0, 0, 0, 2),
-                )
-            )
-    for note in note_texts(record["notes"]):
+            out.print(Padding(_statement(statement), (0, 0, 0, 2)))
+    for note in note_texts(record):
         out.print(note)
     if contexts:
         out.print(t("\nClinical contexts", "bold"))
@@ -277,7 +307,7 @@ def draw_citations(out: Console, records: list[Record]) -> None:
         out.print(Text.assemble(t(f"{index}. ", "bold"), t(record["citation"])))
         link = record["url"] or ""
         out.print(Padding(t(f"{record['link']}: {link}".rstrip(": "), "dim"), (0, 0, 0, 3)))
-        for note in [*note_texts(record["notes"]), *overlay_mark(record)]:
+        for note in [*note_texts(record), *overlay_mark(record)]:
             out.print(Padding(note, (0, 0, 0, 3)))
 
 
@@ -301,17 +331,13 @@ def draw_search(out: Console, records: list[Record]) -> None:
         if record["kind"] != current:
             current = record["kind"]
             out.print(t(f"\n{current}", "bold underline"))
-        out.print(
-            Padding(
-                Text.assemble(
-                    t(f"{record['id']} ", "bold"),
-                    t(f"({record['field']}) ", "dim"),
-                    t(record["excerpt"]),
-                    *(Text.assemble(" ", mark) for mark in overlay_mark(record)),
-                ),
-                (0, 0, 0, 2),
-            )
+        hit = Text.assemble(
+            t(f"{record['id']} ", "bold"),
+            t(f"({record['field']}) ", "dim"),
+            t(record["excerpt"]),
+            *(Text.assemble(" ", mark) for mark in overlay_mark(record)),
         )
+        out.print(Padding(lines([hit, *note_texts(record)]), (0, 0, 0, 2)))
 
 
 def draw_therapy_card(out: Console, record: Record, plain: bool) -> None:
@@ -335,14 +361,7 @@ def draw_therapy_card(out: Console, record: Record, plain: bool) -> None:
         if statements:
             out.print(t(f"\n{heading}", "bold"))
             for statement in statements:
-                out.print(
-                    Padding(
-                        Text.assemble(
-                            t(statement["text"]), " ", sources_text(statement["sources"])
-                        ),
-                        (0, 0, 0, 2),
-                    )
-                )
+                out.print(Padding(_statement(statement), (0, 0, 0, 2)))
     out.print(t("\nRegimens", "bold"))
     out.print(Padding(_regimens(record), (0, 0, 0, 2)))
     out.print(t(f"\nContexts: {', '.join(record['contexts']) or 'none recorded'}", "bold"))
@@ -353,7 +372,7 @@ def draw_therapy_card(out: Console, record: Record, plain: bool) -> None:
     for study in record["studies"]:
         out.print(Padding(_study_details(study), (0, 0, 1, 2)))
     if record["notes"]:
-        out.print(Group(*note_texts(record["notes"])))
+        out.print(Group(*note_texts(record)))
     draw_charts(out, [record], plain)
     out.print(t("\nReferences", "bold"))
     for reference in references:
