@@ -45,7 +45,7 @@ def describe_type(rule: Field) -> str:
     if rule.ref:
         return f"a {rule.ref} id" if rule.type == "str" else f"list of {rule.ref} ids"
     if rule.enum:
-        return "one of: " + ", ".join(rule.enum)
+        return ("list, each one of: " if rule.type == "strs" else "one of: ") + ", ".join(rule.enum)
     return TYPE_NAMES[rule.type]
 
 

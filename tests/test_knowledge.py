@@ -15,7 +15,17 @@ from collections.abc import Iterator
 import pytest
 from helpers import load_active as load
 
-from calcref.model import LINE_ORDER, SECTIONS, Counts, KnowledgeBase, Record, Statement, Study
+from calcref.answers import query
+from calcref.model import (
+    BASES,
+    LINE_ORDER,
+    SECTIONS,
+    Counts,
+    KnowledgeBase,
+    Record,
+    Statement,
+    Study,
+)
 
 CHAPTER, JOPA = "chapter", "jopa"
 BALIN_DOI = "10.1001/archdermatol.2011.2052"
@@ -227,8 +237,10 @@ REGIMENS: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
         (("al-mayouf2010",), ("Depo-Medrol 80 mg", "xylocaine 1%", "ultrasound guidance")),
     ],
     "oral-prednisolone": [
-        # Meher: "after 1 month of oral prednisolone (1 mg/kg/day) and methotrexate (10 mg/week)"
-        (("meher2014",), ("1 mg/kg/day", "1 month", "methotrexate 10 mg/week")),
+        # Meher: "improved ... after 1 month of oral prednisolone (1 mg/kg/day) and methotrexate
+        # (10 mg/week)": improvement after one month; the course length is not given, so the
+        # regimen carries no duration (see test_meher_one_month_is_when_she_improved).
+        (("meher2014",), ("1 mg/kg/day", "methotrexate 10 mg/week")),
     ],
     "colchicine": [
         # Balin: "Eight patients were treated with colchicine (<1.2 g/day)"
@@ -295,34 +307,46 @@ def test_no_other_therapy_carries_a_dose(kb: KnowledgeBase) -> None:
 # --- The colchicine dose note ---------------------------------------------------------------------
 
 
-def _has_dose_note(notes: tuple) -> bool:
-    return any(
-        n.id == "colchicine-dose-unit" and "mg/day" in n.text and "milligram" in n.text
-        for n in notes
+# Sources README: "Colchicine is dosed in milligrams (gram doses are lethal); the figure is
+# almost certainly mg/day. Keep the source's wording in the record, and show a visible curator's
+# note beside it wherever the dose is shown." The note is a `caution`, which travels with the
+# value in every output.
+
+
+def _has_dose_caution(record: Statement | Study) -> bool:
+    caution = record.caution
+    return (
+        caution is not None
+        and caution.id == "colchicine-dose-unit"
+        and "mg/day" in caution.text
+        and "milligram" in caution.text
+        and caution.likely is not None
+        and "mg/day" in caution.likely
+        and "g/day" not in caution.likely.replace("mg/day", "")
     )
 
 
-def test_colchicine_regimen_keeps_source_wording_with_its_note(kb: KnowledgeBase) -> None:
+def test_colchicine_regimen_keeps_source_wording_with_its_caution(kb: KnowledgeBase) -> None:
     regimen = next(r for r in kb.therapy_by_id["colchicine"].regimens if "1.2" in r.text)
     assert regimen.text == "<1.2 g/day"
     assert regimen.sources == ("balin2012",)
-    assert _has_dose_note(regimen.notes)
+    assert _has_dose_caution(regimen)
 
 
-def test_colchicine_study_keeps_source_wording_with_its_note(kb: KnowledgeBase) -> None:
+def test_colchicine_study_keeps_source_wording_with_its_caution(kb: KnowledgeBase) -> None:
     study = kb.study_by_id["balin2012-colchicine"]
     assert study.regimen == "<1.2 g/day"
-    assert _has_dose_note(study.notes)
+    assert _has_dose_caution(study)
 
 
-def test_every_gram_colchicine_dose_sits_beside_the_note(kb: KnowledgeBase) -> None:
-    """Wherever the record holds "1.2 g/day", the record holding it carries the curator note."""
+def test_every_gram_colchicine_dose_sits_beside_the_caution(kb: KnowledgeBase) -> None:
+    """Wherever the record holds "1.2 g/day", the record holding it carries the caution."""
     holders = [owner for owner, text in strings(kb) if re.search(r"1\.2\s*g\b", text)]
     dose_holders = [h for h in holders if isinstance(h, (Statement, Study))]
     assert len(dose_holders) == 2
     for holder in dose_holders:
-        assert _has_dose_note(holder.notes), holder
-    # Anything else mentioning it is the note itself.
+        assert _has_dose_caution(holder), holder
+    # Anything else mentioning it is the caution itself.
     assert all(
         h in dose_holders or getattr(h, "id", None) == "colchicine-dose-unit" for h in holders
     )
@@ -492,7 +516,7 @@ STUDIES = {
         ["jdm"],
         1,
         "7 years",
-        ("prednisolone 1 mg/kg/day", "methotrexate 10 mg/week", "1 month"),
+        ("prednisolone 1 mg/kg/day", "methotrexate 10 mg/week"),
         Counts(responders=1),
         {"7", "1", "10"},
     ),
@@ -916,7 +940,7 @@ def test_subtype_definitions(kb: KnowledgeBase) -> None:
 # (id, parent, aliases it must answer to, subtypes it is the setting of)
 CONTEXTS = [
     ("ctd", None, set(), {"dystrophic"}),
-    ("ssc", "ctd", {"crest", "lcssc", "scleroderma"}, {"dystrophic"}),
+    ("ssc", "ctd", {"crest", "lcssc"}, {"dystrophic"}),
     ("dm", "ctd", {"dermatomyositis"}, {"dystrophic"}),
     ("jdm", "dm", set(), {"dystrophic"}),
     ("sle", "ctd", {"lupus"}, {"dystrophic"}),
@@ -1109,3 +1133,271 @@ def test_the_ungraded_list_of_the_sources_readme_is_present(kb: KnowledgeBase) -
         "underlying disease",
     ):
         assert any(fragment in name for name in names), fragment
+
+
+# --- Clinical review (issue 12): each correction against its source line -------------------------
+
+
+def _statements(kb: KnowledgeBase) -> Iterator[Statement]:
+    for record in records(kb):
+        if isinstance(record, Statement):
+            yield record
+
+
+def _note_ids(record: object) -> set[str]:
+    return {n.id for n in getattr(record, "notes", ())}
+
+
+def test_ssc_figure_keeps_each_sources_wording(kb: KnowledgeBase) -> None:
+    # Chapter: "Dystrophic calcification occurs in approximately 25% of patients with systemic
+    # sclerosis (SSc)". JOPA: "Deposition of calcium into soft tissue occurs in 25% of those
+    # with systemic sclerosis."
+    frequency = next(f for f in kb.subtype_by_id["dystrophic"].frequencies if f.context == "ssc")
+    assert frequency.figure == "approximately 25%"
+    chapter = [st for st in frequency.statements if st.sources == (CHAPTER,)]
+    jopa = [st for st in frequency.statements if JOPA in st.sources]
+    assert len(chapter) == 1 and "approximately 25%" in chapter[0].text
+    assert len(jopa) == 1 and "25%" in jopa[0].text
+    assert "approximately" not in jopa[0].text and "about" not in jopa[0].text
+    # JOPA names no subtype: filing its figure under dystrophic is the curators' reading.
+    assert "jopa-25-subtype" in _note_ids(jopa[0])
+    for _, text in strings(kb):
+        assert "about 25%" not in text and "about a quarter" not in text.lower(), text
+
+
+def test_jdm_figure_is_of_patients_not_children(kb: KnowledgeBase) -> None:
+    # "10%–40% of patients with juvenile dermatomyositis"
+    for _, text in strings(kb):
+        assert "of children" not in text, text
+    frequency = next(f for f in kb.subtype_by_id["dystrophic"].frequencies if f.context == "jdm")
+    assert all("10%–40% of patients" in st.text for st in frequency.statements)
+    tie = next(t for t in kb.investigation_by_id["muscle-enzymes"].ties if t.target == "jdm")
+    assert "10%–40% of patients" in tie.reason
+
+
+def test_no_large_studies_not_trials(kb: KnowledgeBase) -> None:
+    # "There are no large studies for the treatment of calcinosis cutis, and most therapies are
+    # based on case reports or small case series."
+    principle = next(p for p in kb.principles if p.id == "weak-evidence")
+    assert "no large studies" in principle.text
+    assert "case reports or small case series" in principle.text
+    for _, text in strings(kb):
+        assert "large trial" not in text, text
+
+
+def test_meher_one_month_is_when_she_improved(kb: KnowledgeBase) -> None:
+    # "improved ... after 1 month of oral prednisolone (1 mg/kg/day) and methotrexate
+    # (10 mg/week)": the course length is not given.
+    for record in records(kb):
+        for value in (getattr(record, "text", None), getattr(record, "regimen", None)):
+            if isinstance(value, str):
+                assert "for 1 month" not in value, value
+    study = kb.study_by_id["meher2014-case"]
+    assert "1 month" not in (study.regimen or "")
+    assert "after 1 month" in study.outcome
+    regimen = kb.therapy_by_id["oral-prednisolone"].regimens[0]
+    assert "meher-one-month" in _note_ids(regimen)
+
+
+@pytest.mark.parametrize("therapy_id", ["colchicine", "minocycline"])
+def test_mmp_sentence_stays_the_chapters_with_a_note(kb: KnowledgeBase, therapy_id: str) -> None:
+    # "In particular, colchicine and minocycline have been reported to reduce ... The mechanism
+    # of action may be mainly through inhibition of matrix metalloproteinases and
+    # antiinflammatory effects." The sentence does not say which drug it means.
+    mmp = [m for m in kb.therapy_by_id[therapy_id].mechanism if "metalloproteinase" in m.text]
+    assert len(mmp) == 1
+    assert mmp[0].sources == (CHAPTER,)
+    assert "may" in mmp[0].text and "chapter" in mmp[0].text
+    assert "mmp-sentence-ambiguous" in _note_ids(mmp[0])
+    note = next(n for n in mmp[0].notes if n.id == "mmp-sentence-ambiguous")
+    assert "ambiguous" in note.text and "tetracycline" in note.text
+
+
+def test_opening_definition_is_in_the_clinical_picture(kb: KnowledgeBase) -> None:
+    # "Calcinosis cutis is a rare disease of aberrant calcium deposition in the skin and
+    # subcutaneous tissue."
+    definition = kb.clinical_features[0]
+    assert definition.sources == (CHAPTER,)
+    for fragment in ("rare disease", "calcium", "skin", "subcutaneous tissue"):
+        assert fragment in definition.text
+
+
+@pytest.mark.parametrize("therapy_id", ["diltiazem", "colchicine", "minocycline"])
+def test_success_mostly_in_dermatomyositis_for_all_three(
+    kb: KnowledgeBase, therapy_id: str
+) -> None:
+    # "Diltiazem, colchicine, and minocycline have shown success, mostly in dystrophic calcinosis
+    # cutis associated with dermatomyositis."
+    uses = [
+        u
+        for u in kb.therapy_by_id[therapy_id].uses
+        if "mostly in dystrophic calcinosis associated with dermatomyositis" in u.text
+    ]
+    assert len(uses) == 1 and uses[0].sources == (CHAPTER,)
+    assert "dm" in {link.context for link in kb.therapy_by_id[therapy_id].contexts}
+
+
+def test_jopa_phosphate_sentence_is_kept_with_a_note(kb: KnowledgeBase) -> None:
+    # JOPA: "A diet low in calcium and the administration of phosphate with aluminum hydroxide
+    # can improve or halt disease." Aluminium hydroxide binds phosphate: almost certainly garbled.
+    found = [
+        (therapy.id, r)
+        for therapy in kb.therapies
+        for r in therapy.regimens
+        if JOPA in r.sources and "phosphate" in r.text.lower()
+    ]
+    assert {t for t, _ in found} == {"aluminum-hydroxide", "low-calcium-diet"}
+    for _, regimen in found:
+        assert "phosphate given with aluminum hydroxide" in regimen.text.lower()
+        note = next(n for n in regimen.notes if n.id == "jopa-phosphate-garbled")
+        assert "binds phosphate" in note.text and "garbled" in note.text
+
+
+def test_letters_whose_studies_the_preview_does_not_show_say_so(kb: KnowledgeBase) -> None:
+    # Bisphosphonates "D" (Series ≥ 5 subjects) beside one boy (Wakabayashi) and "Three children"
+    # (Marco Puche), then "You're Reading a Preview". Diltiazem "C" (Clinical trial < 20
+    # subjects) beside Reiter (no count), one boy (Jiang) and Balin's 17: no trial.
+    assert "letter-beyond-preview" in _note_ids(kb.therapy_by_id["bisphosphonates"])
+    assert "letter-not-in-preview" in _note_ids(kb.therapy_by_id["diltiazem"])
+    for therapy_id in ("probenecid", "aluminum-hydroxide"):
+        assert "preview-cut" in _note_ids(kb.therapy_by_id[therapy_id])
+
+
+# Designs the chapter states: Pitt "A case of dystrophic calcinosis"; Jiang's title "A case of
+# juvenile dermatomyositis"; Robertson "In an open-label study"; Marco Puche "In all three
+# cases". Reiter's "review" is inferred from its title and says so in a note. Every other study
+# leaves design out.
+DESIGNS = {
+    "pitt1990-case": "a case",
+    "jiang2011-case": "a case",
+    "robertson2003-study": "open-label study",
+    "marco-puche2010-series": "three cases",
+    "reiter2011-diltiazem": "review",
+    "reiter2011-surgery": "review",
+}
+
+
+def test_designs_only_where_a_source_states_them(kb: KnowledgeBase) -> None:
+    designs = {s.id: s.design for s in kb.studies if s.design is not None}
+    assert designs == DESIGNS
+    for study_id in ("reiter2011-diltiazem", "reiter2011-surgery"):
+        assert "reiter-design-inferred" in _note_ids(kb.study_by_id[study_id])
+
+
+def test_curated_placements_carry_a_note(kb: KnowledgeBase) -> None:
+    subtypes = kb.subtype_by_id
+    # "milia-like idiopathic calcinosis cutis" is one of the chapter's "other rare variants".
+    assert subtypes["milia-like"].variant_of == "idiopathic"
+    assert "milia-like-under-idiopathic" in _note_ids(subtypes["milia-like"])
+    # "transplant-associated calcinosis cutis": the chapter does not say which transplants.
+    assert "transplant-context-curated" in _note_ids(subtypes["transplant-associated"])
+    transplant = kb.context_by_id["transplant"]
+    assert "organ" not in transplant.name.lower()
+    assert "curators" in transplant.summary
+    # Morphea: the chapter names no subtype for its one morphea patient.
+    assert "morphea-as-dystrophic" in _note_ids(subtypes["dystrophic"])
+    assert "ceftriaxone-subtype-curated" in _note_ids(kb.therapy_by_id["ceftriaxone"])
+    assert "ceftriaxone-subtype-curated" in _note_ids(kb.study_by_id["reiter2011-ceftriaxone"])
+    assert "curators" in kb.context_by_id["morphea"].summary
+
+
+def test_self_healing_is_one_trauma_case_not_a_rule(kb: KnowledgeBase) -> None:
+    # Pitt: "A case of dystrophic calcinosis after trauma that resolved over 8 weeks with
+    # spontaneous transepidermal elimination."
+    trauma = kb.context_by_id["trauma"]
+    assert "may heal by itself" not in trauma.summary
+    assert "One case" in trauma.summary and "pitt1990" in trauma.sources
+
+
+def test_curated_investigation_reasons(kb: KnowledgeBase) -> None:
+    ties = {(i.id, t.target): t for i in kb.investigations for t in i.ties}
+    iatrogenic = ties[("calcium-phosphate", "iatrogenic")]
+    assert iatrogenic.basis == "curated"
+    assert "abnormal" in iatrogenic.reason and "normal levels" in iatrogenic.reason
+    jdm = ties[("muscle-enzymes", "jdm")]
+    assert "myositis" in jdm.reason and "its activity" not in jdm.reason
+    for imaging in ("radiographs", "bone-scintigraphy", "ct-mri"):
+        tie = ties[(imaging, "all")]
+        assert tie.basis == "curated"
+        assert "curators" in tie.reason and "in every subtype" not in tie.reason
+
+
+def test_pth_is_in_the_calciphylaxis_workup_as_curated(kb: KnowledgeBase) -> None:
+    # Calciphylaxis "occurs in the setting of end-stage kidney disease"; metastatic causes
+    # include "hyperparathyroidism ... chronic kidney failure".
+    tie = next(t for t in kb.investigation_by_id["pth"].ties if t.target == "calciphylaxis")
+    assert tie.basis == "curated" and tie.sources == (CHAPTER,)
+    for fragment in ("end-stage kidney disease", "chronic kidney failure", "hyperparathyroidism"):
+        assert fragment in tie.reason
+    subtype_workup = {r.investigation.id for r in query.workup(kb, subtype="calciphylaxis")}
+    context_workup = {r.investigation.id for r in query.workup(kb, context="ckd")}
+    assert "pth" in subtype_workup and "pth" in context_workup
+
+
+GAPS = {
+    "third-line-not-in-preview",
+    "second-line-studies-cut",
+    "calciphylaxis-one-sentence",
+    "sle-no-patients",
+    "metastatic-treat-the-cause",
+    "iatrogenic-no-therapy",
+    "rare-variants-no-therapy",
+    "idiopathic-surgery-only",
+    "trauma-one-case",
+    "infection-nothing",
+    "morphea-one-case",
+}
+
+
+def test_gaps_are_well_formed(kb: KnowledgeBase) -> None:
+    assert {g.id for g in kb.gaps} == GAPS
+    for gap in kb.gaps:
+        assert gap.basis in BASES
+        assert gap.sources
+        assert gap.lines or gap.contexts or gap.subtypes, gap.id
+        assert "\n" not in gap.text.strip(), gap.id
+        if gap.basis == "curated":
+            assert gap.notes, f"{gap.id}: a curated gap says how it was found"
+
+
+@pytest.mark.parametrize("kind", ["subtype", "context"])
+def test_every_empty_treatment_answer_meets_a_gap(kb: KnowledgeBase, kind: str) -> None:
+    ids = kb.subtype_by_id if kind == "subtype" else kb.context_by_id
+    for target in ids:
+        if not query.treat(kb, **{kind: target}):
+            assert query.gaps(kb, **{kind: target}), f"{kind} {target}: empty and unexplained"
+
+
+def test_ctd_summary_claims_no_inheritance(kb: KnowledgeBase) -> None:
+    summary = kb.context_by_id["ctd"].summary
+    assert "also apply" not in summary
+    assert "as the group's" in summary
+
+
+def test_scleroderma_is_ambiguous_not_an_alias(kb: KnowledgeBase) -> None:
+    # JOPA: "Scleroderma and CREST ... syndrome"; the chapter: "morphea profunda".
+    for context in kb.contexts:
+        assert "scleroderma" not in {a.casefold() for a in context.aliases}, context.id
+    ambiguous = {a.id: a for a in kb.ambiguous_names}
+    assert set(ambiguous["scleroderma"].contexts) == {"ssc", "morphea"}
+    assert set(ambiguous["scleroderma"].sources) == {JOPA, CHAPTER}
+    assert "curators" in ambiguous["scleroderma"].text
+
+
+def test_balin_combined_counts_are_never_surgerys_alone(kb: KnowledgeBase) -> None:
+    # "Another 17 patients had surgical and medical treatment with complete response in 14
+    # patients" versus "the 11 patients who received surgical excision alone".
+    combined = kb.study_by_id["balin2012-surgery-medical"]
+    assert combined.treatment == "surgery with medical treatment"
+    assert "combined" in combined.outcome
+    assert "balin-combined-not-surgery-alone" in _note_ids(combined)
+    alone = kb.study_by_id["balin2012-surgery"]
+    assert alone.treatment is None and "alone" in (alone.regimen or "")
+    therapy = kb.therapy_by_id["surgical-excision"]
+    for _, text in strings(therapy):
+        assert not re.search(r"\b(14|17)\b", text), text
+
+
+def test_knowledge_version(kb: KnowledgeBase) -> None:
+    base = kb.layers[0]
+    assert (base.version, base.date) == ("1.1.0", "2026-11-27")

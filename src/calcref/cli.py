@@ -307,6 +307,7 @@ def treat(
         "plain": not settings.screen.terminal,
         "gaps": gaps,
         "principles": records.principles(kb),
+        "labels": records.labels(kb),
     }
     rows = records.treat(kb, results, context_id, subtype_id)
     answer = Answer("treat", rows, (records.evidence_scale(kb),), options)
@@ -373,7 +374,8 @@ def cite(
     """Example: calcref cite --therapy minocycline --style bibtex > refs.bib
 
     References in a clinical citation style, each with a link: the DOI where one is confirmed,
-    otherwise a PubMed title search, labelled as a search.
+    otherwise, for an article, a PubMed title search labelled as a search (a book chapter is
+    not indexed in PubMed and gets no link).
     """
     from calcref.render import citations
 
@@ -446,7 +448,7 @@ def show(
     ]
     record = records.therapy(kb, item) | {"references": refs}
     plain = not settings.screen.terminal
-    _emit(settings, fmt, Answer("show", record, (plain,)))
+    _emit(settings, fmt, Answer("show", record, (plain, records.labels(kb))))
 
 
 @app.command(short_help="Search every record for a word or phrase.")

@@ -360,7 +360,7 @@ class ClinicalFeature(Entry):
 
     aspect = choice(
         "Which part of the clinical picture this describes.",
-        ("appearance", "size", "site", "symptom", "complication", "course"),
+        ("definition", "appearance", "size", "site", "symptom", "complication", "course"),
         required=True,
     )
     text = words("The description, in calcref's words.")

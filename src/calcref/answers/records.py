@@ -40,6 +40,11 @@ def short_label(ref: Reference) -> str:
     return family
 
 
+def labels(kb: KnowledgeBase) -> dict[str, str]:
+    """Every reference id with the label a reader knows it by."""
+    return {ref.id: short_label(ref) for ref in kb.references}
+
+
 def origin(kb: KnowledgeBase, source_file: str | None) -> Record:
     """Where a record came from: its knowledge file, and whether that is an overlay's."""
     return {"source_file": source_file, "overlay": source_file in kb.overlay_files}

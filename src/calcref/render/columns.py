@@ -38,8 +38,8 @@ def warnings(record: Record) -> list[Record]:
 
 def warning_text(warning: Record) -> str:
     if warning["kind"] == "caution":
-        likely = f" Likely meant: {warning['likely']}." if warning.get("likely") else ""
-        return f"Caution: {warning['text']}{likely}"
+        likely = f" (likely {warning['likely']})" if warning.get("likely") else ""
+        return f"Caution{likely}: {warning['text']}"
     return f"Curator's note: {warning['text']}"
 
 

@@ -99,18 +99,34 @@ def overlay_mark(record: Record) -> list[Text]:
     return [t(f"◆ overlay: {record['source_file']}", "magenta")] if record["overlay"] else []
 
 
-def sources_text(sources: list[str]) -> Text:
-    return t(f"[{', '.join(sources)}]", "dim")
+Labels = dict[str, str]  # reference id → a reader's label ("Cloutier (JOPA)", "Balin 2012")
 
 
-def _statement(statement: Record) -> Text:
+def sources_text(sources: list[str], labels: Labels | None = None) -> Text:
+    """The sources of a statement, by their readable labels when the answer gives them."""
+    named = [(labels or {}).get(source, source) for source in sources]
+    return t(f"[{', '.join(named)}]", "dim")
+
+
+def likely(record: Record) -> Text:
+    """What a flagged value almost certainly means, to print right after the value itself:
+    at any width the reader meets the correction before anything else."""
+    caution = record.get("caution")
+    if not caution or not caution.get("likely"):
+        return Text()
+    return t(f" ⚠ likely {caution['likely']}", "bold yellow")
+
+
+def _statement(statement: Record, labels: Labels | None = None) -> Text:
     """What a source says, its sources, and beneath it any caution or note on it."""
-    said = Text.assemble(t(statement["text"]), " ", sources_text(statement["sources"]))
+    said = Text.assemble(
+        t(statement["text"]), likely(statement), " ", sources_text(statement["sources"], labels)
+    )
     return lines([said, *note_texts(statement)])
 
 
-def _regimens(record: Record) -> Text:
-    parts = [_statement(regimen) for regimen in record["regimens"]]
+def _regimens(record: Record, labels: Labels | None = None) -> Text:
+    parts = [_statement(regimen, labels) for regimen in record["regimens"]]
     return lines(parts) if parts else t("not stated in the sources", "dim")
 
 
@@ -127,7 +143,7 @@ def _study_details(study: Record) -> Text:
     if study["age"]:
         rows.append(t(f"Age: {study['age']}"))
     if study["regimen"]:
-        rows.append(t(f"Regimen: {study['regimen']}"))
+        rows.append(Text.assemble(t(f"Regimen: {study['regimen']}"), likely(study)))
     rows.append(t(f"Outcome: {study['outcome']}"))
     if study["treatment"]:
         rows.append(t(f"Treatment: {study['treatment']}"))
@@ -166,6 +182,7 @@ def draw_treat(
     plain: bool = True,
     gaps: tuple[Record, ...] = (),
     principles: tuple[Record, ...] = (),
+    labels: Labels | None = None,
 ) -> None:
     for gap in gaps:
         out.print(t(f"⚠ Gap: {gap['text']}", "bold yellow"))
@@ -186,7 +203,7 @@ def draw_treat(
             t(record["line"] or NOT_GRADED),
             t(record["evidence"] or NOT_GRADED, "bold"),
             _therapy_name(record),
-            _regimens(record),
+            _regimens(record, labels),
             studies,
         ]
         if has_match:
@@ -340,7 +357,9 @@ def draw_search(out: Console, records: list[Record]) -> None:
         out.print(Padding(lines([hit, *note_texts(record)]), (0, 0, 0, 2)))
 
 
-def draw_therapy_card(out: Console, record: Record, plain: bool) -> None:
+def draw_therapy_card(
+    out: Console, record: Record, plain: bool, labels: Labels | None = None
+) -> None:
     references = record["references"]
     out.print(t(f"{record['name']} ({record['id']})", "bold underline"))
     for mark in overlay_mark(record):
@@ -361,9 +380,9 @@ def draw_therapy_card(out: Console, record: Record, plain: bool) -> None:
         if statements:
             out.print(t(f"\n{heading}", "bold"))
             for statement in statements:
-                out.print(Padding(_statement(statement), (0, 0, 0, 2)))
+                out.print(Padding(_statement(statement, labels), (0, 0, 0, 2)))
     out.print(t("\nRegimens", "bold"))
-    out.print(Padding(_regimens(record), (0, 0, 0, 2)))
+    out.print(Padding(_regimens(record, labels), (0, 0, 0, 2)))
     out.print(t(f"\nContexts: {', '.join(record['contexts']) or 'none recorded'}", "bold"))
     out.print(t(f"Subtypes: {', '.join(record['subtypes']) or 'none recorded'}", "bold"))
     out.print(t("\nStudies", "bold"))

@@ -1,0 +1,208 @@
+"""Honest answers, as a clinician asks the questions: whose evidence each row is, the gaps
+said out loud, every source's position honoured, and warnings that travel with the number.
+
+Each test is one question a careful clinician would ask, and pins the shape of the answer
+(not only the data): the SLE, calciphylaxis, CREST-first-line, metastatic and third-line
+questions, and the colchicine dose in every output.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from clirun import invoke, ok
+
+WIDE = {"COLUMNS": "400"}  # wide enough that no cell wraps: phrases are read whole
+
+
+def ok_json(*args: str) -> list | dict:
+    return json.loads(ok(*args, "--json").stdout)
+
+
+# --- whose evidence is it ----------------------------------------------------------------------
+
+
+def test_lupus_is_answered_with_the_group_s_evidence_labelled_as_the_group_s():
+    """No source reports a lupus patient: every row is connective tissue disease as a whole,
+    and the answer says so before the rows."""
+    result = ok("treat", "--context", "sle", env=WIDE)
+    gap = "⚠ Gap: The chapter says dystrophic calcification is rare in systemic lupus"
+    assert result.stdout.startswith(gap)
+    records = json.loads(ok("treat", "--context", "sle", "--json").stdout)
+    assert records
+    assert {r["match"]["kind"] for r in records} == {"broader"}
+    assert {r["match"]["context"] for r in records} == {"ctd"}
+    relations = {s["relation"] for r in records for s in r["studies"]}
+    assert "this" not in relations and "narrower" not in relations
+    # in the table, a study of others' patients never reads as lupus patients' result
+    assert "[ctd: the whole group]" in result.stdout
+    assert "only for ctd as a whole" in result.stdout
+
+
+def test_ssc_rows_say_whether_ssc_patients_were_studied_or_the_drug_only_named():
+    records = {r["id"]: r for r in ok_json("treat", "--context", "ssc")}
+    minocycline = records["minocycline"]
+    assert minocycline["match"] == {"kind": "direct", "context": "ssc", "evidence": "studied"}
+    robertson = next(s for s in minocycline["studies"] if s["ref"] == "robertson2003")
+    assert robertson["relation"] == "this"
+    # the JOPA article lists bisphosphonates for SSc; every study beside them is in JDM
+    bisphosphonates = records["bisphosphonates"]
+    assert bisphosphonates["match"]["evidence"] == "named"
+    assert {s["relation"] for s in bisphosphonates["studies"]} == {"other"}
+    table = ok("treat", "--context", "ssc", env=WIDE).stdout
+    assert "named for ssc; no study in it" in table
+    assert "[jdm: another population]" in table
+
+
+def test_a_chart_labels_every_bar_with_whose_patients_it_counts():
+    chart = ok("treat", "--context", "ssc", "--chart", env=WIDE).stdout
+    drawn = chart.split("Response by study", 1)[1]
+    bars = [line for line in drawn.splitlines() if re.search(r"\sn=\d+: ", line)]
+    assert bars
+    for line in bars:
+        assert re.search(r"\[[a-z, -]+(: (the whole group|another population))?\]", line), line
+    assert any("Robertson 2003 [ssc]" in line for line in bars)
+
+
+# --- gaps said out loud ---------------------------------------------------------------------
+
+
+def test_third_line_says_the_chapter_preview_stops_before_it():
+    result = ok("treat", "--line", "third", env=WIDE)
+    assert "third-line therapies are not available" in result.stdout
+    assert "no therapies recorded for line third" in result.stderr
+    as_json = ok("treat", "--line", "third", "--json")
+    assert json.loads(as_json.stdout) == []
+    assert "calcref: gap: The chapter's third-line therapies are not available" in as_json.stderr
+
+
+def test_metastatic_says_to_treat_the_underlying_cause():
+    result = ok("treat", "--subtype", "metastatic", env=WIDE)
+    assert "identify and treat the underlying cause" in result.stdout
+    assert "Management principles:" in result.stdout
+
+
+def test_calciphylaxis_says_the_sources_hold_one_sentence_and_labels_the_surgery_evidence():
+    result = ok("treat", "--subtype", "calciphylaxis", "--chart", env=WIDE)
+    assert "The sources say one thing about treating calciphylaxis" in result.stdout
+    records = ok_json("treat", "--subtype", "calciphylaxis")
+    assert [r["id"] for r in records] == ["surgical-excision"]
+    # none of the studies counted calciphylaxis patients
+    assert {s["relation"] for s in records[0]["studies"]} == {"other"}
+    # the 14 of 17 came from surgery WITH medical treatment, and say so wherever shown
+    combined = [s for s in records[0]["studies"] if s["treatment"]]
+    assert [s["treatment"] for s in combined] == ["surgery with medical treatment"]
+    assert "(surgery with medical treatment): n=17" in result.stdout  # the table
+    assert "(surgery with medical treatment) " in result.stdout.split("Response by study")[1]
+    for context in ("ckd", "esrd"):
+        dialysis = invoke("treat", "--context", context)
+        assert dialysis.exit_code == 0
+        assert "The sources say one thing about treating calciphylaxis" in " ".join(
+            dialysis.stdout.split()
+        )
+
+
+def test_every_ladder_answer_carries_the_management_principles():
+    for args in (["treat"], ["treat", "--context", "ssc"], ["treat", "--subtype", "idiopathic"]):
+        table = ok(*args, env=WIDE).stdout
+        assert "Management principles: Start by finding any underlying cause" in table
+        assert "no smoking, less stress, no cold exposure" in table
+
+
+# --- every source's position ---------------------------------------------------------------
+
+
+def test_crest_first_line_includes_minocycline_as_the_jopa_article_places_it():
+    records = ok_json("treat", "--context", "crest", "--line", "first")
+    ids = [r["id"] for r in records]
+    assert "minocycline" in ids
+    minocycline = records[ids.index("minocycline")]
+    first = [p for p in minocycline["positions"] if p["line"] == "first"]
+    assert [(p["source"], p["label"]) for p in first] == [("jopa", "Cloutier (JOPA)")]
+    assert minocycline["line"] == "second"  # the chapter's ladder still orders it
+    table = ok("treat", "--context", "crest", "--line", "first", env=WIDE).stdout
+    assert "Cloutier (JOPA) (no evidence letter)" in table
+
+
+def test_the_legend_says_the_letters_are_the_chapter_s():
+    assert "Evidence letters are the chapter's grades" in ok("treat", env=WIDE).stdout
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+def test_scleroderma_is_ambiguous_and_calcref_asks():
+    result = invoke("treat", "--context", "scleroderma")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "--context ssc or --context morphea" in result.stderr
+    assert "localised scleroderma" in result.stderr
+
+
+# --- warnings travel with the number --------------------------------------------------------
+
+DOSE = "<1.2 g/day"
+
+
+def test_json_carries_the_caution_on_the_dose_s_own_object():
+    colchicine = ok_json("show", "colchicine")
+    [regimen] = [g for g in colchicine["regimens"] if g["text"] == DOSE]
+    assert regimen["caution"]["id"] == "colchicine-dose-unit"
+    assert regimen["caution"]["likely"] == "<1.2 mg/day"
+    [study] = [s for s in colchicine["studies"] if s["regimen"] == DOSE]
+    assert study["caution"]["likely"] == "<1.2 mg/day"
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "markdown", "json"])
+def test_every_search_hit_on_the_dose_carries_its_caution(fmt):
+    text = ok("search", "1.2 g", "--format", fmt, env=WIDE).stdout
+    if fmt == "json":
+        hits = [h for h in json.loads(text) if DOSE in h["excerpt"]]
+        assert len(hits) == 2
+        assert all(h["caution"]["likely"] == "<1.2 mg/day" for h in hits)
+        return
+    if fmt == "csv":
+        rows = [r for r in csv.DictReader(io.StringIO(text)) if DOSE in r["excerpt"]]
+        assert len(rows) == 2
+        assert all("almost certainly mg/day" in r["caution"] for r in rows)
+        return
+    lines = text.splitlines()
+    dose_lines = [i for i, line in enumerate(lines) if DOSE in line]
+    assert dose_lines
+    for i in dose_lines:
+        beside = " ".join(lines[i : i + 4])
+        assert "mg/day" in beside, beside
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("treat",),
+        ("treat", "--details"),
+        ("treat", "--chart"),
+        ("show", "colchicine"),
+        ("treat", "--format", "csv"),
+        ("treat", "--format", "markdown"),
+    ],
+)
+def test_wherever_the_dose_is_shown_its_caution_is_beside_it(args):
+    for width in ("400", "80"):
+        lines = ok(*args, env={"COLUMNS": width}).stdout.splitlines()
+        shown = [i for i, line in enumerate(lines) if DOSE in line]
+        assert shown, "the dose should be shown"
+        for i in shown:
+            assert "mg/day" in " ".join(lines[i : i + 3]).replace(DOSE, ""), lines[i : i + 3]
+
+
+# --- counts read one way --------------------------------------------------------------------
+
+
+def test_counts_read_the_same_in_the_table_and_the_chart():
+    table = ok("treat", "--context", "jdm", "--chart", env=WIDE).stdout
+    assert "n=3: 1 complete, 2 responded, degree not given" in table
+    assert "3 responded, 1 complete" not in table
