@@ -57,9 +57,36 @@ def test_no_line_is_wider_than_the_screen(name: str, width: int) -> None:
     assert max(map(len, text.splitlines())) <= width
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+NARROW = (40, 50, 65, 80)  # below what the treatment table can hold: its rows are stacked
+
+
+@pytest.mark.parametrize("width", (*NARROW, 100, 120))
 def test_every_patient_count_survives_the_width(width: int) -> None:
-    """The narrow table shows exactly the counts (n=…) the wide one does: nothing cut."""
+    """At any width the answer shows exactly the counts (n=…) the wide one does: nothing
+    squeezed or cut (at 65 columns a squeezed table once printed 'n=17' as 'n=1')."""
     args = COMMANDS["treat-ssc-details"]
-    wide = sorted(re.findall(r"n=\d+", draw(args, 250)))
-    assert sorted(re.findall(r"n=\d+", draw(args, width))) == wide
+    wide = sorted(re.findall(r"n=\d+\b", draw(args, 250)))
+    assert sorted(re.findall(r"n=\d+\b", draw(args, width))) == wide
+
+
+DOSE = re.compile(r"[<>≥≤]?\d[\d.,–-]* ?(?:mg|g)(?:/[a-z]+)*")
+
+
+@pytest.mark.parametrize("width", NARROW)
+@pytest.mark.parametrize("name", ["treat-ssc", "show-colchicine", "treat-ssc-details"])
+def test_every_dose_survives_a_narrow_screen(name: str, width: int) -> None:
+    """Stacked, every field wraps between words: each dose reads whole, as on a wide screen."""
+    # (a wide table interleaves its columns line by line, so compare the doses, not their order)
+    wide = sorted(DOSE.findall(" ".join(draw(COMMANDS[name], 250).split())))
+    assert wide
+    assert sorted(DOSE.findall(" ".join(draw(COMMANDS[name], width).split()))) == wide
+
+
+@pytest.mark.parametrize("width", NARROW)
+def test_no_word_is_cut_on_a_narrow_screen(width: int) -> None:
+    """Every word of the wide answer is in the narrow one (a cut cell loses its end)."""
+    args = COMMANDS["treat-ssc"]
+    words = set(draw(args, 250).split()) - {"━" * n for n in range(300)}
+    narrow = " ".join(draw(args, width).split())
+    missing = {w for w in words if w not in narrow and not set(w) <= set("━─")}
+    assert not missing, sorted(missing)[:20]

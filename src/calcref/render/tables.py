@@ -16,6 +16,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console, Group
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -85,6 +86,34 @@ def _table(title: str, *headers: str) -> Table:
             header, overflow="fold", no_wrap=header in NARROW, min_width=MIN_WIDTH.get(header)
         )
     return table
+
+
+UNBOUNDED = 100_000
+
+
+def print_table(out: Console, table: Table) -> None:
+    """The table, when the screen can hold it; otherwise its rows stacked, one field under
+    another. Below its minimum width Rich squeezes a table's columns and then cuts cells
+    (at 65 columns 'n=17: 9 partial' printed as 'n=1'): a cut number is a wrong number, so a
+    table too wide for the screen is never drawn."""
+    unbounded = out.options.update(max_width=UNBOUNDED)  # a measurement is clamped to it
+    if Measurement.get(out, unbounded, table).minimum <= out.width:
+        out.print(table)
+        return
+    if table.title:
+        out.print(t(str(table.title), "bold"))
+    columns = table.columns
+    for row in zip(*(column.cells for column in columns), strict=True):
+        out.print(t("─" * min(out.width, 40), "dim"))
+        for column, cell in zip(columns, row, strict=True):
+            if isinstance(cell, Text) and not cell.plain:
+                continue  # an empty cell says nothing
+            header = t(f"{column.header}: ", "bold")
+            if isinstance(cell, Text) and "\n" not in cell.plain:
+                out.print(Text.assemble(header, cell))  # wraps between words, never cut
+            else:
+                out.print(header)
+                out.print(Padding(cell, (0, 0, 0, 2)))
 
 
 def note_texts(record: Record, shown: frozenset[str] = frozenset()) -> list[Text]:
@@ -209,7 +238,7 @@ def draw_treat(
         if has_match:
             row.append(t(match_text(record)))
         table.add_row(*row)
-    out.print(table)
+    print_table(out, table)
     out.print(_evidence_legend(levels))
     draw_principles(out, principles)
     if show_chart:
@@ -262,7 +291,7 @@ def draw_subtypes(out: Console, records: list[Record]) -> None:
             t(", ".join(record["examples"])),
             lines(t(f"{f['context']}: {f['figure']}") for f in record["frequencies"]),
         )
-    out.print(table)
+    print_table(out, table)
 
 
 def draw_subtype_card(
@@ -315,7 +344,7 @@ def draw_workup(out: Console, records: list[Record], title: str = "Workup") -> N
         ]
         name = lines([t(record["name"], "bold"), *overlay_mark(record)])
         table.add_row(name, t(record["looks_for"]), lines(reasons))
-    out.print(table)
+    print_table(out, table)
     out.print(t(BASIS_LEGEND, "dim"))
 
 
@@ -339,7 +368,7 @@ def draw_levels(out: Console, records: list[Record]) -> None:
             t(", ".join(record["therapies"])),
             t(record["count"]),
         )
-    out.print(table)
+    print_table(out, table)
 
 
 def draw_search(out: Console, records: list[Record]) -> None:
@@ -415,7 +444,7 @@ def draw_overview(out: Console, records: list[Record]) -> None:
                 ]
             ),
         )
-    out.print(table)
+    print_table(out, table)
 
 
 def draw_contexts(out: Console, records: list[Record]) -> None:
@@ -430,7 +459,7 @@ def draw_contexts(out: Console, records: list[Record]) -> None:
             t(record["parent"] or ""),
             t(", ".join(record["subtypes"])),
         )
-    out.print(table)
+    print_table(out, table)
 
 
 CACHE_STATES = {
