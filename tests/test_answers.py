@@ -154,7 +154,8 @@ def test_a_therapys_references_come_from_every_field_the_model_marks(kb):
 
 
 def test_therapy_record_has_its_fields_its_ladder_place_and_provenance(kb):
-    record = records.therapy(kb, kb.therapy_by_id["beta"], query.Match("direct", "ssc"))
+    match = query.Match("direct", "ssc", "studied")
+    record = records.therapy(kb, kb.therapy_by_id["beta"], match)
     assert list(record)[:4] == ["id", "name", "line", "evidence"]
     assert set(Therapy.FIELDS) <= set(record)
     assert record["contexts"] == ["ssc"]  # reached through its study
@@ -167,7 +168,10 @@ def test_therapy_record_has_its_fields_its_ladder_place_and_provenance(kb):
         "unknown": None,
     }
     assert (record["source_file"], record["overlay"]) == ("overlay/therapies.yaml", True)
-    assert record["match"] == {"kind": "direct", "context": "ssc"}
+    assert record["match"] == {"kind": "direct", "context": "ssc", "evidence": "studied"}
+    # each position names its source by the label a reader knows (no author nor year: the id)
+    assert [(p["source"], p["label"]) for p in record["positions"]] == [("book", "book")]
+    assert "relation" not in record["studies"][0]  # seen from no context or subtype
     json.dumps(record)  # plain data all the way down
 
 
@@ -198,7 +202,8 @@ def test_csv_columns_are_the_records_keys_and_notes_stay_in_their_cell(kb):
     ]
     assert parsed[0]["regimens"] == "1.2 g/day (paper) [Curator's note: Almost certainly mg/day.]"
     assert [r["overlay"] for r in parsed] == ["", "overlay/therapies.yaml", ""]
-    assert parsed[1]["studies"] == "Robertson 2003 [ssc]: n=9: 8 responded"
+    # responders the source does not split into complete and partial
+    assert parsed[1]["studies"] == "Robertson 2003 [ssc]: n=9: 8 responded, degree not given"
 
 
 def test_a_new_key_becomes_a_column_by_itself():

@@ -361,7 +361,9 @@ def test_overlay_context_is_listed_and_filters_treat(stack, full_overlay):
 
     treated = ok_json("treat", "--context", CONTEXT_ID)
     assert ids(treated) == [THERAPY_ID]  # no bundled therapy names the new context
-    assert treated[0]["match"] == {"kind": "direct", "context": CONTEXT_ID}
+    # the overlay's study counted patients in the overlay's context
+    assert treated[0]["match"] == {"kind": "direct", "context": CONTEXT_ID, "evidence": "studied"}
+    assert [(s["id"], s["relation"]) for s in treated[0]["studies"]] == [(STUDY_ID, "this")]
     assert CONTEXT_ID in treated[0]["contexts"]
 
 

@@ -28,6 +28,16 @@ DATA = REPO / "data"
 FILES = ("knowledge.yaml", "subtypes.yaml", "therapies.yaml")
 PROBLEM_LINE = re.compile(r"^(?P<path>.+):(?P<line>\d+): (?P<message>.+)$")
 JSON_KEYS = {"path", "line", "message", "rule"}
+# The manifest's date line as data/knowledge.yaml writes it, and the same date written the
+# wrong way round (DD.MM.YYYY), to break it without hard-coding which date it is.
+MANIFEST_DATE = re.search(
+    r'^date: "(\d{4})-(\d{2})-(\d{2})"$',
+    (DATA / "knowledge.yaml").read_text(encoding="utf-8"),
+    re.M,
+)
+assert MANIFEST_DATE, "data/knowledge.yaml has no quoted YYYY-MM-DD date line"
+DATE_LINE = MANIFEST_DATE[0] + "\n"
+DAY_FIRST = "{2}.{1}.{0}".format(*MANIFEST_DATE.groups())
 
 BIN_DIR = Path(sys.executable).parent
 ENTRY_POINT = BIN_DIR / "calcref"
@@ -413,14 +423,14 @@ def test_an_overlay_without_knowledge_yaml_is_not_a_problem(tmp_path):
         ),
         (
             "knowledge.yaml",
-            'date: "2026-11-21"\n',
-            'date: "21.11.2026"\n',
-            "21.11.2026",
+            DATE_LINE,
+            f'date: "{DAY_FIRST}"\n',
+            DAY_FIRST,
             ("date", "YYYY-MM-DD"),
         ),
         (
             "knowledge.yaml",
-            'date: "2026-11-21"\n',
+            DATE_LINE,
             'date: "2026-02-30"\n',
             "2026-02-30",
             ("date", "2026-02-30", "calendar"),
@@ -506,14 +516,14 @@ def test_problems_in_every_file_are_all_reported_sorted_by_path_then_line(tmp_pa
         "        evidence: Q\n        listed_as: Bisphosphonates\n",
     )  # shape, middle
     edit(subtypes, "    contexts: [scrotal]\n", "    contexts: [scrotal, nowhere-else]\n")
-    edit(manifest, 'date: "2026-11-21"\n', 'date: "21.11.2026"\n')
+    edit(manifest, DATE_LINE, f'date: "{DAY_FIRST}"\n')
     expected = [
         (str(therapies), line_of(therapies, "context: nowhere-land"), "load"),
         (str(therapies), line_of(therapies, "evidence: C"), "graded-without-line"),
         (str(therapies), line_of(therapies, "counts: {responders: 12}"), "counts"),
         (str(therapies), line_of(therapies, "evidence: Q"), "load"),
         (str(subtypes), line_of(subtypes, "nowhere-else"), "load"),
-        (str(manifest), line_of(manifest, "21.11.2026"), "load"),
+        (str(manifest), line_of(manifest, DAY_FIRST), "load"),
     ]
     expected.sort(key=lambda problem: (problem[0], problem[1]))
 
@@ -843,8 +853,9 @@ def test_json_with_many_problems_parses_and_has_exactly_the_documented_keys(tmp_
         for i in range(30)
     )
     text = therapies.read_text(encoding="utf-8")
-    assert text.endswith("\n") and "\nstudies:\n" in text
-    therapies.write_text(text + "\n" + studies, encoding="utf-8")
+    # Straight after the section's header: sections may follow `studies` (e.g. `gaps`).
+    assert text.count("\nstudies:\n") == 1
+    therapies.write_text(text.replace("\nstudies:\n", "\nstudies:\n" + studies), encoding="utf-8")
     # "# overcount 1" is also in "# overcount 10"…: find each whole line instead.
     lines = therapies.read_text(encoding="utf-8").splitlines()
     expected_lines = [
