@@ -60,12 +60,13 @@ def test_ssc_rows_say_whether_ssc_patients_were_studied_or_the_drug_only_named()
 
 def test_a_chart_labels_every_bar_with_whose_patients_it_counts():
     chart = ok("treat", "--context", "ssc", "--chart", env=WIDE).stdout
-    drawn = chart.split("Response by study", 1)[1]
-    bars = [line for line in drawn.splitlines() if re.search(r"\sn=\d+: ", line)]
+    drawn = chart.split("Response by study", 1)[1].splitlines()
+    bars = [i for i, line in enumerate(drawn) if re.search(r"\sn=\d+: ", line)]
     assert bars
-    for line in bars:
-        assert re.search(r"\[[a-z, -]+(: (the whole group|another population))?\]", line), line
-    assert any("Robertson 2003 [ssc]" in line for line in bars)
+    names = [drawn[i - 1] for i in bars]  # each bar sits under the study it counts
+    for name in names:
+        assert re.search(r"\[[a-z, -]+(: (the whole group|another population))?\]", name), name
+    assert "  Robertson 2003 [ssc]" in names
 
 
 # --- gaps said out loud ---------------------------------------------------------------------
@@ -97,7 +98,7 @@ def test_calciphylaxis_says_the_sources_hold_one_sentence_and_labels_the_surgery
     combined = [s for s in records[0]["studies"] if s["treatment"]]
     assert [s["treatment"] for s in combined] == ["surgery with medical treatment"]
     assert "(surgery with medical treatment): n=17" in result.stdout  # the table
-    assert "(surgery with medical treatment) " in result.stdout.split("Response by study")[1]
+    assert "(surgery with medical treatment)\n" in result.stdout.split("Response by study")[1]
     for context in ("ckd", "esrd"):
         dialysis = invoke("treat", "--context", context)
         assert dialysis.exit_code == 0

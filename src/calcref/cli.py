@@ -232,7 +232,8 @@ def subtypes(
     contexts = [
         {"id": c.id, "name": c.name} for c in query.subtype_contexts(kb, kb.subtype_by_id[chosen])
     ]
-    _emit(settings, fmt, Answer("subtype", rows, (contexts, workup_rows, len(therapy_ids))))
+    args = (contexts, workup_rows, len(therapy_ids))
+    _emit(settings, fmt, Answer("subtype", rows, args, {"labels": records.labels(kb)}))
 
 
 @app.command(short_help="Investigations, with why each is ordered for a subtype or context.")
@@ -498,7 +499,8 @@ def overview(ctx: typer.Context, fmt: FormatOpt = None, as_json: JsonOpt = False
     """
     settings: Settings = ctx.obj
     fmt = _format(settings, fmt, as_json, ALL_FORMATS)
-    answer = Answer("overview", records.overview(settings.kb()))
+    kb = settings.kb()
+    answer = Answer("overview", records.overview(kb), (), {"labels": records.labels(kb)})
     _emit(settings, fmt, answer, "no overview recorded")
 
 

@@ -62,13 +62,14 @@ def legend(plain: bool) -> str:
 
 
 def study_chart_lines(studies: list[Record], plain: bool) -> list[str]:
-    """'Balin 2012 [ctd: the whole group]  ########...  n=11: 8 complete, 3 responded,
-    degree not given': every bar says whose patients it counts."""
-    drawn = [(study, seg) for study in studies if (seg := segments(study)) is not None]
-    names = [study_name(study) for study, _ in drawn]
-    width = max(map(len, names), default=0)
+    """Two lines a study: whose it is ('Balin 2012 [ctd: the whole group]'), then its bar
+    and counts ('  ########===  n=11: 8 complete, 3 responded, degree not given'), so a long
+    name never pushes the numbers into a wrapped line of their own."""
     lines = []
-    for name, (_, seg) in zip(names, drawn, strict=True):
+    for study in studies:
+        seg = segments(study)
+        if seg is None:
+            continue
         counted = ", ".join(f"{v} {LABELS[k]}" for k, v in seg.parts.items() if v)
-        lines.append(f"{name:<{width}} {bar(seg, plain)}  n={seg.n}: {counted}")
+        lines += [study_name(study), f"  {bar(seg, plain)}  n={seg.n}: {counted}"]
     return lines

@@ -216,7 +216,7 @@ def draw_treat(
     for gap in gaps:
         out.print(t(f"⚠ Gap: {gap['text']}", "bold yellow"))
     if not records:
-        draw_principles(out, principles)
+        draw_principles(out, principles, labels)
         return
     has_match = any("match" in r for r in records)
     headers = ["Line", "Ev.", "Therapy", "Regimens [source]", "Studies"]
@@ -240,17 +240,19 @@ def draw_treat(
         table.add_row(*row)
     print_table(out, table)
     out.print(_evidence_legend(levels))
-    draw_principles(out, principles)
+    draw_principles(out, principles, labels)
     if show_chart:
         draw_charts(out, records, plain)
 
 
-def draw_principles(out: Console, principles: tuple[Record, ...]) -> None:
+def draw_principles(
+    out: Console, principles: tuple[Record, ...], labels: Labels | None = None
+) -> None:
     """The management principles that hold whatever the answer: briefly, after it."""
     if principles:
-        said = " ".join(p["text"] for p in principles)
+        said = t("Management principles: " + " ".join(p["text"] for p in principles), "dim")
         sources = sorted({s for p in principles for s in p["sources"]})
-        out.print(t(f"Management principles: {said} [{', '.join(sources)}]", "dim"))
+        out.print(Text.assemble(said, " ", sources_text(sources, labels)))
 
 
 def draw_charts(out: Console, records: list[Record], plain: bool) -> None:
@@ -300,6 +302,7 @@ def draw_subtype_card(
     contexts: list[Record],
     workup: list[Record],
     therapy_count: int,
+    labels: Labels | None = None,
 ) -> None:
     record = records[0]
     out.print(t(f"{record['name']} ({record['id']})", "bold underline"))
@@ -308,7 +311,8 @@ def draw_subtype_card(
         kind += f" of {record['variant_of']}"
     if record["most_common"]:
         kind += " · most common form"
-    out.print(t(f"{kind} · sources: {', '.join(record['sources'])}", "dim"))
+    sources = ", ".join((labels or {}).get(s, s) for s in record["sources"])
+    out.print(t(f"{kind} · sources: {sources}", "dim"))
     for mark in overlay_mark(record):
         out.print(mark)
     out.print(t(record["summary"]))
@@ -318,7 +322,7 @@ def draw_subtype_card(
     for frequency in record["frequencies"]:
         out.print(t(f"Frequency in {frequency['context']}: {frequency['figure']}", "bold"))
         for statement in frequency["statements"]:
-            out.print(Padding(_statement(statement), (0, 0, 0, 2)))
+            out.print(Padding(_statement(statement, labels), (0, 0, 0, 2)))
     for note in note_texts(record):
         out.print(note)
     if contexts:
@@ -429,7 +433,7 @@ def draw_therapy_card(
         )
 
 
-def draw_overview(out: Console, records: list[Record]) -> None:
+def draw_overview(out: Console, records: list[Record], labels: Labels | None = None) -> None:
     table = _table(
         "Calcinosis cutis: clinical picture and management", "Section", "Kind", "Statement [source]"
     )
@@ -439,7 +443,7 @@ def draw_overview(out: Console, records: list[Record]) -> None:
             t(record["kind"]),
             lines(
                 [
-                    Text.assemble(t(record["text"]), " ", sources_text(record["sources"])),
+                    Text.assemble(t(record["text"]), " ", sources_text(record["sources"], labels)),
                     *overlay_mark(record),
                 ]
             ),
