@@ -674,12 +674,20 @@ COUNT_LABELS = (
 
 
 def expected_counts(study) -> str:
-    """Counts as the README documents them: 'n=6: 1 partial, 2 no response, 3 unknown'."""
-    parts = [
-        f"{getattr(study.counts, key)} {label}"
-        for key, label in COUNT_LABELS
-        if getattr(study.counts, key) is not None
-    ]
+    """Counts as the README documents them, every patient once: 'n=6: 1 partial, 2 no
+    response, 3 unknown', 'n=3: 1 complete, 2 responded, degree not given' (the responders
+    the source does not split into complete and partial)."""
+    c = study.counts
+    split = (c.complete or 0) + (c.partial or 0)
+    undegreed = None if c.responders is None else (c.responders - split) or None
+    given = (
+        (c.complete, "complete"),
+        (c.partial, "partial"),
+        (undegreed, "responded, degree not given"),
+        (c.none, "no response"),
+        (c.unknown, "unknown"),
+    )
+    parts = [f"{value} {label}" for value, label in given if value is not None]
     prefix = f"n={study.n}" if study.n is not None else "no patient count given"
     return f"{prefix}: {', '.join(parts)}" if parts else prefix
 

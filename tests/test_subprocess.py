@@ -19,9 +19,11 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from clirun import call
 
 import calcref
+from calcref.knowledge.stack import bundled_dir as calcref_data
 
 pytestmark = pytest.mark.slow  # every test here starts the installed entry point
 
@@ -72,7 +74,9 @@ def in_process(*args: str) -> str:
 def test_version(launcher, flag):
     result = run(launcher, flag)
     assert result.returncode == 0
-    expected = f"calcref {calcref.__version__}\nknowledge 1.0.0 (2026-11-21)\n"
+    manifest = yaml.safe_load((calcref_data() / "knowledge.yaml").read_text("utf-8"))
+    stated = f"{manifest['version']} ({manifest['date']})"
+    expected = f"calcref {calcref.__version__}\nknowledge {stated}\n"
     assert result.stdout == expected.encode()
     assert result.stderr == b""
 
