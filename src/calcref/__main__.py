@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 
 def main() -> None:
+    # Ctrl-C ends calcref at once, quietly, as the signal does any program (the shell reports
+    # 130): never a KeyboardInterrupt traceback from whatever was running, imports included.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     if sys.argv[1:] in (["--version"], ["-V"]) and _version_answered():
         return
     from calcref.cli import main as cli_main

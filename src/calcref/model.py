@@ -762,10 +762,21 @@ class KnowledgeBase:
             for therapy_id in study.therapies:
                 studies[therapy_id].append(study)
         self._studies_of = {k: tuple(v) for k, v in studies.items()}
+        contexts: dict[str, set[str]] = {s.id: set(s.contexts) for s in self.subtypes}
+        for context in self.contexts:
+            for subtype_id in context.subtypes:
+                contexts[subtype_id].add(context.id)
+        self._contexts_of = {
+            s: tuple(c for c in self.contexts if c.id in ids) for s, ids in contexts.items()
+        }
 
     def studies_of(self, therapy_id: str) -> tuple[Study, ...]:
         """A therapy's studies, in knowledge-file order."""
         return self._studies_of[therapy_id]
+
+    def contexts_of(self, subtype_id: str) -> tuple[Context, ...]:
+        """The contexts a subtype occurs in, by its own record or theirs, in file order."""
+        return self._contexts_of[subtype_id]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, KnowledgeBase):

@@ -15,7 +15,7 @@ from calcref.knowledge import cache, stack
 from calcref.model import KnowledgeBase
 from calcref.render.screen import PIPED_WIDTH, Screen
 
-MAX_WIDTH = 1000  # a wider COLUMNS (2147483648...) would only make Rich allocate and hang
+MIN_WIDTH, MAX_WIDTH = 20, 1000  # outside, COLUMNS is ignored (2147483648 would hang Rich)
 
 
 class Settings:
@@ -61,6 +61,8 @@ def _screen(environ: Mapping[str, str], stdout: TextIO) -> Screen:
 
 
 def _columns(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
+    """COLUMNS when it is a sane width; anything else (0, 5, 2147483648) is ignored."""
+    if value is None or not value.strip().isdigit() or len(value.strip()) > 5:
         return None
-    return min(int(value), MAX_WIDTH) or None
+    width = int(value)
+    return width if MIN_WIDTH <= width <= MAX_WIDTH else None

@@ -274,8 +274,9 @@ def subtypes(kb: KnowledgeBase, subtype: str | None = None) -> list[Subtype]:
 
 
 def subtype_contexts(kb: KnowledgeBase, subtype: Subtype) -> list[Context]:
-    ids = set(subtype.contexts) | {c.id for c in kb.contexts if subtype.id in c.subtypes}
-    return [c for c in kb.contexts if c.id in ids]
+    """The contexts a subtype occurs in (looked up once for the knowledge base: asking this
+    of every subtype scans each context once, not once per subtype)."""
+    return list(kb.contexts_of(subtype.id))
 
 
 def references(

@@ -1,0 +1,101 @@
+"""Nothing wrong on any screen: every number and negation at every width, sane COLUMNS only,
+and Ctrl-C that ends calcref quietly at any moment."""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from clirun import invoke, ok
+
+COMMANDS = [
+    ("treat",),
+    ("treat", "--context", "ssc", "--details"),
+    ("treat", "--context", "jdm", "--chart"),
+    ("workup",),
+    ("subtypes",),
+    ("subtypes", "dystrophic"),
+    ("show", "colchicine"),
+    ("show", "minocycline"),
+    ("levels",),
+    ("overview",),
+    ("contexts",),
+    ("search", "mg"),
+]
+NUMBER = re.compile(r"[<>≥≤]?\d[\d.,–%/-]*")
+NEGATION = re.compile(r"\b(?:no|not|none|never|without)\b", re.I)
+
+
+def draw(args: tuple[str, ...], width: int) -> str:
+    return ok(*args, env={"COLUMNS": str(width), "CALCREF_NO_CACHE": "1"}).stdout
+
+
+def facts(text: str, longest: int) -> collections.Counter:
+    """Every number and every negation a reader meets, in the words that fit on a line of
+    `longest` characters (a longer word, such as a DOI URL at 20 columns, can only fold)."""
+    words = [w for w in text.split() if len(w) <= longest]
+    found = collections.Counter(n for w in words for n in NUMBER.findall(w))
+    found.update(m.lower() for w in words for m in NEGATION.findall(w))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_every_number_and_negation_survives_every_width(args):
+    """From 20 to 200 columns, each output holds every number and negation the unconstrained
+    one does: none squeezed away or cut short."""
+    unconstrained = draw(args, 1000)
+    for width in range(20, 201, 12):
+        longest = width - 10  # room for a stacked field's indent and a table's padding
+        wide = facts(unconstrained, longest)
+        assert wide
+        narrow = facts(draw(args, width), longest)
+        # (a word too long for the line folds into pieces that may look like numbers too)
+        assert not wide - narrow, f"at {width} columns, lost or cut: {wide - narrow}"
+
+
+@pytest.mark.parametrize("value", ["0", "5", "19", "1001", "2147483648", "9" * 40, "-80", "x"])
+def test_columns_outside_a_sane_range_is_ignored(value):
+    assert ok("levels", env={"COLUMNS": value}).stdout == ok("levels").stdout
+
+
+def test_subtypes_and_search_scan_each_context_once():
+    """A subtype's contexts come from an index built once, not a scan per subtype."""
+    started = time.perf_counter()
+    invoke("search", "calcinosis")
+    invoke("subtypes", "--json")
+    assert time.perf_counter() - started < 30  # generous: the point is the index below
+    from calcref.knowledge import load
+
+    kb = load()
+    for subtype in kb.subtypes:
+        direct = {c.id for c in kb.contexts if subtype.id in c.subtypes} | set(subtype.contexts)
+        assert [c.id for c in kb.contexts_of(subtype.id)] == [
+            c.id for c in kb.contexts if c.id in direct
+        ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["--version"], ["treat", "--context", "ssc"], ["search", "x"]])
+@pytest.mark.parametrize("delay", [0.0, 0.03, 0.08])
+def test_ctrl_c_ends_calcref_quietly_at_any_moment(args, delay, tmp_path):
+    """SIGINT during start-up, imports or the answer: the process ends by the signal (the
+    shell reports 130), with no traceback and no half-written line of a traceback."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "CALCREF_NO_CACHE": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calcref", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr, stderr
+    assert process.returncode in (0, -signal.SIGINT, 130), process.returncode
