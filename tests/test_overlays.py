@@ -1019,3 +1019,143 @@ def test_installed_entry_point_reads_an_overlay(tmp_path, full_overlay):
     assert treated[THERAPY_ID]["name"] == THERAPY_NAME
     assert treated[THERAPY_ID]["source_file"] == str(full_overlay / "therapies.yaml")
     assert treated[THERAPY_ID]["overlay"] is True
+
+
+# =============================================================================================
+# 7. provenance inside nested records, in the chart and in the evidence legend
+# =============================================================================================
+
+NESTED_STUDY = f"""\
+references:
+  - id: {REFERENCE_ID}
+    type: article
+    authors: [Tester T]
+    title: An overlay test reference
+    journal: Test J
+    year: 2025
+    printed:
+      - source: {REFERENCE_ID}
+        text: Tester T. An overlay test reference. Test J 2025.
+studies:
+  - id: {STUDY_ID}
+    ref: {REFERENCE_ID}
+    therapies: [minocycline]
+    population: Fictional test patients
+    contexts: [ssc]
+    n: 3
+    outcome: Fictional outcome, for tests only.
+    counts: {{responders: 2, none: 1}}
+    sources: [{REFERENCE_ID}]
+"""
+"""A study of the bundled minocycline, from a reference of the overlay's own."""
+
+NESTED_LABEL = "Tester 2025"  # the reader's label: first author's family name and the year
+MINOCYCLINE_LABELS = sorted(
+    {
+        next(
+            f"{r['authors'][0].rsplit(' ', 1)[0]} {r['year']}"
+            for r in THERAPIES_YAML["references"]
+            if r["id"] == s["ref"]
+        )
+        for s in THERAPIES_YAML["studies"]
+        if "minocycline" in s["therapies"]
+    }
+)
+
+
+@pytest.fixture
+def nested_study(stack, tmp_path) -> str:
+    """The overlay file of NESTED_STUDY, stacked on the bundled knowledge."""
+    overlay = write_overlay(tmp_path / "clinic", therapies=NESTED_STUDY)
+    stack("", overlay)
+    return str(overlay / "therapies.yaml")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+@pytest.mark.parametrize("command", [("treat",), ("show", "minocycline")], ids=["treat", "show"])
+def test_flat_formats_mark_an_overlay_study_inside_a_bundled_therapy(nested_study, command, fmt):
+    text = ok(*command, "--format", fmt).stdout
+    rows = csv_rows(text) if fmt == "csv" else markdown_rows(text)
+    [row] = [r for r in rows if r["id"] == "minocycline"]
+    assert row["overlay"] == ""  # the therapy is the bundled one...
+    cell = row["studies"]
+    mark = f"[{MARK}: {nested_study}]"
+    assert cell.count(MARK) == 1, cell  # ...and only the overlay's study inside it is marked
+    assert cell.endswith(mark), cell  # the overlay study comes last, its mark after its counts
+    own = cell[: -len(mark)]
+    assert own.rindex(NESTED_LABEL) > max(own.index(label) for label in MINOCYCLINE_LABELS)
+    assert "n=3" in own[own.rindex(NESTED_LABEL) :]
+
+
+def test_flat_formats_mark_an_overlay_investigation_on_a_subtype_card(stack, full_overlay):
+    stack("", full_overlay)
+    subtype = SUBTYPES_YAML["subtypes"][0]["id"]
+    overlay_file = str(full_overlay / "subtypes.yaml")
+    for fmt in ("csv", "markdown"):
+        text = ok("subtypes", subtype, "--format", fmt).stdout
+        [row] = csv_rows(text) if fmt == "csv" else markdown_rows(text)
+        workup = row["workup"]
+        assert workup.count(MARK) == 1, (fmt, workup)
+        assert workup.endswith(f"[{MARK}: {overlay_file}]"), (fmt, workup)
+        assert INVESTIGATION_ID in workup
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+@pytest.mark.parametrize("command", [("show", "minocycline"), ("subtypes", "dystrophic")])
+def test_bundled_nested_records_name_no_file_in_flat_formats(command, fmt):
+    """Provenance paths differ from one installation to the next: a bundled record, nested or
+    not, says nothing of its file in CSV or Markdown (the JSON carries it)."""
+    text = ok(*command, "--format", fmt).stdout
+    assert str(DATA) not in text
+    assert "source_file" not in text
+    assert MARK not in text
+
+
+def test_chart_marks_the_name_of_an_overlay_study(nested_study):
+    for args in (("treat", "--chart"), ("show", "minocycline")):
+        lines = ok(*args, env=WIDE).stdout.splitlines()
+        chart_at = next(i for i, line in enumerate(lines) if "Response by study" in line)
+        chart = lines[chart_at:]
+        marked = [line for line in chart if MARK in line]
+        assert len(marked) == 1, marked
+        name, mark = marked[0].strip().split("  ", 1)
+        assert name == f"{NESTED_LABEL} [ssc]"
+        assert mark == f"{MARK}: {nested_study}"
+        # the bar and its counts follow on the next line, as for every study
+        after = chart[chart.index(marked[0]) + 1]
+        assert "n=3: 2 responded, degree not given, 1 no response" in after
+        for label in MINOCYCLINE_LABELS:
+            assert all(MARK not in line for line in chart if line.strip().startswith(label))
+
+
+def test_bundled_chart_carries_no_overlay_mark():
+    chart = ok("treat", "--chart", env=WIDE).stdout.split("Response by study", 1)[1]
+    assert MARK not in chart
+
+
+def test_legend_entry_marks_a_letter_an_overlay_defined():
+    from calcref.render.columns import legend_entry
+
+    bundled = {"letter": "C", "definition": "Clinical trial < 20 subjects"}
+    assert legend_entry(bundled) == "C Clinical trial < 20 subjects"
+    assert legend_entry(bundled | {"source_file": BASE_THERAPIES, "overlay": False}) == (
+        "C Clinical trial < 20 subjects"
+    )
+    overlaid = {"letter": "C", "definition": "Clinic", "source_file": "/c/t.yaml", "overlay": True}
+    assert legend_entry(overlaid) == f"C Clinic [{MARK}: /c/t.yaml]"
+
+
+def test_treat_legend_marks_a_letter_an_overlay_redefined(stack, tmp_path):
+    text = (
+        "evidence_levels:\n"
+        "  - letter: C\n"
+        "    replace: true\n"
+        "    definition: Overlay definition of C\n"
+        "    sources: [chapter]\n"
+    )
+    overlay = write_overlay(tmp_path / "clinic", therapies=text)
+    stack("", overlay)
+    out = ok("treat", env=WIDE).stdout
+    [legend] = [line for line in out.splitlines() if line.startswith("Evidence letters")]
+    assert f"C Overlay definition of C [{MARK}: {overlay / 'therapies.yaml'}]" in legend
+    assert legend.count(MARK) == 1

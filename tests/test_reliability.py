@@ -752,7 +752,7 @@ def test_every_study_number_matches_the_knowledge() -> None:
     assert set(csv_rows) == set(treat_rows)
     markdown = invoke(["treat", "--format", "markdown"]).stdout.splitlines()
     assert markdown[0] == "| " + " | ".join(derived_columns(json_rows)) + " |"
-    table = invoke(["treat", "--details"], env={"COLUMNS": "10000"}).stdout
+    table = invoke(["treat", "--details"], env={"COLUMNS": "1000"}).stdout
     for therapy in kb.therapies:
         studies = kb.studies_of(therapy.id)
         row = csv_rows[therapy.id]
@@ -783,7 +783,7 @@ def _md(text: str) -> str:
 def test_chart_counts_add_up_to_n() -> None:
     """Every response bar lists counts that add up to the study's n, as the knowledge says."""
     kb = load()
-    table = invoke(["treat", "--chart"], env={"COLUMNS": "10000"}).stdout
+    table = invoke(["treat", "--chart"], env={"COLUMNS": "1000"}).stdout
     drawn = re.findall(r"  n=(\d+): (.+)$", table, flags=re.M)
     with_counts = [
         s

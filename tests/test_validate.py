@@ -889,3 +889,224 @@ def test_json_and_text_report_the_same_problems(tmp_path):
     assert len(problems) == 3
     assert [f"{p['path']}:{p['line']}: {p['message']}" for p in problems] == lines
     assert {p["rule"] for p in problems} == {"load", "unnamed-reference", "unconfirmed-identifier"}
+
+
+# --- every list of ids is a set: an item listed twice is refused ----------------------------------
+
+CEFTRIAXONE_STUDY = "    therapies: [ceftriaxone]\n"
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "needle", "item", "key"),
+    [
+        (
+            "therapies.yaml",
+            CEFTRIAXONE_STUDY,
+            "    therapies: [ceftriaxone, ceftriaxone]\n",
+            "[ceftriaxone, ceftriaxone]",
+            "ceftriaxone",
+            "therapies",
+        ),
+        (
+            "therapies.yaml",
+            CEFTRIAXONE_STUDY,
+            "    therapies:\n      - ceftriaxone\n      - ceftriaxone  # again\n",
+            "ceftriaxone  # again",
+            "ceftriaxone",
+            "therapies",
+        ),
+        (
+            "therapies.yaml",
+            "    contexts: [morphea]\n    subtypes: [dystrophic]\n    n: 1\n    age: 16 years\n",
+            "    contexts: [morphea]\n    subtypes: [dystrophic, dystrophic]\n    n: 1\n"
+            "    age: 16 years\n",
+            "[dystrophic, dystrophic]",
+            "dystrophic",
+            "subtypes",
+        ),
+        (
+            "therapies.yaml",
+            "    contexts: [morphea]\n    subtypes: [dystrophic]\n    n: 1\n    age: 16 years\n",
+            "    contexts: [morphea, morphea]\n    subtypes: [dystrophic]\n    n: 1\n"
+            "    age: 16 years\n",
+            "[morphea, morphea]",
+            "morphea",
+            "contexts",
+        ),
+        (
+            "therapies.yaml",
+            "    lines: [third]\n",
+            "    lines: [third, third]\n",
+            "[third, third]",
+            "third",
+            "lines",
+        ),
+        (
+            "subtypes.yaml",
+            "    subtypes: [metastatic, calciphylaxis]\n",
+            "    subtypes:\n      - metastatic\n      - calciphylaxis\n"
+            "      - metastatic  # again\n",
+            "metastatic  # again",
+            "metastatic",
+            "subtypes",
+        ),
+        (
+            "subtypes.yaml",
+            "    contexts: [scrotal]\n",
+            "    contexts: [scrotal, scrotal]\n",
+            "[scrotal, scrotal]",
+            "scrotal",
+            "contexts",
+        ),
+        (
+            "subtypes.yaml",
+            "            sources: [jopa, walsh1995]\n",
+            "            sources: [jopa, walsh1995, jopa]\n",
+            "[jopa, walsh1995, jopa]",
+            "jopa",
+            "sources",
+        ),
+    ],
+    ids=[
+        "study-therapies",
+        "study-therapies-block-list",
+        "study-subtypes",
+        "study-contexts",
+        "gap-lines",
+        "context-subtypes-block-list",
+        "subtype-contexts",
+        "nested-statement-sources",
+    ],
+)
+def test_an_id_listed_twice_is_refused_at_the_repeat(tmp_path, file, old, new, needle, item, key):
+    kb = copy_data(tmp_path)
+    edit(kb / file, old, new)
+    expected_line = line_of(kb / file, needle)
+    path, line, message, rule = only_problem(str(kb))
+    assert (path, line, rule) == (str(kb / file), expected_line, "load")
+    assert has_words(message, f"'{key}'", f"'{item}'", "more than once"), message
+
+
+def test_a_repeat_in_a_block_list_names_the_line_of_the_first(tmp_path):
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    edit(
+        therapies,
+        CEFTRIAXONE_STUDY,
+        "    therapies:\n      - ceftriaxone  # first\n      - ceftriaxone  # again\n",
+    )
+    _, line, message, _ = only_problem(str(kb))
+    assert line == line_of(therapies, "# again")
+    assert f"(first at line {line_of(therapies, '# first')})" in message
+
+
+def test_a_study_listing_its_therapy_twice_is_refused_before_any_answer(tmp_path, monkeypatch):
+    """The red-team finding: the study was listed twice under the therapy in every format."""
+    kb = copy_data(tmp_path)
+    therapies = kb / "therapies.yaml"
+    edit(therapies, CEFTRIAXONE_STUDY, "    therapies: [ceftriaxone, ceftriaxone]\n")
+    monkeypatch.setenv("CALCREF_DATA", str(kb))
+    where = f"{therapies}:{line_of(therapies, '[ceftriaxone, ceftriaxone]')}: "
+    for args in (["treat", "--json"], ["treat", "--format", "csv"], ["show", "ceftriaxone"]):
+        result = invoke(*args)
+        assert result.exit_code == 1, (args, result.stderr)
+        assert result.stdout == ""
+        assert result.stderr == (
+            f"calcref: error: {where}'therapies' lists 'ceftriaxone' more than once\n"
+        )
+
+
+def test_an_overlay_study_listing_a_therapy_twice_is_refused(tmp_path):
+    kb = copy_data(tmp_path)
+    overlay = _overlay(
+        tmp_path,
+        "studies:\n"
+        "  - id: clinic-series\n"
+        "    ref: chapter\n"
+        "    therapies:\n"
+        "      - minocycline\n"
+        "      - minocycline  # again\n"
+        "    population: Fictional clinic patients\n"
+        "    outcome: Fictional.\n"
+        "    counts: {}\n"
+        "    sources: [chapter]\n",
+    )
+    overlay_file = overlay / "therapies.yaml"
+    path, line, message, rule = only_problem(str(kb), "--overlay", str(overlay))
+    assert (path, line, rule) == (str(overlay_file), line_of(overlay_file, "# again"), "load")
+    assert "'minocycline'" in message
+
+
+def test_an_alias_repeated_in_a_block_list_is_reported_at_its_own_line(tmp_path):
+    kb = copy_data(tmp_path)
+    subtypes = kb / "subtypes.yaml"
+    edit(
+        subtypes,
+        "    aliases: [dermatomyositis]\n",
+        "    aliases:\n      - dermatomyositis\n      - Dermatomyositis  # again\n",
+    )
+    path, line, message, rule = only_problem(str(kb))
+    assert (path, line, rule) == (str(subtypes), line_of(subtypes, "# again"), "load")
+    assert has_words(message, "'Dermatomyositis'", "'dm'")
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new"),
+    [
+        (
+            "subtypes.yaml",
+            "    examples: [idiopathic scrotal calcinosis]\n",
+            "    examples: [idiopathic scrotal calcinosis, idiopathic scrotal calcinosis]\n",
+        ),
+        (
+            "therapies.yaml",
+            "    authors: [Walsh JS, Fairley JA]\n",
+            "    authors: [Walsh JS, Walsh JS, Fairley JA]\n",
+        ),
+    ],
+    ids=["examples", "authors"],
+)
+def test_free_text_lists_may_repeat_an_item(tmp_path, file, old, new):
+    """Only lists of ids and allowed values are sets: authors are exactly as printed, and two
+    authors may print alike, so a repeated string of free text is not a problem."""
+    kb = copy_data(tmp_path)
+    edit(kb / file, old, new)
+    passing(str(kb))
+
+
+# --- curator rule: an overlay redefines the evidence scale ---------------------------------------
+
+SCALE_OVERLAY = (
+    "# a clinic's overlay\n"
+    "evidence_levels:\n"
+    "  - letter: C\n"
+    "    replace: true\n"
+    "    definition: Any clinic experience\n"
+    "    sources: [chapter]\n"
+)
+
+
+def test_an_overlay_redefining_an_evidence_letter_is_reported_at_the_letter(tmp_path, monkeypatch):
+    kb = copy_data(tmp_path)
+    overlay = _overlay(tmp_path, SCALE_OVERLAY)
+    overlay_file = overlay / "therapies.yaml"
+    path, line, message, rule = only_problem(str(kb), "--overlay", str(overlay))
+    assert (path, line, rule) == (
+        str(overlay_file),
+        line_of(overlay_file, "- letter: C"),
+        "overlay-redefines-scale",
+    )
+    assert has_words(message, "'C'", "Any clinic experience", "overlay")
+    # A curator's rule: commands still answer from the overlay while its curator decides.
+    monkeypatch.setenv("CALCREF_DATA", os.pathsep.join([str(kb), str(overlay)]))
+    levels = json.loads(invoke("levels", "--json").stdout)
+    assert {r["letter"]: r["definition"] for r in levels}["C"] == "Any clinic experience"
+
+
+def test_an_overlay_adding_records_beside_the_scale_raises_no_scale_warning(tmp_path):
+    kb = copy_data(tmp_path)
+    overlay = _overlay(
+        tmp_path,
+        "therapies:\n  - id: clinic-cream\n    name: Clinic cream\n    sources: [chapter]\n",
+    )
+    passing(str(kb), "--overlay", str(overlay))

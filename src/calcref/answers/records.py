@@ -155,7 +155,10 @@ def levels(kb: KnowledgeBase) -> list[Record]:
 
 def evidence_scale(kb: KnowledgeBase) -> list[Record]:
     """The letters and their definitions alone: what a table's legend needs."""
-    return [{"letter": lvl.letter, "definition": lvl.definition} for lvl in kb.evidence_levels]
+    return [
+        {"letter": lvl.letter, "definition": lvl.definition} | origin(kb, lvl.source_file)
+        for lvl in kb.evidence_levels
+    ]
 
 
 def overview(kb: KnowledgeBase) -> list[Record]:

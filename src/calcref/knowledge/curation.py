@@ -32,6 +32,7 @@ def check(sections: Sections, origins: Origins) -> list[Problem]:
         *_counts(sections, origins),
         *_unnamed_references(sections, origins),
         *_unconfirmed_identifiers(sections, origins),
+        *_overlay_redefines_scale(sections, origins),
     ]
 
 
@@ -136,4 +137,24 @@ def _unconfirmed_identifiers(sections: Sections, origins: Origins) -> Iterator[P
                 f"reference '{reference.get('id')}' has a DOI but no 'confirmed' saying which "
                 "page or source confirmed it",
                 "unconfirmed-identifier",
+            )
+
+
+def _overlay_redefines_scale(sections: Sections, origins: Origins) -> Iterator[Problem]:
+    """An overlay may replace an evidence letter's definition (`replace: true`), but every
+    answer presents the letters as the chapter's grades: a clinic that redefines one changes
+    what every therapy graded with it means, so `validate` says so at the overlay's letter.
+
+    A merged evidence level still holding `replace: true` is one an overlay redefined: the
+    merge accepts `replace` only over an earlier layer's record, and a base file may not say
+    it at all (these rules run on the merged data before `replace` is dropped)."""
+    for level, path in _records(sections, origins, "evidence_levels"):
+        if level.get("replace") is True:
+            yield Problem(
+                path,
+                line_of(level, "letter"),
+                f"an overlay redefines evidence letter '{level.get('letter')}' as "
+                f"'{level.get('definition')}': every therapy graded {level.get('letter')} "
+                "is now read with this definition, not the chapter's",
+                "overlay-redefines-scale",
             )

@@ -54,7 +54,8 @@ def _value(rule: Field) -> dict[str, Any]:
     if rule.type == "str":
         return _string(rule)
     if rule.type == "strs":
-        return {"type": "array", "items": _string(rule)}
+        unique = {"uniqueItems": True} if rule.ref or rule.enum else {}  # as the loader refuses
+        return {"type": "array", "items": _string(rule)} | unique
     if rule.type == "int":
         return {"type": "integer", "minimum": 0}
     if rule.type == "bool":

@@ -3,6 +3,13 @@
 The rules are the model's declarations (`calcref.model`): one `Field` per key, walked here
 for shape, types, enums, patterns and ids. Validation never stops at the first problem: a
 curator fixing a file wants the whole list at once.
+
+A list of ids (a `strs` field with a `ref`: a study's therapies, contexts and subtypes, every
+`sources`) or of allowed values (a `strs` field with an `enum`: a gap's lines) is a set by
+meaning, so an item listed twice is refused wherever it is declared: left in, the study would
+be listed twice under its therapy in every format. A list of free text is not checked: the
+authors of a reference are "exactly as printed", and two authors may print alike ("Wang Y,
+Wang Y"); a list of names users type (aliases) is checked, case-folded, by `check_aliases`.
 """
 
 from __future__ import annotations
@@ -123,6 +130,8 @@ class Validation:
             item_lines = getattr(value, "item_lines", None) or [line] * len(value)
             for item, item_line in zip(value, item_lines, strict=False):
                 self._string(path, item, rule, what, item_line)
+            if rule.ref or rule.enum:
+                self._distinct(path, value, item_lines, what)
         elif rule.type == "record":
             self._record(path, value, rule.spec or {}, what, line)
         elif rule.type == "records":
@@ -153,6 +162,16 @@ class Validation:
             self._define(path, rule.defines, value, line)
         if rule.ref:
             self.used.append((rule.ref, value, path, line))
+
+    def _distinct(self, path: str, items: list[str], item_lines: list[int], what: str) -> None:
+        """Each id or allowed value at most once in one list, reported at the repeat."""
+        first: dict[str, int] = {}
+        for item, item_line in zip(items, item_lines, strict=False):
+            if item in first:
+                where = "" if first[item] == item_line else f" (first at line {first[item]})"
+                self.add(path, item_line, f"{what} lists '{item}' more than once{where}")
+            else:
+                first[item] = item_line
 
     def _define(self, path: str, namespace: str, value: str, line: int) -> None:
         seen = self.defined.setdefault(namespace, {})
@@ -207,12 +226,16 @@ def check_aliases(
         owner: dict[str, str] = {}
         for record, path in zip(sections.get(key, ()), origins.get(key, ()), strict=True):
             aliases = record.get("aliases")
-            names = [record["id"]] + [
-                a for a in (aliases if isinstance(aliases, list) else []) if isinstance(a, str)
+            aliases_line = line_of(record, "aliases")
+            # Each name with its own line: the alias's line in a block list (the key's in a
+            # flow list), so a repeated alias is reported where it stands.
+            names = [(record["id"], line_of(record, "id"))] + [
+                (alias, line_of(aliases, index, aliases_line))
+                for index, alias in enumerate(aliases if isinstance(aliases, list) else [])
+                if isinstance(alias, str)
             ]
-            for position, name in enumerate(names):
+            for name, line in names:
                 folded = name.casefold()
-                line = line_of(record, "id" if position == 0 else "aliases")
                 if folded in owner and owner[folded] != record["id"]:
                     validation.add(
                         path,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from calcref.render.columns import OUTCOME_LABELS, outcomes, study_name
+from calcref.render.columns import OUTCOME_LABELS, origin_text, outcomes, study_name
 
 Record = dict[str, Any]
 
@@ -64,12 +64,16 @@ def legend(plain: bool) -> str:
 def study_chart_lines(studies: list[Record], plain: bool) -> list[str]:
     """Two lines a study: whose it is ('Balin 2012 [ctd: the whole group]'), then its bar
     and counts ('  ########===  n=11: 8 complete, 3 responded, degree not given'), so a long
-    name never pushes the numbers into a wrapped line of their own."""
+    name never pushes the numbers into a wrapped line of their own. A study an overlay gave
+    has its name marked ('Tester 2025 [ssc]  ◆ overlay: /clinic/therapies.yaml'), so its
+    bar is never read as the sources'."""
     lines = []
     for study in studies:
         seg = segments(study)
         if seg is None:
             continue
         counted = ", ".join(f"{v} {LABELS[k]}" for k, v in seg.parts.items() if v)
-        lines += [study_name(study), f"  {bar(seg, plain)}  n={seg.n}: {counted}"]
+        mark = origin_text(study)
+        name = f"{study_name(study)}  {mark}" if mark else study_name(study)
+        lines += [name, f"  {bar(seg, plain)}  n={seg.n}: {counted}"]
     return lines

@@ -36,14 +36,16 @@ VANCOUVER_MAX_AUTHORS = 6  # ICMJE/NLM: first 6, then et al.
 
 # "SJ", "MDP", "A", "J-P": the initials NLM-style names carry after the family name.
 _INITIALS = re.compile(r"[A-Z](?:-?[A-Z]){0,4}")
-_WHITESPACE = re.compile(r"\s+")
+# Runs of whitespace fold to one space, but not the line and paragraph separators (U+2028,
+# U+2029): invisible characters, which `textsafe` shows as escapes in every style.
+_WHITESPACE = re.compile(r"[^\S\u2028\u2029]+")
 EN_DASH = "\u2013"
 _PAGE_SPLIT = re.compile(r"\s*(?:" + EN_DASH + r"|-{1,2})\s*")
 # A page number: an optional letter prefix ("e" for e-pages, "S" for supplements), then digits.
 _PAGE_NUMBER = re.compile(r"([A-Za-z]*)(\d+)")
 _BIBTEX_SPECIALS = {
     "\\": r"\textbackslash{}",
-    "{": r"\{",
+    "{": r"\{",  # a brace with its partner; one without is spelt out, by _bibtex_escape
     "}": r"\}",
     "&": r"\&",
     "%": r"\%",
@@ -87,7 +89,7 @@ def _dotted(initials: str) -> str:
 
 def _clean(text: str) -> str:
     """One line, single spaces: no field may smuggle a line break into RIS or a table."""
-    return _WHITESPACE.sub(" ", text).strip()
+    return _WHITESPACE.sub(" ", text).strip(" ")
 
 
 def _sentence(text: str) -> str:
@@ -245,15 +247,52 @@ def format_one(ref: Reference, style: str) -> str:
 # --- BibTeX ------------------------------------------------------------------------------------
 
 
+_UNPAIRED_BRACE = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
+# " and " at brace depth 0 separates two names in an author field, and a comma separates a
+# name's parts: BibTeX and biber split on them whatever the case and the spacing.
+_NAME_SEPARATOR = re.compile(r"(?:^|\s)and(?:\s|$)|,", re.IGNORECASE)
+
+
 def _bibtex_escape(text: str) -> str:
-    return _BIBTEX_ESCAPE.sub(lambda m: _BIBTEX_SPECIALS[m.group(0)], _clean(text))
+    r"""Text as a BibTeX field's value: TeX's specials escaped, and braces kept balanced.
+
+    BibTeX counts braces without regard to backslashes, so `\{` alone opens a group that
+    never closes and swallows the fields after it. A brace with a partner is escaped (`\{x\}`
+    balances); one without is written as `\textbraceleft{}` or `\textbraceright{}`, which
+    prints the same brace and leaves the count at zero.
+    """
+    text = _clean(text)
+    unpaired, opened = set(), []
+    for index, char in enumerate(text):
+        if char == "{":
+            opened.append(index)
+        elif char == "}":
+            if opened:
+                opened.pop()
+            else:
+                unpaired.add(index)
+    unpaired.update(opened)
+    if not unpaired:
+        return _BIBTEX_ESCAPE.sub(lambda m: _BIBTEX_SPECIALS[m.group(0)], text)
+
+    def escaped(match: re.Match[str]) -> str:
+        char = match.group(0)
+        return _UNPAIRED_BRACE[char] if match.start() in unpaired else _BIBTEX_SPECIALS[char]
+
+    return _BIBTEX_ESCAPE.sub(escaped, text)
 
 
 def _bibtex_name(name: str) -> str:
+    """One author as BibTeX reads it: "Family, G. I.", or the whole name in braces as one
+    literal. A family name holding " and " or a comma is braced too, so it can never be read
+    as two authors or as a name's other parts."""
     family, given = split_name(name)
     if not given:
         return "{" + _bibtex_escape(family) + "}"  # one literal name, never parsed into parts
-    return f"{_bibtex_escape(family)}, {_bibtex_escape(given)}"
+    escaped = _bibtex_escape(family)
+    if _NAME_SEPARATOR.search(family):
+        escaped = "{" + escaped + "}"
+    return f"{escaped}, {_bibtex_escape(given)}"
 
 
 def bibtex_entry(ref: Reference) -> str:

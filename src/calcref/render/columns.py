@@ -3,7 +3,9 @@
 The columns of an answer are derived from its records, in the order of their keys: a field
 added to the model becomes a column by itself. A nested record is written the way a reader
 says it ("Balin 2012 [ctd]: n=17: 9 partial"), a list is joined with "; ", and a curator's
-note always travels inside the cell of the value it qualifies.
+note always travels inside the cell of the value it qualifies. A nested record that came
+from an overlay says so in its own cell ("... [◆ overlay: /clinic/therapies.yaml]"), as the
+tables mark it under its name.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from calcref.model import Counts
 
 Record = dict[str, Any]
 UNSHOWN = {"source_file", "overlay"}  # replaced by one `overlay` column: paths differ by machine
+OVERLAY_MARK = "◆ overlay"
 
 
 def joined(items: list[str]) -> str:
@@ -101,7 +104,31 @@ def study_name(study: Record) -> str:
 
 
 def study_line(study: Record) -> str:
-    return with_notes(study_summary(study), study)
+    """A study in a cell: its summary, its caution and notes, and its overlay if it has one."""
+    return with_origin(with_notes(study_summary(study), study), study)
+
+
+def origin_text(record: Record) -> str:
+    """'◆ overlay: /clinic/therapies.yaml' for a record an overlay gave (or replaced); empty
+    for the bundled knowledge and for records that carry no provenance."""
+    if record.get("overlay") is True and record.get("source_file"):
+        return f"{OVERLAY_MARK}: {record['source_file']}"
+    return ""
+
+
+def with_origin(body: str, record: Record) -> str:
+    """A nested record's text followed by its overlay, so local knowledge is never read as
+    the sources' in a flat cell either."""
+    mark = origin_text(record)
+    return f"{body} [{mark}]" if mark else body
+
+
+def legend_entry(level: Record) -> str:
+    """One letter of the evidence legend: 'C Clinical trial < 20 subjects', and for a letter
+    an overlay defined, 'C <its definition> [◆ overlay: /clinic/therapies.yaml]': the tables'
+    legend says the letters are the chapter's grades, so a clinic's redefinition says whose
+    it is."""
+    return with_origin(f"{level['letter']} {level['definition']}", level)
 
 
 def position_text(position: Record) -> str:
@@ -175,9 +202,15 @@ def flat(value: object) -> str:
 
 
 def _record_text(record: Record) -> str:
-    """A nested record as a reader says it; an unknown shape as `key: value` pairs."""
+    """A nested record as a reader says it, with its overlay when it came from one."""
     if "counts" in record and "label" in record:
-        return study_line(record)
+        return study_line(record)  # which carries its overlay itself
+    return with_origin(_shaped_text(record), record)
+
+
+def _shaped_text(record: Record) -> str:
+    """A nested record by its shape; an unknown shape as `key: value` pairs (its provenance
+    left to `with_origin`: a path differs from one installation to the next)."""
     if "listed_as" in record:
         return position_text(record)
     if "basis" in record:
@@ -196,5 +229,5 @@ def _record_text(record: Record) -> str:
         return sourced(record["context"], record["sources"])
     if set(record) <= set(Counts.FIELDS):
         return counts_text({"counts": record, "n": None}).removeprefix("no patient count given: ")
-    given = {k: v for k, v in record.items() if v not in (None, [], "")}
+    given = {k: v for k, v in record.items() if v not in (None, [], "") and k not in UNSHOWN}
     return ", ".join(f"{k}: {flat(v)}" for k, v in given.items())

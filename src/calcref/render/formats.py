@@ -10,6 +10,7 @@ Only the table writer imports Rich (and only when it runs).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NamedTuple
 
 from calcref.model import KnowledgeLayer
@@ -41,7 +42,8 @@ class Json:
 
 
 class Markdown:
-    """A GitHub-flavoured table a clinician can paste into notes or a wiki."""
+    """A GitHub-flavoured table a clinician can paste into notes or a wiki; knowledge text
+    is never read as HTML (a `<` or `&` that would start markup is written as an entity)."""
 
     name = "markdown"
 
@@ -119,5 +121,17 @@ def _defused(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+# What would start markup in a GitHub-flavoured cell: `<` before a letter, `/`, `!` or `?`
+# (a tag, a closing tag, a comment, a declaration, a processing instruction, a URL autolink)
+# and `&` before an entity (`&lt;`, `&#60;`). A `<` before a digit or a space ("<1.2 g/day",
+# "< 20 subjects") starts none, so a dose reads in the raw table exactly as printed.
+_MARKUP_START = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)")
+_ENTITY = {"<": "&lt;", "&": "&amp;"}
+
+
 def _markdown_cell(text: str) -> str:
-    return visible(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+    """A cell's text as Markdown shows it, never as markup: raw HTML in a knowledge string
+    (`<img src=x onerror=...>`, `<!--`) is written with entities, so a renderer prints it as
+    text; backslashes and pipes are escaped, so the row keeps its columns."""
+    text = _MARKUP_START.sub(lambda m: _ENTITY[m.group()], visible(text))
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")

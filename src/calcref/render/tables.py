@@ -24,6 +24,7 @@ from rich.text import Text
 from calcref.render import chart
 from calcref.render.columns import (
     counts_text,
+    legend_entry,
     match_text,
     position_text,
     study_summary,
@@ -193,7 +194,7 @@ def _therapy_name(record: Record) -> Text:
 
 
 def _evidence_legend(levels: list[Record]) -> Text:
-    items = [f"{lvl['letter']} {lvl['definition']}" for lvl in levels if lvl["letter"]]
+    items = [legend_entry(lvl) for lvl in levels if lvl["letter"]]
     return t(
         "Evidence letters are the chapter's grades: "
         + " · ".join(items)
