@@ -702,7 +702,8 @@ class KnowledgeLayer(NamedTuple):
 class LoadInfo(NamedTuple):
     """How a knowledge base was read: its cache entry (None when caching is off) and what
     happened to it: "hit" (answered from it), "written" (parsed, then saved), "not written"
-    (parsed; saving failed) or "off"."""
+    (parsed; saving failed), "unsafe" (the directory is not the user's own, or others can
+    write to it: never read or written) or "off"."""
 
     cache_entry: str | None = None
     cache_state: str = "off"

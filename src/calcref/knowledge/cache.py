@@ -128,6 +128,8 @@ def _opened(directory: Path) -> Iterator[int | None]:
     except OSError as exc:
         if _NOFOLLOW and exc.errno == errno.ELOOP:  # a symlink in its place: never followed
             raise Unsafe(str(directory)) from None
+        fd = None
+    if fd is None:
         yield None
         return
     try:
@@ -173,14 +175,9 @@ def _read_entry(directory_fd: int, name: str, limit: int) -> bytes | None:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode) or status.st_size > limit:
             return None  # a FIFO, a device, a directory: never read
-        blob = b""
-        while len(blob) <= limit:
-            chunk = os.read(fd, limit + 1 - len(blob))
-            if not chunk:
-                break
-            blob += chunk
+        blob = os.read(fd, status.st_size + 1)  # one read; the byte more sees it grow
         if len(blob) > limit:
-            return None  # grew while being read
+            return None  # grew past the bound since fstat (one cut short fails its digest)
         if status.st_mtime < time.time() - TOUCH_AFTER:
             with contextlib.suppress(OSError, NotImplementedError):
                 os.utime(fd)  # recently used: kept by the pruning

@@ -258,8 +258,8 @@ def from_cache(payload: dict[str, Any], load_info: LoadInfo) -> KnowledgeBase:
 # values. It runs on every warm start, so it goes kind by kind rather than value by value: the
 # rows of a kind (gathered from every section and parent holding it) are transposed into
 # columns in C (zip), and the columns that admit the same types are checked together, so the
-# Python-level work grows with the number of fields declared, not with the number of
-# records: about 0.15 ms on the bundled knowledge.
+# loops over values all run in C and the Python-level work is a few steps per declared field:
+# about 0.2 ms on the bundled knowledge (1.2 ms at ten times its size).
 
 MAX_INT = 999_999_999  # the YAML reader's bound: a plain decimal of at most 9 digits
 _NONE = type(None)

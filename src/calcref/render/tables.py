@@ -472,6 +472,8 @@ CACHE_STATES = {
     "written": "read the files, saved to {entry}",
     "not written": "read the files; could not save to {entry}",
     "off": "off (CALCREF_NO_CACHE is set)",
+    "unsafe": "not used: the directory of {entry} is not safe (not yours, writable by others, "
+    "or a symlink)",
 }
 
 
