@@ -99,3 +99,27 @@ def test_ctrl_c_ends_calcref_quietly_at_any_moment(args, delay, tmp_path):
     _, stderr = process.communicate(timeout=30)
     assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr, stderr
     assert process.returncode in (0, -signal.SIGINT, 130), process.returncode
+
+
+def test_a_knowledge_directory_whose_name_is_not_utf8_answers_and_is_cached(tmp_path):
+    """The name's bytes are kept (as Python keeps them, surrogates) from the environment to
+    the cache and back; the answer is the bundled one, and the second run is a hit."""
+    import shutil
+
+    from calcref.knowledge.stack import bundled_dir
+
+    odd = os.fsencode(tmp_path) + b"/kb\xff"
+    os.mkdir(odd)
+    for name in ("knowledge.yaml", "subtypes.yaml", "therapies.yaml"):
+        shutil.copy(bundled_dir() / name, os.fsdecode(odd + b"/" + name.encode()))
+    env = {"CALCREF_DATA": os.fsdecode(odd), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first = ok("treat", "--context", "ssc", "--json", env=env)
+    assert first.stdout == ok("treat", "--context", "ssc", "--json").stdout.replace(
+        str(bundled_dir()), os.fsdecode(odd).encode("utf-8", "backslashreplace").decode()
+    )
+    states = [
+        ok("info", "--json", env=env).stdout for _ in range(2)
+    ]  # the first info may write or hit; the second must hit
+    import json
+
+    assert json.loads(states[1])["cache"]["state"] == "hit"

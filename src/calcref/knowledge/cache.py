@@ -188,12 +188,22 @@ def _read_entry(directory_fd: int, name: str, limit: int) -> bytes | None:
         os.close(fd)
 
 
+def _encoded(payload: Any) -> bytes:
+    """The payload as UTF-8 JSON. A path that is not valid UTF-8 (Python keeps its bytes as
+    surrogates) cannot be UTF-8: then every non-ASCII character is written as a JSON escape,
+    which decodes back to the same string."""
+    try:
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(payload, separators=(",", ":")).encode()
+
+
 def write(directory: Path | None, key: str, payload: Any, limit: int = MAX_ENTRY_BYTES) -> bool:
     """Best effort: a cache that cannot be written only costs speed, never an answer. True
     when the entry was saved. Raises Unsafe (see `private`): nothing is written there."""
     if directory is None:
         return False
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    body = _encoded(payload)
     meta = {"format": FORMAT, "key": key, "sha256": hashlib.sha256(body).hexdigest()}
     blob = json.dumps(meta).encode() + b"\n" + body
     if len(blob) > limit:

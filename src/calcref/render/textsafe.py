@@ -6,8 +6,10 @@ cursor, recolour the screen or reorder text with bidirectional overrides. The ch
 reader cannot see but a program acts on are escaped the same way: the Unicode line and
 paragraph separators (U+2028, U+2029: a line break to some editors and JavaScript, none to a
 terminal), the zero-width characters (U+200B–U+200D, U+2060, U+FEFF: a word that looks like
-another) and the tag characters (U+E0000–U+E007F: text hidden inside a string). Printable
-text, square brackets included, passes through untouched.
+another) and the tag characters (U+E0000–U+E007F: text hidden inside a string). A lone
+surrogate (how Python keeps the bytes of a file name that is not valid UTF-8) is escaped too,
+so it can be written to any stream. Printable text, square brackets included, passes
+through untouched.
 
 Regular expressions rather than str.translate: most text holds nothing to escape, and a regex
 scan of a large JSON document costs a few milliseconds where translate costs a hundred.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import re
 
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_INVISIBLE = "\u200b-\u200d\u2060\ufeff\u2028\u2029\U000e0000-\U000e007f"
+_INVISIBLE = "\u200b-\u200d\u2060\ufeff\u2028\u2029\U000e0000-\U000e007f\ud800-\udfff"
 _CONTROLS = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}{_INVISIBLE}]")
 _JSON_UNESCAPED = re.compile(f"[\x7f-\x9f{_BIDI}{_INVISIBLE}]")
 
