@@ -123,3 +123,30 @@ def test_a_knowledge_directory_whose_name_is_not_utf8_answers_and_is_cached(tmp_
     import json
 
     assert json.loads(states[1])["cache"]["state"] == "hit"
+
+
+def test_at_most_sixteen_overlays_stack_on_one_base(tmp_path):
+    overlays = []
+    for index in range(17):
+        overlay = tmp_path / f"overlay{index}"
+        overlay.mkdir()
+        (overlay / "therapies.yaml").write_text("therapies: []\n", encoding="utf-8")
+        overlays.append(str(overlay))
+    sixteen = invoke("levels", env={"CALCREF_DATA": os.pathsep.join(["", *overlays[:16]])})
+    assert sixteen.exit_code == 0
+    seventeen = invoke("levels", env={"CALCREF_DATA": os.pathsep.join(["", *overlays])})
+    assert seventeen.exit_code == 1
+    assert (
+        seventeen.stderr == "calcref: error: 17 overlays given; at most 16 may stack on one base\n"
+    )
+
+
+def test_a_knowledge_stack_over_the_total_size_limit_is_refused(tmp_path, monkeypatch):
+    import importlib
+
+    loader = importlib.import_module("calcref.knowledge.load")  # the module, not the function
+    monkeypatch.setattr(loader, "MAX_TOTAL_BYTES", 10_000)  # the bundled files are larger
+    result = invoke("levels", env={"CALCREF_NO_CACHE": "1"})
+    assert result.exit_code == 1
+    assert "over the 10000-byte limit for a whole knowledge stack" in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # parsing modules import PyYAML, which a warm start never nee
     from calcref.knowledge.rules import Validation
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_TOTAL_BYTES = 128 * 1024 * 1024  # every file of every layer: bounds time and memory
 
 
 class LayerFiles(NamedTuple):
@@ -55,6 +56,12 @@ def read(layers: tuple[stack.Layer, ...]) -> list[LayerFiles]:
         read_files.append(LayerFiles(layer, files))
     if problems:
         raise KnowledgeError(problems)
+    total = sum(len(raw) for layer in read_files for _, raw in layer.files.values())
+    if total > MAX_TOTAL_BYTES:
+        raise KnowledgeError(
+            f"the knowledge files add up to {total} bytes, over the {MAX_TOTAL_BYTES}-byte "
+            "limit for a whole knowledge stack"
+        )
     return read_files
 
 

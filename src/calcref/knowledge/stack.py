@@ -17,6 +17,7 @@ from calcref.errors import KnowledgeError
 from calcref.model import FILE_NAMES, KNOWLEDGE_FILES
 
 DATA_ENV = "CALCREF_DATA"  # named in messages about a setting; read only by the CLI
+MAX_OVERLAYS = 16  # a bound on the files read (and the memory used) for one answer
 
 
 class Layer(NamedTuple):
@@ -66,6 +67,10 @@ def from_setting(setting: str | None) -> tuple[Layer, ...]:
 
 def of(base: Path | None, overlays: list[Path], setting: str | None = None) -> tuple[Layer, ...]:
     """A stack from a base (None: the bundled knowledge) and overlays, every one checked."""
+    if len(overlays) > MAX_OVERLAYS:
+        raise KnowledgeError(
+            f"{len(overlays)} overlays given; at most {MAX_OVERLAYS} may stack on one base"
+        )
     layers = (
         Layer(base if base is not None else bundled_dir(), overlay=False),
         *(Layer(path, overlay=True) for path in overlays),
