@@ -63,7 +63,7 @@ CONTEXT_ID = "test-overlay-context"
 INVESTIGATION_ID = "test-overlay-investigation"
 STUDY_COUNTS = {"complete": 2, "partial": 1, "none": 2}
 
-FULL_THERAPIES = f"""\
+TEST_REFERENCE = f"""\
 references:
   - id: {REFERENCE_ID}
     type: article
@@ -74,6 +74,9 @@ references:
     printed:
       - source: {REFERENCE_ID}
         text: Tester T. An overlay test reference. Test J 2025.
+"""
+
+FULL_THERAPIES = TEST_REFERENCE + f"""\
 therapies:
   - id: {THERAPY_ID}
     name: {THERAPY_NAME}
@@ -1025,17 +1028,7 @@ def test_installed_entry_point_reads_an_overlay(tmp_path, full_overlay):
 # 7. provenance inside nested records, in the chart and in the evidence legend
 # =============================================================================================
 
-NESTED_STUDY = f"""\
-references:
-  - id: {REFERENCE_ID}
-    type: article
-    authors: [Tester T]
-    title: An overlay test reference
-    journal: Test J
-    year: 2025
-    printed:
-      - source: {REFERENCE_ID}
-        text: Tester T. An overlay test reference. Test J 2025.
+NESTED_STUDY = TEST_REFERENCE + f"""\
 studies:
   - id: {STUDY_ID}
     ref: {REFERENCE_ID}
