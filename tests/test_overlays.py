@@ -76,7 +76,9 @@ references:
         text: Tester T. An overlay test reference. Test J 2025.
 """
 
-FULL_THERAPIES = TEST_REFERENCE + f"""\
+FULL_THERAPIES = (
+    TEST_REFERENCE
+    + f"""\
 therapies:
   - id: {THERAPY_ID}
     name: {THERAPY_NAME}
@@ -95,6 +97,7 @@ studies:
     counts: {{complete: 2, partial: 1, none: 2}}
     sources: [{REFERENCE_ID}]
 """
+)
 
 FIRST_FEATURE = SUBTYPES_YAML["clinical_features"][0]
 FULL_SUBTYPES = f"""\
@@ -1028,7 +1031,9 @@ def test_installed_entry_point_reads_an_overlay(tmp_path, full_overlay):
 # 7. provenance inside nested records, in the chart and in the evidence legend
 # =============================================================================================
 
-NESTED_STUDY = TEST_REFERENCE + f"""\
+NESTED_STUDY = (
+    TEST_REFERENCE
+    + f"""\
 studies:
   - id: {STUDY_ID}
     ref: {REFERENCE_ID}
@@ -1040,6 +1045,7 @@ studies:
     counts: {{responders: 2, none: 1}}
     sources: [{REFERENCE_ID}]
 """
+)
 """A study of the bundled minocycline, from a reference of the overlay's own."""
 
 NESTED_LABEL = "Tester 2025"  # the reader's label: first author's family name and the year

@@ -14,9 +14,10 @@ import time
 import pytest
 from clirun import invoke, ok
 
+LADDER = ("treat", "--context", "ssc", "--details")
 COMMANDS = [
     ("treat",),
-    ("treat", "--context", "ssc", "--details"),
+    LADDER,
     ("treat", "--context", "jdm", "--chart"),
     ("workup",),
     ("subtypes",),
@@ -49,9 +50,11 @@ def facts(text: str, longest: int) -> collections.Counter:
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
 def test_every_number_and_negation_survives_every_width(args):
     """From 20 to 200 columns, each output holds every number and negation the unconstrained
-    one does: none squeezed away or cut short."""
+    one does: none squeezed away or cut short (at 65 columns a squeezed table once printed
+    'n=17: 9 partial' as 'n=1', and '1 no response' lost its 'no')."""
     unconstrained = draw(args, 1000)
-    for width in range(20, 201, 12):
+    # every width for the ladder the red team broke; every 7th for the other answers
+    for width in range(20, 201, 1 if args == LADDER else 7):
         longest = width - 10  # room for a stacked field's indent and a table's padding
         wide = facts(unconstrained, longest)
         assert wide
