@@ -536,15 +536,17 @@ def test_replace_true_keeps_a_context_at_its_file_position(stack, tmp_path):
             assert record["overlay"] is False
 
 
+REDEFINED_C = (
+    "evidence_levels:\n"
+    "  - letter: C\n"
+    "    replace: true\n"
+    "    definition: Overlay definition of C\n"
+    "    sources: [chapter]\n"
+)
+
+
 def test_replace_true_keeps_an_evidence_level_at_its_letter(stack, tmp_path):
-    text = (
-        "evidence_levels:\n"
-        "  - letter: C\n"
-        "    replace: true\n"
-        "    definition: Overlay definition of C\n"
-        "    sources: [chapter]\n"
-    )
-    overlay = write_overlay(tmp_path / "clinic", therapies=text)
+    overlay = write_overlay(tmp_path / "clinic", therapies=REDEFINED_C)
     stack("", overlay)
     rows = [r for r in ok_json("levels") if r["letter"] is not None]
     assert [r["letter"] for r in rows] == [e["letter"] for e in THERAPIES_YAML["evidence_levels"]]
@@ -1145,14 +1147,7 @@ def test_legend_entry_marks_a_letter_an_overlay_defined():
 
 
 def test_treat_legend_marks_a_letter_an_overlay_redefined(stack, tmp_path):
-    text = (
-        "evidence_levels:\n"
-        "  - letter: C\n"
-        "    replace: true\n"
-        "    definition: Overlay definition of C\n"
-        "    sources: [chapter]\n"
-    )
-    overlay = write_overlay(tmp_path / "clinic", therapies=text)
+    overlay = write_overlay(tmp_path / "clinic", therapies=REDEFINED_C)
     stack("", overlay)
     out = ok("treat", env=WIDE).stdout
     [legend] = [line for line in out.splitlines() if line.startswith("Evidence letters")]
