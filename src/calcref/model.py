@@ -28,7 +28,28 @@ DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 LINES = ("first", "second", "third")
 LINE_ORDER: dict[str | None, int] = {"first": 0, "second": 1, "third": 2, None: 3}
 EVIDENCE_LETTERS: tuple[str, ...] = ("A", "B", "C", "D", "E")
-BASES = ("chapter", "curated")
+BASES = ("chapter", "literature", "curated")
+SOURCE_KINDS: tuple[str, ...] = (
+    "randomised double-blind trial",
+    "randomised trial",
+    "meta-analysis",
+    "post hoc analysis of a randomised trial",
+    "systematic review",
+    "prospective trial",
+    "prospective series",
+    "retrospective cohort or series",
+    "case series",
+    "case report",
+    "narrative review",
+    "textbook chapter",
+    "conference abstract",
+)
+"""The kinds of source, strongest first: answers order the evidence beyond the chapter by the
+strongest kind behind each therapy, so a null trial is never outranked by a case report."""
+SOURCE_RANK = {kind: rank for rank, kind in enumerate(SOURCE_KINDS)}
+DIRECTIONS = ("benefit", "no significant effect", "harm", "mixed")
+RATIOS = ("risk ratio", "hazard ratio", "relative hazard", "odds ratio")
+EFFECT_TYPES = (*RATIOS, "mean difference", "other")
 ALL_SUBTYPES = "all"  # an investigation tie's target meaning every subtype
 
 # --- field declarations ----------------------------------------------------------------------
@@ -428,7 +449,11 @@ class Reference(Entry):
     """A cited work, with its fields exactly as the sources print them."""
 
     id = key("reference", "reference")
-    type = choice("article or chapter.", ("article", "chapter"), required=True)
+    type = choice(
+        "article, chapter, or online (a web reference such as Medscape).",
+        ("article", "chapter", "online"),
+        required=True,
+    )
     authors = strings("Authors exactly as printed, e.g. Balin SJ.")
     et_al = flag("true when the source prints et al. after the authors.")
     title = maybe_words("Title exactly as printed.")
@@ -439,9 +464,17 @@ class Reference(Entry):
     issue = maybe_words("Issue, as a string (quote it).")
     pages = maybe_words("Pages exactly as printed, e.g. 455–62.")
     article_number = maybe_words("Article number, for journals without pages.")
+    site = maybe_words("The website of an online reference, e.g. Medscape eMedicine.")
+    updated = maybe_words("When an online reference was last updated, as printed.")
     doi = maybe_words(
         "DOI, only when a publisher or index page confirmed it; say where in confirmed."
     )
+    pmid = maybe_words("PubMed id, only when PubMed or PMC showed it; say where in confirmed.")
+    pmcid = maybe_words("PMC id, only when PubMed or PMC showed it; say where in confirmed.")
+    registrations = strings("Trial registrations the source shows, e.g. NCT04195906.")
+    kind = choice("The kind of source, from calcref's list (strongest first).", SOURCE_KINDS)
+    population = maybe_words("Who the source is about, in calcref's words.")
+    covers = maybe_words("What calcref takes from it, in one line (calcref info lists it).")
     printed = many(
         Printed,
         "The citation exactly as each source prints it, so every field can be checked.",
@@ -459,6 +492,11 @@ class Position(Record):
     evidence = choice("Evidence letter the source gives; never a guess.", EVIDENCE_LETTERS)
     listed_as = maybe_words("How the source names it, when that differs.")
     view = maybe_words("The source's view of it, in calcref's words.")
+    grade = maybe_words(
+        "The source's own grade in its own scale, attributed, e.g. Oxford level IB; never "
+        "mapped onto the chapter's letters."
+    )
+    caution = caution()
 
 
 class ContextLink(Record):
@@ -482,6 +520,7 @@ class Therapy(Entry):
     contexts = many(ContextLink, "Contexts the therapy was reported in.")
     subtypes = strings("Subtypes the therapy was reported for.", ref="subtype")
     uses = many(Statement, "Other things the sources say about its use.")
+    harms = many(Statement, "Adverse effects the sources report, shown beside the therapy.")
     sources = cited()
     notes = remarks()
 
@@ -515,6 +554,18 @@ class Counts(Record):
     unknown = number("Patients whose outcome the source does not report.")
 
 
+class Effect(Record):
+    """An effect size exactly as the source prints it; ratios carry their interval and level."""
+
+    type = choice("What kind of estimate it is.", EFFECT_TYPES, required=True)
+    measure = words("What was measured and compared, e.g. death, STS vs no STS.")
+    value = words("The estimate exactly as printed, e.g. 0.89.")
+    interval = maybe_words("The confidence interval exactly as printed, e.g. 0.71–1.12.")
+    level = maybe_words("The interval's confidence level as printed, e.g. 95%.")
+    p = maybe_words("The P value exactly as printed, e.g. P = .22.")
+    caution = caution()
+
+
 class Study(Entry):
     """A study as its source summarises it, with its counts as numbers."""
 
@@ -522,6 +573,11 @@ class Study(Entry):
     ref = id_in("reference", "The reference reporting the study.", required=True)
     therapies = strings("Therapies the study tried.", ref="therapy", required=True)
     design = maybe_words("Design, e.g. case report, retrospective review.")
+    kind = choice("The kind of source, from calcref's list (strongest first).", SOURCE_KINDS)
+    aim = choice(
+        "prevention when the study asks whether new disease is prevented; treatment otherwise.",
+        ("treatment", "prevention"),
+    )
     population = words("Who was treated, as the source describes them.")
     contexts = strings("Contexts of the patients.", ref="context")
     subtypes = strings("Subtypes of the patients.", ref="subtype")
@@ -532,8 +588,13 @@ class Study(Entry):
         "What the patients received when it was more than this therapy, e.g. surgery with "
         "medical treatment; shown with the counts, so they are never credited to it alone."
     )
+    comparator = maybe_words("What the patients were compared with, e.g. placebo.")
     outcome = words("Outcome in calcref's words; figures exactly as printed.")
     counts = one(Counts, "Patient counts the source states; leave out what it does not state.")
+    effects = many(Effect, "Effect sizes exactly as printed, with interval, level and P.")
+    direction = choice("The direction of the result, as the source states it.", DIRECTIONS)
+    harms = many(Statement, "Adverse events the study reports, figures exactly as printed.")
+    conclusion = maybe_words("The authors' conclusion, in calcref's words.")
     sources = cited()
     caution = caution()
     notes = remarks()
