@@ -667,7 +667,11 @@ def test_treat_json_line_and_evidence_are_the_chapter_ladder():
 
 
 def test_treat_order_is_line_then_letter_then_name():
-    records = ok_json("treat")
+    """The chapter's ladder in its order; the therapies beyond the chapter follow it."""
+    everything = ok_json("treat")
+    places = [r["place"] for r in everything]
+    assert places == sorted(places, key=["chapter ladder", "beyond the chapter"].index)
+    records = [r for r in everything if r["place"] == "chapter ladder"]
 
     def key(r: dict) -> tuple:
         return (LINE_RANK[r["line"]], LETTER_RANK[r["evidence"]], r["name"].casefold())
@@ -1141,7 +1145,7 @@ def test_treat_markdown_is_a_pipe_table_with_one_row_per_therapy():
     text = ok("treat", "--context", "ssc", "--format", "markdown").stdout
     rows = markdown_rows(text)
     header, rule, *body = rows
-    assert header[:4] == ["id", "name", "line", "evidence"]
+    assert header[:5] == ["id", "name", "place", "line", "evidence"]
     assert all(cell.strip() == "---" for cell in rule)
     assert [row[0] for row in body] == ids(records)
     assert all(len(row) == len(header) for row in body)

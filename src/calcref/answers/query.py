@@ -15,6 +15,7 @@ from calcref.model import (
     EVIDENCE_LETTERS,
     LINE_ORDER,
     NAMED_KINDS,
+    SOURCE_RANK,
     Context,
     EvidenceLevel,
     Gap,
@@ -147,8 +148,41 @@ def viewpoint(
 
 
 class TherapyResult(NamedTuple):
+    """A therapy that answers the question: how it matched the context asked, whether it is on
+    the chapter's ladder, and its strongest study for the patients asked about."""
+
     therapy: Therapy
     match: Match | None
+    on_ladder: bool = True
+    strongest: Study | None = None
+
+
+def ladder_sources(kb: KnowledgeBase) -> frozenset[str]:
+    """Whose ladder it is: the sources that define the evidence letters (the chapter). A
+    therapy no such source names is "beyond the chapter", however many others discuss it."""
+    return frozenset(source for level in kb.evidence_levels for source in level.sources)
+
+
+def strength(study: Study) -> tuple[int, int]:
+    """The kind of source first (a randomised trial before a case report, whatever either
+    found), then the patients it counts."""
+    return (SOURCE_RANK.get(study.kind or "", len(SOURCE_RANK)), -(study.n or 0))
+
+
+def strongest(
+    studies: tuple[Study, ...], seen_from: ContextFilter | SubtypeView | None
+) -> tuple[int, Study | None]:
+    """The strongest study of the patients asked about (this population or one inside it),
+    else of any population: (0, study) for the asked population's own, (1, study) for
+    another's, (2, None) when there is no study at all."""
+    own = [s for s in studies if seen_from is None or seen_from.relation(s) in OWN]
+    for closeness, found in ((0, own), (1, studies)):
+        if found:
+            return closeness, min(found, key=strength)
+    return 2, None
+
+
+OWN = ("this", "narrower")
 
 
 def therapy_contexts(kb: KnowledgeBase, therapy: Therapy) -> list[str]:
@@ -177,11 +211,15 @@ def treat(
     line: str | None = None,
     min_evidence: str | None = None,
 ) -> list[TherapyResult]:
-    """Therapies fitting every filter given, in ladder order. A line matches any source's
-    position (minocycline is first line per the JOPA article, second per the chapter); the
-    evidence letter is the chapter's alone."""
-    results: list[TherapyResult] = []
+    """Therapies fitting every filter given: the chapter's ladder in its order, then the
+    therapies beyond the chapter, strongest kind of source first (among studies of the
+    patients asked about), so a null randomised trial is never outranked by a positive case
+    report. A line matches any source's position (minocycline is first line per the JOPA
+    article, second per the chapter); the evidence letter is the chapter's alone."""
+    ladder, beyond = [], []
     context_filter = ContextFilter.of(kb, context) if context is not None else None
+    seen_from = viewpoint(kb, context, subtype)
+    chapter = ladder_sources(kb)
     for therapy in sorted(kb.therapies, key=ladder_key):
         match = None
         if context_filter is not None:
@@ -196,8 +234,16 @@ def treat(
             continue
         if min_evidence is not None and not _at_least(therapy.evidence, min_evidence):
             continue
-        results.append(TherapyResult(therapy, match))
-    return results
+        closeness, best = strongest(kb.studies_of(therapy.id), seen_from)
+        on_ladder = not chapter.isdisjoint(therapy.sources)
+        result = TherapyResult(therapy, match, on_ladder, best)
+        if on_ladder:
+            ladder.append(result)
+        else:
+            key = (closeness, strength(best) if best else (len(SOURCE_RANK), 0))
+            beyond.append((key, result))
+    beyond.sort(key=lambda pair: pair[0])  # stable: equal strength keeps the name order
+    return ladder + [result for _, result in beyond]
 
 
 def _at_least(letter: str | None, minimum: str) -> bool:

@@ -62,13 +62,23 @@ def study(kb: KnowledgeBase, item: Study, seen_from: Viewpoint = None) -> Record
     return item.as_json() | label | relation | origin(kb, item.source_file)
 
 
+LADDER, BEYOND = "chapter ladder", "beyond the chapter"
+
+
 def therapy(
     kb: KnowledgeBase,
     item: Therapy,
     match: query.Match | None = None,
     seen_from: Viewpoint = None,
 ) -> Record:
-    record = {"id": item.id, "name": item.name, "line": item.line, "evidence": item.evidence}
+    chapter = not query.ladder_sources(kb).isdisjoint(item.sources)
+    record = {
+        "id": item.id,
+        "name": item.name,
+        "place": LADDER if chapter else BEYOND,
+        "line": item.line,
+        "evidence": item.evidence,
+    }
     record |= item.as_json() | {
         "contexts": query.therapy_contexts(kb, item),
         "subtypes": query.therapy_subtypes(kb, item),
@@ -89,7 +99,12 @@ def treat(
     subtype: str | None = None,
 ) -> list[Record]:
     seen_from = query.viewpoint(kb, context, subtype)
-    return [therapy(kb, r.therapy, r.match, seen_from) for r in results]
+    rows = []
+    for r in results:
+        row = therapy(kb, r.therapy, r.match, seen_from)
+        row["strongest"] = r.strongest.id if r.strongest else None
+        rows.append(row)
+    return rows
 
 
 def gaps(found: list[Gap]) -> list[Record]:
