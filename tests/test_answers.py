@@ -156,7 +156,7 @@ def test_a_therapys_references_come_from_every_field_the_model_marks(kb):
 def test_therapy_record_has_its_fields_its_ladder_place_and_provenance(kb):
     match = query.Match("direct", "ssc", "studied")
     record = records.therapy(kb, kb.therapy_by_id["beta"], match)
-    assert list(record)[:5] == ["id", "name", "place", "line", "evidence"]
+    assert list(record)[:6] == ["id", "name", "place", "line", "evidence", "graded_for"]
     assert set(Therapy.FIELDS) <= set(record)
     assert record["contexts"] == ["ssc"]  # reached through its study
     assert record["studies"][0]["label"] == "Robertson 2003"

@@ -681,7 +681,8 @@ def test_treat_order_is_line_then_letter_then_name():
     assert lines.index("second") > max(i for i, v in enumerate(lines) if v == "first")
     assert lines[-1] is None  # ungraded therapies come last
     # the same order in the table
-    table = squash(column_text(ok("treat", env=WIDE).stdout, "Therapy", "Regimens"))
+    details = ok("treat", "--details", env=WIDE).stdout
+    table = squash(column_text(details, "Therapy", "Regimens"))
     positions = [table.find(squash(r["name"])) for r in records]
     assert all(p >= 0 for p in positions)
     assert positions == sorted(positions)
@@ -737,12 +738,13 @@ def test_treat_ssc_table_shows_the_therapies_and_study_counts():
     for name in ("Minocycline", "Colchicine", "Warfarin", "Aluminum hydroxide"):
         assert name in out
     # responders the source does not split into complete and partial are said so
-    assert "Robertson 2003 [ssc]: n=9: 8 responded, degree not given" in out
+    assert "Robertson 2003 [ssc], open-label study: n=9: 8 responded, degree not given" in out
     # Balin 2012's patients are connective tissue disease as a whole, never read as SSc's
-    assert "Balin 2012 [ctd: the whole group]: n=6: 1 partial, 2 no response, 3 unknown" in out
+    details = ok("treat", "--context", "ssc", "--details", env=WIDE).stdout
+    assert "Population: Patients with limited cutaneous systemic sclerosis" in details
     assert "Balin 2012 [ctd: the whole group]: n=4: 1 partial" in out
     assert "Balin 2012 [ctd]:" not in out
-    assert "Match" in out
+    assert "Match" not in out  # compact rows say how each matched on the study line
     assert "studied in ssc" in out  # minocycline (Robertson 2003)
     assert "named for ssc; no study in it" in out  # e.g. aluminum hydroxide (JOPA)
     assert "named only for ctd as a whole" in out  # e.g. probenecid (the chapter)
@@ -885,7 +887,9 @@ def test_treat_line_first_includes_minocycline_as_the_jopa_article_places_it():
         (p["source"], p["label"]) for p in minocycline["positions"] if p["line"] == "first"
     ] == [("jopa", "Cloutier (JOPA)")]
     table = ok("treat", "--line", "first", env=WIDE).stdout
-    assert "Cloutier (JOPA) (no evidence letter): Often used first line" in table
+    assert "Minocycline ⚑2 · Cloutier (JOPA): first line" in table
+    details = ok("treat", "--line", "first", "--details", env=WIDE).stdout
+    assert "Cloutier (JOPA) (no evidence letter): Often used first line" in details
 
 
 def test_treat_min_evidence_d_keeps_only_graded_a_to_d():
@@ -2052,7 +2056,6 @@ def markup_data(data_copy) -> Path:
 @pytest.mark.parametrize(
     "args",
     [
-        ["treat", "--context", "ssc"],
         ["treat", "--context", "ssc", "--details"],
         ["show", "minocycline"],
         ["subtypes"],
@@ -2154,8 +2157,8 @@ def test_piped_tables_never_cut_with_an_ellipsis(args):
             "Connective tissue disease screen: antinuclear antibodies (ANAs)"
             " and other autoantibodies",
         ),
-        (["treat"], "Therapy", "Regimens", "Extracorporeal shock wave lithotripsy"),
-        (["treat"], "Therapy", "Regimens", "Methotrexate (with oral prednisolone)"),
+        (["treat", "-d"], "Therapy", "Regimens", "Extracorporeal shock wave lithotripsy"),
+        (["treat", "-d"], "Therapy", "Regimens", "Methotrexate (with oral prednisolone)"),
         (["subtypes"], "Subtype", "Ca/phosphate", "Milia-like idiopathic calcinosis cutis"),
         (["levels"], "Therapies", "Count", "sodium-metabisulfite"),
     ],
@@ -2169,7 +2172,7 @@ def test_piped_tables_keep_long_names_whole(args, header, next_header, text):
 def test_a_very_long_unbroken_name_is_folded_not_cut(data_copy):
     long_name = "Minocycline" + "".join(f"Segment{i:02d}" for i in range(20))
     edit(data_copy / "therapies.yaml", "    name: Minocycline\n", f"    name: {long_name}\n")
-    out = ok("treat", "--context", "ssc").stdout
+    out = ok("treat", "--context", "ssc", "--details").stdout
     assert ELLIPSIS not in out
     # no column can hold it: the table's rows are stacked, one field under another, and
     # the name is folded across lines, whole

@@ -235,7 +235,9 @@ def treat(
         if min_evidence is not None and not _at_least(therapy.evidence, min_evidence):
             continue
         closeness, best = strongest(kb.studies_of(therapy.id), seen_from)
-        on_ladder = not chapter.isdisjoint(therapy.sources)
+        on_ladder = not chapter.isdisjoint(therapy.sources) and _graded_for(
+            kb, therapy, subtype, context
+        )
         result = TherapyResult(therapy, match, on_ladder, best)
         if on_ladder:
             ladder.append(result)
@@ -244,6 +246,25 @@ def treat(
             beyond.append((key, result))
     beyond.sort(key=lambda pair: pair[0])  # stable: equal strength keeps the name order
     return ladder + [result for _, result in beyond]
+
+
+def _graded_for(
+    kb: KnowledgeBase, therapy: Therapy, subtype: str | None, context: str | None
+) -> bool:
+    """Whether the chapter's line and letter speak for the patients asked about: they grade
+    the therapy for the subtypes its own record names (dystrophic calcinosis), so a study of
+    calciphylaxis patients does not put bisphosphonates on calciphylaxis's ladder."""
+    if therapy.evidence is None:
+        return True  # no letter to be misread as this population's grade
+    if subtype is not None:
+        wanted = {subtype}
+    elif context is not None:
+        wanted = {
+            s for c in (context, *ancestors(kb, context)) for s in kb.context_by_id[c].subtypes
+        }
+    else:
+        return True
+    return not wanted or not therapy.subtypes or not wanted.isdisjoint(therapy.subtypes)
 
 
 def _at_least(letter: str | None, minimum: str) -> bool:

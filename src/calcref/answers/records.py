@@ -32,12 +32,23 @@ def short_label(ref: Reference) -> str:
     """A reader's handle for a reference: 'Balin 2012', 'Cloutier (JOPA)', 'Chapter'."""
     if ref.type == "chapter":
         return "Chapter"
-    family = ref.authors[0].rsplit(" ", 1)[0] if ref.authors else ref.id
+    if not ref.authors:  # authors not shown: the journal and year, else the curators' key
+        return f"{ref.journal} {ref.year}" if ref.journal and ref.year else ref.id
+    family = _family(ref.authors[0])
     if ref.year is not None:
         return f"{family} {ref.year}"
     if ref.journal == "Journal of Orthopedics for Physician Assistants":
         return f"{family} (JOPA)"
     return family
+
+
+def _family(author: str) -> str:
+    """The family name of an author as printed: 'Balin SJ' (initials last, Vancouver style)
+    or 'Smeeta Sinha' (given names first, as some title pages print them)."""
+    words = author.split()
+    if len(words) > 1 and words[-1].isupper() and len(words[-1]) <= 3:
+        return " ".join(words[:-1])
+    return words[-1] if words else author
 
 
 def labels(kb: KnowledgeBase) -> dict[str, str]:
@@ -78,6 +89,7 @@ def therapy(
         "place": LADDER if chapter else BEYOND,
         "line": item.line,
         "evidence": item.evidence,
+        "graded_for": list(item.subtypes) if item.evidence else [],
     }
     record |= item.as_json() | {
         "contexts": query.therapy_contexts(kb, item),
@@ -102,6 +114,8 @@ def treat(
     rows = []
     for r in results:
         row = therapy(kb, r.therapy, r.match, seen_from)
+        if not r.on_ladder:  # the chapter grades it for other patients than those asked about
+            row["place"] = BEYOND
         row["strongest"] = r.strongest.id if r.strongest else None
         rows.append(row)
     return rows

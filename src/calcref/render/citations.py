@@ -209,15 +209,25 @@ def _text_citation(ref: Reference, *, vancouver: bool) -> str:
     else:
         if ref.journal:
             parts.append(_sentence(ref.journal))
+        if ref.site:
+            parts.append(_sentence(ref.site))
+        if ref.updated:
+            parts.append(_sentence(f"Updated {ref.updated}"))
         locator = _locator(ref)
         if locator:
             parts.append(_sentence(locator))
     if ref.article_number:
         parts.append(_sentence(ref.article_number))
+    parts.extend(_sentence(f"{name}: {_clean(value)}") for name, value in _ids(ref))
     if ref.doi:
         # No closing period: it would be copied as part of the identifier.
         parts.append("doi:" + _clean(ref.doi))
     return " ".join(parts)
+
+
+def _ids(ref: Reference) -> list[tuple[str, str]]:
+    """The confirmed PubMed and PMC ids, as NLM prints them after a citation."""
+    return [(name, value) for name, value in (("PMID", ref.pmid), ("PMCID", ref.pmcid)) if value]
 
 
 def ama(ref: Reference) -> str:
@@ -320,9 +330,12 @@ def bibtex_entry(ref: Reference) -> str:
     if ref.doi:
         # biblatex reads doi verbatim: no TeX escapes, only characters that would unbalance it.
         fields.append(("doi", _clean(ref.doi).replace("{", "%7B").replace("}", "%7D")))
+    if ref.site:
+        fields.append(("howpublished", _bibtex_escape(ref.site)))
+    fields.extend((name.lower(), _bibtex_escape(value)) for name, value in _ids(ref))
     if ref.article_number:
         fields.append(("note", _bibtex_escape(ref.article_number)))
-    kind = "incollection" if chapter else "article"
+    kind = "incollection" if chapter else "misc" if ref.type == "online" else "article"
     body = "".join(f"  {name} = {{{value}}},\n" for name, value in fields).removesuffix(",\n")
     return f"@{kind}{{{ref.id},\n{body}\n}}\n" if body else f"@{kind}{{{ref.id},\n}}\n"
 
@@ -334,7 +347,8 @@ CRLF = "\r\n"
 
 def ris_record(ref: Reference) -> str:
     chapter = ref.type == "chapter"
-    lines: list[tuple[str, str]] = [("TY", "CHAP" if chapter else "JOUR")]
+    kind = "CHAP" if chapter else "ELEC" if ref.type == "online" else "JOUR"
+    lines: list[tuple[str, str]] = [("TY", kind)]
     for author in ref.authors:
         family, given = split_name(author)
         lines.append(("AU", f"{family}, {given}" if given else family))
@@ -345,6 +359,8 @@ def ris_record(ref: Reference) -> str:
     if not chapter and ref.journal:
         lines.append(("T2", ref.journal))
         lines.append(("JO", ref.journal))
+    if ref.site:
+        lines.append(("T2", ref.site))
     if ref.year is not None:
         lines.append(("PY", str(ref.year)))
     if ref.volume:
@@ -358,10 +374,12 @@ def ris_record(ref: Reference) -> str:
             lines.append(("EP", end))
     if ref.doi:
         lines.append(("DO", ref.doi))
+    if ref.pmid:
+        lines.append(("AN", ref.pmid))
     url, label = link(ref)  # a chapter has none unless a DOI is confirmed: never a search
     if url:
         lines.append(("UR", url))
-    notes = _notes(ref)
+    notes = _notes(ref) + [f"{name}: {value}" for name, value in _ids(ref)]
     if url and label == LABEL_SEARCH:
         notes.append(NOTE_SEARCH_URL)
     lines.extend(("N1", note) for note in notes)
@@ -376,7 +394,8 @@ def ris_record(ref: Reference) -> str:
 def csl_item(ref: Reference) -> dict[str, object]:
     """One CSL-JSON item; keys whose value is unknown are left out, never null or empty."""
     chapter = ref.type == "chapter"
-    item: dict[str, object] = {"id": ref.id, "type": "chapter" if chapter else "article-journal"}
+    kind = "chapter" if chapter else "webpage" if ref.type == "online" else "article-journal"
+    item: dict[str, object] = {"id": ref.id, "type": kind}
     authors: list[dict[str, str]] = []
     for author in ref.authors:
         family, given = split_name(author)
@@ -385,7 +404,7 @@ def csl_item(ref: Reference) -> dict[str, object]:
         item["author"] = authors
     if ref.title:
         item["title"] = _clean(ref.title)
-    container = ref.book if chapter else ref.journal
+    container = ref.book if chapter else ref.journal or ref.site
     if container:
         item["container-title"] = _clean(container)
     if ref.volume:
@@ -399,6 +418,7 @@ def csl_item(ref: Reference) -> dict[str, object]:
     if ref.doi:
         item["DOI"] = _clean(ref.doi)
         item["URL"] = doi_url(ref.doi)  # only a confirmed DOI: a search is not the work's URL
+    item |= {name: _clean(value) for name, value in _ids(ref)}
     if ref.year is not None:
         item["issued"] = {"date-parts": [[ref.year]]}
     notes = _notes(ref)

@@ -96,6 +96,45 @@ def study_summary(study: Record) -> str:
     return f"{study_name(study)}: {counts_text(study)}"
 
 
+KIND_SHORT = {
+    "randomised double-blind trial": "double-blind RCT",
+    "randomised trial": "RCT",
+    "post hoc analysis of a randomised trial": "post hoc RCT analysis",
+    "retrospective cohort or series": "retrospective",
+    "narrative review": "review",
+}
+
+
+def kind_text(kind: str | None) -> str:
+    """A kind of source in a few words: 'double-blind RCT', 'meta-analysis', 'case report'."""
+    return KIND_SHORT.get(kind or "", kind or "kind not stated")
+
+
+def effect_text(effect: Record) -> str:
+    """'death, STS vs none: risk ratio 0.89 (95% CI 0.71–1.12)': as printed, never rounded."""
+    interval = effect.get("interval")
+    level = f"{effect['level']} CI " if effect.get("level") else "CI "
+    bounds = f" ({level}{interval})" if interval else ""
+    p = f", {effect['p']}" if effect.get("p") else ""
+    return with_notes(f"{effect['measure']}: {effect['type']} {effect['value']}{bounds}{p}", effect)
+
+
+def study_phrase(study: Record) -> str:
+    """The study in one phrase, for a compact row: who, what kind, whose patients, how many,
+    what happened and which way the source says it points."""
+    kind = kind_text(study.get("kind")) if study.get("kind") else study.get("design")
+    head = f"{study_name(study)}, {kind}" if kind else study_name(study)
+    effects = study.get("effects") or []
+    if outcomes(study["counts"]) or not effects:
+        result = counts_text(study)
+    else:
+        n = f"n={study['n']}" if study["n"] is not None else "no patient count given"
+        result = f"{n}; {effect_text(effects[0])}"
+    direction = f" → {study['direction']}" if study.get("direction") else ""
+    aim = " (prevention)" if study.get("aim") == "prevention" else ""
+    return f"{head}{aim}: {result}{direction}"
+
+
 def study_name(study: Record) -> str:
     """'Balin 2012 [ctd: the whole group] (surgery with medical treatment)': who reported
     it, whose patients, and what they received when it was more than the therapy."""
@@ -139,10 +178,11 @@ def position_text(position: Record) -> str:
         place = f"{source}: {position['line']} line, evidence {position['evidence']}"
         listed = position["listed_as"]
         return f"{place}, listed as '{listed}'" if listed else place
+    grade = f" [{source}'s own grade: {position['grade']}]" if position.get("grade") else ""
     if position["view"]:
-        return f"{source} (no evidence letter): {position['view']}"
+        return with_notes(f"{source} (no evidence letter): {position['view']}{grade}", position)
     line = f"{position['line']} line, " if position["line"] else ""
-    return f"{source}: {line}no evidence letter"
+    return with_notes(f"{source}: {line}no evidence letter{grade}", position)
 
 
 def match_text(record: Record) -> str:
@@ -213,6 +253,8 @@ def _shaped_text(record: Record) -> str:
     left to `with_origin`: a path differs from one installation to the next)."""
     if "listed_as" in record:
         return position_text(record)
+    if "measure" in record and "value" in record:
+        return effect_text(record)
     if "basis" in record:
         return f"{record['target']} ({record['basis']}): {record['reason']}"
     if "figure" in record:

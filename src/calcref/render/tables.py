@@ -24,9 +24,13 @@ from rich.text import Text
 from calcref.render import chart
 from calcref.render.columns import (
     counts_text,
+    effect_text,
+    kind_text,
     legend_entry,
     match_text,
+    population_tag,
     position_text,
+    study_phrase,
     study_summary,
     warning_text,
     warnings,
@@ -37,8 +41,8 @@ from calcref.render.textsafe import visible
 Record = dict[str, Any]
 NOT_GRADED = "—"
 BASIS_LEGEND = (
-    "[chapter] the chapter makes this link · "
-    "[curated] calcref's curators reasoned it from the chapter's definitions"
+    "[chapter] the chapter makes this link · [literature] a source beyond the chapter makes "
+    "it · [curated] calcref's curators reasoned it from the sources' definitions"
 )
 
 
@@ -166,18 +170,29 @@ def _study_summary(study: Record, shown: frozenset[str]) -> Text:
 
 
 def _study_details(study: Record) -> Text:
+    kind = f"{study['kind']}{', prevention' if study.get('aim') == 'prevention' else ''}"
+    design = study["design"] or ("" if study.get("kind") else "design not stated")
+    described = ", ".join(part for part in (kind if study.get("kind") else "", design) if part)
     rows = [
-        t(f"{study['label']} ({study['ref']}), {study['design'] or 'design not stated'}", "bold"),
-        t(f"Population: {study['population']}"),
+        t(f"{study['label']} ({study['ref']}), {described}", "bold"),
+        t(f"Population: {study['population']}{population_tag(study)}"),
     ]
     if study["age"]:
         rows.append(t(f"Age: {study['age']}"))
     if study["regimen"]:
         rows.append(Text.assemble(t(f"Regimen: {study['regimen']}"), likely(study)))
+    if study.get("comparator"):
+        rows.append(t(f"Compared with: {study['comparator']}"))
     rows.append(t(f"Outcome: {study['outcome']}"))
     if study["treatment"]:
         rows.append(t(f"Treatment: {study['treatment']}"))
     rows.append(t(f"Counts: {counts_text(study)}"))
+    rows.extend(t(f"Effect: {effect_text(e)}") for e in study.get("effects") or ())
+    if study.get("direction"):
+        rows.append(t(f"Result, as the source states it: {study['direction']}", "bold"))
+    rows.extend(_harms(study, None))
+    if study.get("conclusion"):
+        rows.append(t(f"Authors' conclusion: {study['conclusion']}", "italic"))
     rows.extend(note_texts(study))
     rows.extend(overlay_mark(study))
     return lines(rows)
@@ -214,36 +229,156 @@ def draw_treat(
     principles: tuple[Record, ...] = (),
     labels: Labels | None = None,
 ) -> None:
+    """The chapter's ladder, then the therapies beyond the chapter: one row each, with its
+    strongest study in a phrase (`details`: every regimen and study in full)."""
     for gap in gaps:
         out.print(t(f"⚠ Gap: {gap['text']}", "bold yellow"))
     if not records:
         draw_principles(out, principles, labels)
         return
-    has_match = any("match" in r for r in records)
-    headers = ["Line", "Ev.", "Therapy", "Regimens [source]", "Studies"]
-    table = _table("Treatment ladder", *(headers + (["Match"] if has_match else [])))
+    ladder = [r for r in records if r["place"] == LADDER]
+    beyond = [r for r in records if r["place"] != LADDER]
+    draw = _detailed_rows if details else _compact_rows
+    if ladder:
+        draw(out, ladder, "Treatment ladder (the chapter's lines and letters)", labels)
+    if beyond:
+        title = "Beyond the chapter (other sources; strongest kind of source first)"
+        draw(out, beyond, title, labels)
+    out.print(_evidence_legend(levels))
+    if not details:
+        out.print(t(MARK_LEGEND, "dim"))
+    draw_principles(out, principles, labels)
+    if show_chart:
+        draw_charts(out, records, plain)
+
+
+LADDER = "chapter ladder"
+MARK_LEGEND = (
+    "⚑ notes, views and harms: calcref show THERAPY, or --details · [population]: whose "
+    "patients the study counts"
+)
+
+
+def _place_cells(record: Record, merged: bool = False) -> list[Text]:
+    """The Line and Ev. cells on the ladder; the strongest kind of source beyond it."""
+    if record["place"] == LADDER:
+        line, letter = record["line"] or NOT_GRADED, record["evidence"] or NOT_GRADED
+        return [t(f"{line} {letter}", "bold")] if merged else [t(line), t(letter, "bold")]
+    best = _strongest(record)
+    return [t(kind_text(best["kind"]) if best else "views only", "bold")]
+
+
+def _place_headers(records: list[Record]) -> list[str]:
+    return ["Line", "Ev."] if records[0]["place"] == LADDER else ["Kind"]
+
+
+def _strongest(record: Record) -> Record | None:
+    return next((s for s in record["studies"] if s["id"] == record.get("strongest")), None)
+
+
+def _marks(record: Record) -> int:
+    """How much more `show` says: notes, cautions, other sources' views and harms."""
+    views = [p for p in record["positions"] if p["evidence"] is None]
+    nested = [*record["regimens"], *record["studies"], *record["harms"]]
+    return (
+        len(warnings(record))
+        + len(views)
+        + len(record["harms"])
+        + sum(len(warnings(n)) for n in nested)
+    )
+
+
+def _compact_rows(out: Console, records: list[Record], title: str, labels: Labels | None) -> None:
+    """Each therapy in three short lines beside its place: its name, with a mark for what
+    `show` adds and any other source's line; its first regimen, with the correction of a
+    flagged dose; its strongest study in one phrase, with any caution on its figures. Text
+    wraps between words under its own column, so nothing is cut at any width."""
+    out.print(t(title, "bold"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
     for record in records:
-        shown = frozenset(w["id"] for g in record["regimens"] for w in warnings(g))
-        if details:
-            studies = lines(_study_details(s) for s in record["studies"])
+        marks = _marks(record)
+        name = Text.assemble(t(record["name"], "bold"), t(f" ⚑{marks}" if marks else "", "yellow"))
+        if record["place"] != LADDER and record["evidence"]:
+            whom = ", ".join(record["graded_for"])
+            graded = f" · the chapter's {record['line']} line, {record['evidence']}, is for {whom}"
+            name.append_text(t(graded, "italic"))
+        for p in record["positions"]:
+            if p["evidence"] is None and p["line"]:
+                name.append_text(t(f" · {p['label']}: {p['line']} line", "italic"))
+        regimens = _regimens_for(record)
+        regimen = (
+            Text.assemble(
+                t(regimens[0]["text"]),
+                likely(regimens[0]),
+                " ",
+                sources_text(regimens[0]["sources"], labels),
+                t(f" (+{len(regimens) - 1} more)" if len(regimens) > 1 else "", "dim"),
+            )
+            if regimens
+            else t(NO_REGIMEN if record["regimens"] else "regimen not stated", "dim")
+        )
+        flagged = [
+            n
+            for n in (note_texts(regimens[0]) if regimens else [])
+            if not (regimens[0].get("caution") or {}).get("likely") or "Curator" in n.plain
+        ]
+        best, matched = _strongest(record), match_text(record)
+        if best is not None:
+            said = f"{matched} · {study_phrase(best)}" if matched else study_phrase(best)
+            study = [t(said), *_figure_caution(best)]
         else:
-            studies = lines(_study_summary(s, shown) for s in record["studies"])
-        studies = studies or t("none recorded", "dim")
+            study = [t(matched or "no study recorded", "dim")]
+        body = [name, *overlay_mark(record), regimen, *flagged, *_harms(record, labels), *study]
+        grid.add_row(*_place_cells(record, merged=True), lines(body))
+    out.print(Padding(grid, (0, 0, 0, 1)))
+
+
+NO_REGIMEN = "regimen: none from a source about these patients (calcref show THERAPY)"
+NEAR = (None, "this", "narrower", "broader")  # a study's patients are, or include, those asked
+
+
+def _regimens_for(record: Record) -> list[Record]:
+    """The regimens a compact row may show: with no population asked, all of them; else only
+    those given by a source whose studies are of the patients asked about (or a group that
+    contains them), so a child's dose is not shown as a calciphylaxis regimen."""
+    near = {s["ref"] for s in record["studies"] if s.get("relation") in NEAR}
+    if all("relation" not in s for s in record["studies"]) and "match" not in record:
+        return record["regimens"]
+    return [r for r in record["regimens"] if near.intersection(r["sources"])]
+
+
+def _figure_caution(study: Record) -> list[Text]:
+    """A study's caution, when it concerns what the phrase prints (its figures). A caution
+    that corrects a dose (it says what the dose likely means) travels with the regimen,
+    which a compact row does not print."""
+    caution = study.get("caution")
+    if not caution or caution.get("likely"):
+        return []
+    return [t(f"⚠ {warning_text({'kind': 'caution', **caution})}", "bold yellow")]
+
+
+def _detailed_rows(out: Console, records: list[Record], title: str, labels: Labels | None) -> None:
+    has_match = any("match" in r for r in records)
+    headers = [*_place_headers(records), "Therapy", "Regimens [source]", "Studies"]
+    table = _table(title, *(headers + (["Match"] if has_match else [])))
+    for record in records:
+        studies = lines(_study_details(s) for s in record["studies"])
         row = [
-            t(record["line"] or NOT_GRADED),
-            t(record["evidence"] or NOT_GRADED, "bold"),
+            *_place_cells(record),
             _therapy_name(record),
-            _regimens(record, labels),
-            studies,
+            lines([_regimens(record, labels), *_harms(record, labels)]),
+            studies or t("none recorded", "dim"),
         ]
         if has_match:
             row.append(t(match_text(record)))
         table.add_row(*row)
     print_table(out, table)
-    out.print(_evidence_legend(levels))
-    draw_principles(out, principles, labels)
-    if show_chart:
-        draw_charts(out, records, plain)
+
+
+def _harms(record: Record, labels: Labels | None) -> list[Text]:
+    return [Text.assemble(t("Harm: ", "bold red"), _statement(h, labels)) for h in record["harms"]]
 
 
 def draw_principles(
@@ -343,7 +478,7 @@ def draw_workup(out: Console, records: list[Record], title: str = "Workup") -> N
                 t(f"{tie['target']}: ", "bold"),
                 t(tie["reason"]),
                 " ",
-                t(f"[{'chapter' if tie['basis'] == 'chapter' else 'curated'}]", "dim"),
+                t(f"[{tie['basis']}]", "dim"),
             )
             for tie in record["rationale"]
         ]
@@ -417,6 +552,10 @@ def draw_therapy_card(
                 out.print(Padding(_statement(statement, labels), (0, 0, 0, 2)))
     out.print(t("\nRegimens", "bold"))
     out.print(Padding(_regimens(record, labels), (0, 0, 0, 2)))
+    if record["harms"]:
+        out.print(t("\nHarms (adverse effects the sources report)", "bold"))
+        for harm in record["harms"]:
+            out.print(Padding(_statement(harm, labels), (0, 0, 0, 2)))
     out.print(t(f"\nContexts: {', '.join(record['contexts']) or 'none recorded'}", "bold"))
     out.print(t(f"Subtypes: {', '.join(record['subtypes']) or 'none recorded'}", "bold"))
     out.print(t("\nStudies", "bold"))
