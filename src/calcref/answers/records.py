@@ -130,8 +130,12 @@ ALWAYS = ("step", "principle", "general-measure")
 
 def principles(kb: KnowledgeBase) -> list[Record]:
     """The chapter's management steps and principles that hold whatever the therapy: what a
-    treatment answer says beside its rows."""
-    return [p.as_json() for p in kb.principles if p.kind in ALWAYS]
+    treatment answer says beside its rows. Other sources' principles concern their own
+    patients (SSc, JDM), so they are in `overview`, not beside every answer."""
+    chapter = query.ladder_sources(kb)
+    return [
+        p.as_json() for p in kb.principles if p.kind in ALWAYS and not chapter.isdisjoint(p.sources)
+    ]
 
 
 def subtype(kb: KnowledgeBase, item: Subtype) -> Record:
