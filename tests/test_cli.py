@@ -46,15 +46,26 @@ BOX_AND_SPACE = re.compile(r"[\s━─│┃┏┓┗┛┣┫╇╈╸╺╹╻
 
 
 def ok_json(
-    *args: str, env: dict[str, str] | None = None, empty: bool = False, stderr: str = ""
+    *args: str, env: dict[str, str] | None = None, empty: bool = False, stderr: str | None = None
 ) -> Any:
     """`args` with --json: exit 0, one JSON document on stdout, stderr exactly `stderr` (by
-    default silent; a treat answer's gap lines, see `gap_stderr`) unless empty."""
+    default silent, except a treat answer's gap lines for the ids it names, see `gap_stderr`)
+    unless empty."""
     result = ok(*args, "--json", env=env)
     data = json.loads(result.stdout)
+    if stderr is None:
+        stderr = gap_stderr(**_question(args)) if args and args[0] == "treat" else ""
     if not empty:
         assert result.stderr == stderr
     return data
+
+
+def _question(args: tuple[str, ...]) -> dict[str, str]:
+    """The ids a treat command line asks about (--context, --subtype, --line), as given."""
+    names = {"--context": "context", "-c": "context", "--subtype": "subtype", "-s": "subtype"}
+    names |= {"--line": "line", "-l": "line"}
+    pairs = zip(args, args[1:], strict=False)
+    return {names[flag]: value for flag, value in pairs if flag in names}
 
 
 def usage_error(*args: str, env: dict[str, str] | None = None) -> str:

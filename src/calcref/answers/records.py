@@ -221,5 +221,10 @@ def info(kb: KnowledgeBase, version: str) -> Record:
         "knowledge": {key: base[key] for key in Manifest.FIELDS},
         "layers": layers,
         "counts": {section: len(getattr(kb, section)) for section in SECTIONS},
+        "sources": [
+            {"id": r.id, "label": short_label(r), "kind": r.kind, "covers": r.covers}
+            | origin(kb, r.source_file)
+            for r in kb.references
+        ],
         "cache": {"state": kb.load_info.cache_state, "entry": kb.load_info.cache_entry},
     }

@@ -633,6 +633,17 @@ def draw_info(out: Console, record: Record) -> None:
     cache = record["cache"]
     grid.add_row(t("cache"), t(CACHE_STATES[cache["state"]].format(entry=cache["entry"])))
     out.print(grid)
+    out.print(t(f"\nSources ({len(record['sources'])}): what calcref takes from each", "bold"))
+    sources = Table.grid(padding=(0, 2))
+    sources.add_column(style="bold", overflow="fold", ratio=1)
+    sources.add_column(overflow="fold", ratio=3)
+    for source in record["sources"]:
+        kind = f"{source['kind']}: " if source["kind"] else ""
+        said = lines(
+            [t(f"{kind}{source['covers'] or 'coverage not described'}"), *overlay_mark(source)]
+        )
+        sources.add_row(t(f"{source['label']} ({source['id']})"), said)
+    out.print(sources)
 
 
 def _stated(manifest: Record) -> str:
