@@ -564,6 +564,7 @@ class Effect(Record):
     level = maybe_words("The interval's confidence level as printed, e.g. 95%.")
     p = maybe_words("The P value exactly as printed, e.g. P = .22.")
     caution = caution()
+    notes = remarks()
 
 
 class Study(Entry):

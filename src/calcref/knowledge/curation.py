@@ -18,7 +18,7 @@ from typing import Any
 
 from calcref.errors import Problem
 from calcref.knowledge.yamlread import line_of
-from calcref.model import FILES, KNOWLEDGE_FILES, MANIFEST, Counts, named
+from calcref.model import FILES, KNOWLEDGE_FILES, MANIFEST, RATIOS, Counts, named
 
 Sections = dict[str, list[Any]]
 Origins = dict[str, list[str]]
@@ -33,6 +33,8 @@ def check(sections: Sections, origins: Origins) -> list[Problem]:
         *_unnamed_references(sections, origins),
         *_unconfirmed_identifiers(sections, origins),
         *_overlay_redefines_scale(sections, origins),
+        *_letters_are_the_scales(sections, origins),
+        *_ratios_with_intervals(sections, origins),
     ]
 
 
@@ -158,3 +160,58 @@ def _overlay_redefines_scale(sections: Sections, origins: Origins) -> Iterator[P
                 "is now read with this definition, not the chapter's",
                 "overlay-redefines-scale",
             )
+
+
+def _letters_are_the_scale_s_sources(sections: Sections) -> set[str]:
+    return {
+        source
+        for level in sections.get("evidence_levels", ())
+        if isinstance(level, dict) and isinstance(level.get("sources"), list)
+        for source in level["sources"]
+        if isinstance(source, str)
+    }
+
+
+def _letters_are_the_scales(sections: Sections, origins: Origins) -> Iterator[Problem]:
+    """The A–E letters are the chapter's grades: a position from any other source keeps its
+    own grade in `grade` (Traineau 2020's "Oxford level IB"), never a letter of the scale."""
+    owners = _letters_are_the_scale_s_sources(sections)
+    for therapy, path in _records(sections, origins, "therapies"):
+        positions = therapy.get("positions")
+        for position in positions if isinstance(positions, list) else ():
+            if (
+                isinstance(position, dict)
+                and position.get("evidence")
+                and position.get("source") not in owners
+            ):
+                yield Problem(
+                    path,
+                    line_of(position, "evidence"),
+                    f"therapy '{therapy.get('id')}': '{position.get('source')}' is given the "
+                    f"letter {position['evidence']}, but the letters are the grades of "
+                    f"{', '.join(sorted(owners)) or 'the evidence scale'}; put a source's own "
+                    "grade in 'grade'",
+                    "letter-not-the-scales",
+                )
+
+
+def _ratios_with_intervals(sections: Sections, origins: Origins) -> Iterator[Problem]:
+    """A ratio without its interval and confidence level cannot be read: 0.89 may or may not
+    exclude 1. The source's figures go in as printed, all three; where the source prints no
+    level, a curator's note on the effect says so (none is assumed)."""
+    for study, path in _records(sections, origins, "studies"):
+        effects = study.get("effects")
+        for effect in effects if isinstance(effects, list) else ():
+            if not isinstance(effect, dict) or effect.get("type") not in RATIOS:
+                continue
+            missing = [k for k in ("interval", "level") if not effect.get(k)]
+            if missing == ["level"] and effect.get("notes"):
+                continue  # the source prints no level, and a curator's note says so
+            if missing:
+                yield Problem(
+                    path,
+                    line_of(effect, "type"),
+                    f"study '{study.get('id')}': a {effect['type']} of {effect.get('value')} "
+                    f"without its {' and '.join(missing)}",
+                    "ratio-without-interval",
+                )

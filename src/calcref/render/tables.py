@@ -170,9 +170,12 @@ def _study_summary(study: Record, shown: frozenset[str]) -> Text:
 
 
 def _study_details(study: Record) -> Text:
-    kind = f"{study['kind']}{', prevention' if study.get('aim') == 'prevention' else ''}"
-    design = study["design"] or ("" if study.get("kind") else "design not stated")
-    described = ", ".join(part for part in (kind if study.get("kind") else "", design) if part)
+    kind, design = study.get("kind") or "", study["design"] or ""
+    if design.casefold().startswith(kind.casefold()):
+        kind = ""  # the design already says it ("systematic review (Medline, ...)")
+    if study.get("aim") == "prevention":
+        kind = ", ".join(part for part in (kind, "prevention") if part)
+    described = ", ".join(part for part in (kind, design) if part) or "design not stated"
     rows = [
         t(f"{study['label']} ({study['ref']}), {described}", "bold"),
         t(f"Population: {study['population']}{population_tag(study)}"),
