@@ -4,6 +4,12 @@ Every expected value below was typed in from the source text (the chapter "Calci
 *Treatment of Skin Disease*, and the JOPA article by Dagan Cloutier), not copied from
 data/*.yaml, so that a wrong figure, dose, letter or citation in the data fails a test here.
 Where the chapter is quoted, the quote is given in a comment beside the expected value.
+
+The knowledge also holds the literature pack (/work/shared/sources/literature/): records citing
+only its sources are checked against the pack in test_literature_g*.py. The tests here pin the
+chapter's and the JOPA article's records exactly, and check that the literature neither grades
+a therapy nor merges into them. Where a rule is global (every DOI is confirmed), the expected
+values include the literature's, typed from the pack's files.
 """
 
 from __future__ import annotations
@@ -25,11 +31,97 @@ from calcref.model import (
     Record,
     Statement,
     Study,
+    references_of,
 )
 
 CHAPTER, JOPA = "chapter", "jopa"
 BALIN_DOI = "10.1001/archdermatol.2011.2052"
 ROBERTSON_DOI = "10.1136/ard.62.3.267"
+
+# The pack's 39 sources, by key (README.md, "Sources in this pack").
+LITERATURE = frozenset(
+    {
+        # Calcinosis cutis
+        "nowaczyk2021",
+        "traineau2020",
+        "vayssairat-diltiazem",
+        "narvaez2019",
+        "seminarthritisrheum2012-rituximab",
+        "jclinpharmther2016-rituximab",
+        "arthresther-antitnf-jdm",
+        "pedrheumatol-ilinfliximab-jdm",
+        "zhang2023",
+        "blumhardt2016",
+        "bottomley1996",
+        "jhandsurg2021-debulking",
+        "bair2011",
+        "tajalli2019",
+        "jcem2016-topicalsts",
+        "mra-ilsts-ssc",
+        "clinrheumatol2021-ilsts",
+        "badawi-ivsts",
+        "valenzuela2016",
+        "davuluri2022",
+        "jimenezgallo2015",
+        "nunley2020-calcinosis-treatment",
+        # Calciphylaxis
+        "sinha2024",
+        "calciphyx-protocol",
+        "floege2015",
+        "udomkarnjananun-calciphylaxis",
+        "wen2023",
+        "weenig2007",
+        "surgery2000-calciphylaxis",
+        "tpa-calciphylaxis",
+        "nephrology2015-hbot",
+        "divinghyperbmed2008-hbot",
+        "biglione2024",
+        "gossett2023",
+        "strand2022",
+        "kodumudi2020",
+        "nunley2020-calciphylaxis-sts",
+        "nunley2018-calciphylaxis-workup",
+        "jaad2011-diagnostic-pathway",
+    }
+)
+
+# The identifiers each pack file lists as confirmed ("Identifiers"); never its "Not confirmed".
+LITERATURE_DOIS = {
+    "arthresther-antitnf-jdm": "10.1186/s13075-020-02164-5",
+    "clinrheumatol2021-ilsts": "10.1007/s10067-020-05523-4",
+    "floege2015": "10.2215/CJN.10221014",
+    "gossett2023": "10.3390/medicina59071306",
+    "jaad2011-diagnostic-pathway": "10.1016/j.jaad.2010.08.038",
+    "jhandsurg2021-debulking": "10.1016/j.jhsa.2021.01.025",
+    "kodumudi2020": "10.1007/s12325-020-01504-w",
+    "nephrology2015-hbot": "10.1111/nep.12433",
+    "nowaczyk2021": "10.1007/s00403-021-02264-5",
+    "pedrheumatol-ilinfliximab-jdm": "10.1186/s12969-023-00941-5",
+    "tajalli2019": "10.1016/j.jdcr.2019.08.011",
+    "traineau2020": "10.1016/j.jaad.2019.07.006",
+}
+LITERATURE_PMIDS = {
+    "bottomley1996": "8881679",
+    "clinrheumatol2021-ilsts": "33244722",
+    "floege2015": "25887067",
+    "gossett2023": "37512116",
+    "jaad2011-diagnostic-pathway": "21679810",
+    "jcem2016-topicalsts": "27163355",
+    "jhandsurg2021-debulking": "33795151",
+    "kodumudi2020": "32997277",
+    "nephrology2015-hbot": "25707425",
+    "tajalli2019": "31709293",
+}
+LITERATURE_PMCIDS = {
+    "arthresther-antitnf-jdm": "PMC7161150",
+    "calciphyx-protocol": "PMC8757410",
+    "davuluri2022": "PMC10269219",
+    "floege2015": "PMC4422249",
+    "gossett2023": "PMC10386543",
+    "kodumudi2020": "PMC7595979",
+    "tajalli2019": "PMC6835016",
+    "zhang2023": "PMC10583374",
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +149,31 @@ def strings(obj: object, owner: object = None) -> Iterator[tuple[object, str]]:
     elif isinstance(obj, (tuple, list)):
         for item in obj:
             yield from strings(item, owner)
+    elif isinstance(obj, str):
+        yield owner, obj
+
+
+def from_the_literature(record: Record) -> bool:
+    """True when the record cites sources and every one of them is the literature pack's: a
+    record the chapter and the JOPA article have no part in."""
+    cited = set(references_of(record))
+    return bool(cited) and cited <= LITERATURE
+
+
+def chapter_strings(obj: object, owner: object = None) -> Iterator[tuple[object, str]]:
+    """`strings`, leaving out every record that cites the literature alone (and all inside it):
+    the text the chapter's and the JOPA article's records hold."""
+    if isinstance(obj, Record) and from_the_literature(obj):
+        return
+    if isinstance(obj, KnowledgeBase):
+        for section in SECTIONS:
+            yield from chapter_strings(getattr(obj, section), owner)
+    elif isinstance(obj, Record):
+        for name in obj.FIELDS:
+            yield from chapter_strings(getattr(obj, name), obj)
+    elif isinstance(obj, (tuple, list)):
+        for item in obj:
+            yield from chapter_strings(item, owner)
     elif isinstance(obj, str):
         yield owner, obj
 
