@@ -15,7 +15,13 @@ import pytest
 from clirun import ok
 from helpers import load_active as load
 
-from calcref.answers.links import LABEL_SEARCH, PUBMED_SEARCH, link, pubmed_search_url
+from calcref.answers.links import (
+    LABEL_PUBMED,
+    LABEL_SEARCH,
+    PUBMED_SEARCH,
+    link,
+    pubmed_search_url,
+)
 from calcref.model import Reference
 from calcref.render import citations
 from calcref.render.citations import STYLES, export, format_one, full_page_range, split_name
@@ -23,6 +29,28 @@ from calcref.render.citations import STYLES, export, format_one, full_page_range
 SCHEMA_PATH = Path(__file__).parent / "data" / "csl-data.schema.json"
 CHAPTER_LABEL = "no link: a book chapter is not indexed in PubMed"
 PUBMED = PUBMED_SEARCH
+
+# Every confirmed DOI: the chapter's two (sources README), then the literature pack's, each as
+# its file's "Identifiers" gives it (/work/shared/sources/literature/<key>.md).
+CONFIRMED_DOIS = {
+    "balin2012": "10.1001/archdermatol.2011.2052",
+    "robertson2003": "10.1136/ard.62.3.267",
+    "arthresther-antitnf-jdm": "10.1186/s13075-020-02164-5",
+    "clinrheumatol2021-ilsts": "10.1007/s10067-020-05523-4",
+    "floege2015": "10.2215/CJN.10221014",
+    "gossett2023": "10.3390/medicina59071306",
+    "jaad2011-diagnostic-pathway": "10.1016/j.jaad.2010.08.038",
+    "jhandsurg2021-debulking": "10.1016/j.jhsa.2021.01.025",
+    "kodumudi2020": "10.1007/s12325-020-01504-w",
+    "nephrology2015-hbot": "10.1111/nep.12433",
+    "nowaczyk2021": "10.1007/s00403-021-02264-5",
+    "pedrheumatol-ilinfliximab-jdm": "10.1186/s12969-023-00941-5",
+    "tajalli2019": "10.1016/j.jdcr.2019.08.011",
+    "traineau2020": "10.1016/j.jaad.2019.07.006",
+}
+# The pack's confirmed PMIDs of the works that have no confirmed DOI: their link is the record.
+PMID_ONLY = {"bottomley1996": "8881679", "jcem2016-topicalsts": "27163355"}
+RIS_TYPES = {"article": "JOUR", "chapter": "CHAP", "online": "ELEC"}
 
 
 @pytest.fixture
@@ -98,10 +126,14 @@ def test_only_articles_ever_get_a_search(all_refs):
 
 
 def test_only_the_confirmed_dois_are_ever_links(all_refs):
-    dois = {link(r)[0] for r in all_refs if link(r)[1] == "DOI"}
-    assert dois == {
-        "https://doi.org/10.1001/archdermatol.2011.2052",
-        "https://doi.org/10.1136/ard.62.3.267",
+    dois = {r.id: link(r)[0] for r in all_refs if link(r)[1] == "DOI"}
+    assert dois == {ref_id: f"https://doi.org/{doi}" for ref_id, doi in CONFIRMED_DOIS.items()}
+
+
+def test_only_confirmed_pmids_without_a_doi_link_their_pubmed_record(all_refs):
+    records = {r.id: link(r)[0] for r in all_refs if link(r)[1] == LABEL_PUBMED}
+    assert records == {
+        ref_id: f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" for ref_id, pmid in PMID_ONLY.items()
     }
 
 
@@ -146,8 +178,11 @@ def test_only_the_confirmed_dois_are_ever_links(all_refs):
         ("e26–S8", ("e26", "S8")),
         ("26–e8", ("26", "e8")),
         ("1-3, 5-7", ("1", "3, 5-7")),
+        # Article-locator pages (J Hand Surg Am's "928.e1"): not plain numbers, as printed.
+        ("928.e1-928.e9", ("928.e1", "928.e9")),
         # No range at all.
         ("455", ("455", None)),
+        ("252", ("252", None)),
         ("e26", ("e26", None)),
         ("455–", ("455–", None)),
     ],
@@ -158,21 +193,31 @@ def test_full_page_range(pages, expected):
 
 def test_printed_styles_keep_the_printed_range_machine_formats_expand_it(all_refs):
     paged = [r for r in all_refs if r.pages]
-    assert {r.pages for r in paged} >= {"455–62", "267–9", "e26–8", "693-706", "135–40"}
+    assert {r.pages for r in paged} >= {"455–62", "267–9", "e26–8", "693-706", "135–40", "252"}
     for ref in paged:
         first, last = full_page_range(ref.pages)
-        assert last is not None, ref.pages  # every range in the sources expands or is whole
         assert ref.pages in format_one(ref, "ama")
         assert ref.pages in format_one(ref, "vancouver")
         [(_, _, bib)] = _bibtex_entries(export([ref], "bibtex"))
-        assert bib["pages"] == f"{first}--{last}"
         [ris] = _ris_records(export([ref], "ris"))
-        assert ("SP", first) in ris and ("EP", last) in ris
         [item] = json.loads(export([ref], "csl-json"))
+        if last is None:
+            # A single page (vayssairat-diltiazem's "252": no last page shown), never a range
+            # that failed to split: first page only, and no end page anywhere.
+            assert re.fullmatch(r"[A-Za-z]?\d+", ref.pages), ref.pages
+            assert bib["pages"] == first == ref.pages
+            assert ("SP", first) in ris and not any(tag == "EP" for tag, _ in ris)
+            assert item["page"] == first
+            continue
+        assert bib["pages"] == f"{first}--{last}"
+        assert ("SP", first) in ris and ("EP", last) in ris
         assert item["page"] == f"{first}-{last}"
-        # The last page is whole: as long as the first, and not before it.
-        digits = [re.sub(r"^[A-Za-z]*", "", p) for p in (first, last)]
-        assert len(digits[1]) >= len(digits[0]) and int(digits[1]) >= int(digits[0])
+        # A numeric last page is whole: as long as the first, and not before it. (Locators
+        # such as "928.e1-928.e9" are not numbers and stay as printed.)
+        numeric = [re.fullmatch(r"[A-Za-z]*(\d+)", p) for p in (first, last)]
+        if all(numeric):
+            digits = [m.group(1) for m in numeric]
+            assert len(digits[1]) >= len(digits[0]) and int(digits[1]) >= int(digits[0])
 
 
 # --- names -------------------------------------------------------------------------------------
@@ -354,6 +399,11 @@ def test_bibtex_robertson(refs):
     )
 
 
+def _tex(value: str) -> str:
+    """A BibTeX field's value read back: TeX's escaped specials unescaped ("\\&" is "&")."""
+    return re.sub(r"\\([&%$#_{}])", r"\1", value)
+
+
 def test_bibtex_round_trip_every_reference(all_refs):
     entries = _bibtex_entries(export(all_refs, "bibtex"))
     assert [key for _, key, _ in entries] == [r.id for r in all_refs]
@@ -361,17 +411,28 @@ def test_bibtex_round_trip_every_reference(all_refs):
         if ref.type == "chapter":
             assert kind == "incollection"
             assert fields["booktitle"] == "{" + ref.book + "}"
+        elif ref.type == "online":
+            assert kind == "misc"
+            assert _tex(fields["howpublished"]) == ref.site
         else:
             assert kind == "article"
-            assert fields["journal"] == ref.journal
+        if ref.type != "chapter":
+            # "Arthritis Research & Therapy" is written "\&"; a journal not shown is left out.
+            if ref.journal:
+                assert _tex(fields["journal"]) == ref.journal
+            else:
+                assert "journal" not in fields
         if ref.title:
             assert fields["title"].startswith("{")
         if ref.authors:
             names = fields["author"].split(" and ")
             assert len(names) == len(ref.authors) + ref.et_al
-            assert all(
-                re.fullmatch(r"[^,]+, (?:[A-Z]\.-?\s?)+", n) for n in names[: len(ref.authors)]
-            )
+            for name, author in zip(names[: len(ref.authors)], ref.authors, strict=True):
+                family, given = split_name(author)
+                if given:  # "Balin SJ" → "Balin, S. J."
+                    assert re.fullmatch(r"[^,]+, (?:[A-Z]\.-?\s?)+", name), name
+                else:  # "Smeeta Sinha" as printed: one braced literal, never split into parts
+                    assert name == "{" + family + "}", name
         if ref.year is not None:
             assert fields["year"] == str(ref.year)
         assert "–" not in fields.get("pages", "")
@@ -434,7 +495,7 @@ def test_ris_records(all_refs):
     records = _ris_records(export(all_refs, "ris"))
     assert len(records) == len(all_refs)
     for record, ref in zip(records, all_refs, strict=True):
-        assert record[0] == ("TY", "CHAP" if ref.type == "chapter" else "JOUR")
+        assert record[0] == ("TY", RIS_TYPES[ref.type])
         assert record[-1] == ("ER", "")
         authors = [v for t, v in record if t == "AU"]
         assert len(authors) == len(ref.authors)  # one line per author, no fake "et al." author
@@ -533,6 +594,27 @@ def test_csl_json_items(refs):
 def test_csl_json_keeps_non_ascii(refs):
     odd = refs["walsh1995"].replace(title="Calcinose cutanée – étude")
     assert "Calcinose cutanée – étude" in export([odd], "csl-json")
+
+
+# --- hostile text --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["article", "chapter", "online"])
+@pytest.mark.parametrize("style", STYLES)
+def test_no_field_can_send_control_characters_to_the_terminal(refs, kind, style):
+    """An overlay may come from anyone: an escape sequence or a bidi override in any text
+    field of a reference (the online ones' site and updated date, PMID and PMCID included)
+    reaches the exported citation only as a visible escape."""
+    hostile = "x\x1b[31my\u202ez"
+    texts = {
+        name: hostile
+        for name, field in Reference.FIELDS.items()
+        if field.type == "str" and not field.enum and name != "id"
+    }
+    odd = refs["walsh1995"].replace(type=kind, authors=(f"{hostile} AB",), **texts)
+    text = export([odd], style)
+    assert "\x1b" not in text and "\u202e" not in text
+    assert text.count("31m") >= 2  # the fields were exported, made visible, not dropped
 
 
 # --- through the CLI, as a user meets them (issue 12) -------------------------------------------

@@ -279,10 +279,18 @@ def test_ungraded_therapy_has_no_line_and_no_letter(kb: KnowledgeBase, therapy_i
 
 
 def test_every_therapy_is_either_on_the_ladder_or_ungraded(kb: KnowledgeBase) -> None:
-    """No therapy slips in that this audit has not placed."""
+    """No therapy slips in that this audit has not placed: the chapter's and the JOPA article's
+    therapies are exactly these, and a therapy only the literature names is ungraded (the
+    pack's rule 1: no chapter line, no chapter letter)."""
     ladder_ids = [entry[0] for entry in LADDER]
-    assert set(kb.therapy_by_id) == set(ladder_ids) | set(UNGRADED)
-    assert len(kb.therapies) == len(LADDER) + len(UNGRADED)
+    sources_therapies = [t.id for t in kb.therapies if not from_the_literature(t)]
+    assert set(sources_therapies) == set(ladder_ids) | set(UNGRADED)
+    assert len(sources_therapies) == len(LADDER) + len(UNGRADED)
+    for therapy in kb.therapies:
+        if from_the_literature(therapy):
+            assert therapy.ladder is None, therapy.id
+            for position in therapy.positions:
+                assert position.line is None and position.evidence is None, therapy.id
 
 
 def test_ladder_order_follows_the_chapter(kb: KnowledgeBase) -> None:
@@ -307,8 +315,14 @@ def test_every_graded_position_is_the_chapters_and_well_formed(kb: KnowledgeBase
 
 def test_minocycline_positions_show_both_sources(kb: KnowledgeBase) -> None:
     minocycline = kb.therapy_by_id["minocycline"]
-    by_source = {p.source: p for p in minocycline.positions}
+    by_source = {p.source: p for p in minocycline.positions if not from_the_literature(p)}
     assert set(by_source) == {CHAPTER, JOPA}
+    # The literature's views (pack: "Add these as further attributed views") sit beside them,
+    # each with its source, no line and no letter.
+    for position in minocycline.positions:
+        if position.source not in by_source:
+            assert position.line is None and position.evidence is None, position
+            assert position.view, position
     # The chapter lists it second-line with evidence E.
     chapter = by_source[CHAPTER]
     assert (chapter.line, chapter.evidence, chapter.listed_as) == ("second", "E", "Minocycline")
@@ -399,7 +413,9 @@ REGIMENS: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {
 
 @pytest.mark.parametrize("therapy_id", sorted(REGIMENS))
 def test_therapy_regimens_match_the_source_doses(kb: KnowledgeBase, therapy_id: str) -> None:
-    regimens = list(kb.therapy_by_id[therapy_id].regimens)
+    # The literature's doses (valenzuela2016 and others) are checked against the pack in
+    # test_literature_g*.py; here every other regimen is matched to the chapter or JOPA.
+    regimens = [r for r in kb.therapy_by_id[therapy_id].regimens if not from_the_literature(r)]
     unmatched = list(regimens)
     for sources, fragments in REGIMENS[therapy_id]:
         match = [
@@ -415,10 +431,13 @@ def test_therapy_regimens_match_the_source_doses(kb: KnowledgeBase, therapy_id: 
 
 
 def test_no_other_therapy_carries_a_dose(kb: KnowledgeBase) -> None:
+    """The chapter and the JOPA article give no dose for any other therapy (the literature's
+    doses, such as bair2011's 25% topical sodium thiosulfate, are the pack's)."""
     for therapy in kb.therapies:
         if therapy.id not in REGIMENS:
             for regimen in therapy.regimens:
-                assert not numbers(regimen.text), f"{therapy.id}: unexpected figure in {regimen}"
+                if not from_the_literature(regimen):
+                    assert not numbers(regimen.text), f"{therapy.id}: unexpected figure in {regimen}"
 
 
 # --- The colchicine dose note ---------------------------------------------------------------------
@@ -679,8 +698,13 @@ STUDIES = {
 }
 
 
+def chapter_studies(kb: KnowledgeBase) -> list[Study]:
+    """The studies that are not the literature's alone."""
+    return [s for s in kb.studies if not from_the_literature(s)]
+
+
 def test_study_ids_are_exactly_the_chapters_summaries(kb: KnowledgeBase) -> None:
-    assert set(kb.study_by_id) == set(STUDIES)
+    assert {s.id for s in chapter_studies(kb)} == set(STUDIES)
 
 
 @pytest.mark.parametrize("study_id", sorted(STUDIES))
@@ -721,7 +745,10 @@ def test_study_counts_never_exceed_n(kb: KnowledgeBase, study_id: str) -> None:
 
 
 def test_studies_by_therapy(kb: KnowledgeBase) -> None:
-    by_therapy = {t.id: {s.id for s in kb.studies_of(t.id)} for t in kb.therapies}
+    by_therapy = {
+        t.id: {s.id for s in kb.studies_of(t.id) if not from_the_literature(s)}
+        for t in kb.therapies
+    }
     assert by_therapy["minocycline"] == {"balin2012-minocycline", "robertson2003-study"}
     assert by_therapy["diltiazem"] == {
         "reiter2011-diltiazem",
@@ -931,7 +958,10 @@ JOPA_CITATIONS = {
 
 
 def test_reference_ids_are_exactly_the_cited_works(kb: KnowledgeBase) -> None:
-    assert set(kb.reference_by_id) == set(REFERENCES)
+    # The two sources and the works they cite, then the literature pack's sources; never a
+    # work mentioned only inside another source (pack rule 8: Strand's rows cite strand2022).
+    assert not LITERATURE & set(REFERENCES)
+    assert set(kb.reference_by_id) == set(REFERENCES) | LITERATURE
 
 
 @pytest.mark.parametrize("ref_id", sorted(REFERENCES))
@@ -993,14 +1023,25 @@ def test_walsh_pages_are_the_articles(kb: KnowledgeBase) -> None:
     assert page_span(kb.reference_by_id["walsh1995"].pages) == ("693", "706")
 
 
-def test_only_the_two_confirmed_dois(kb: KnowledgeBase) -> None:
+def test_only_confirmed_identifiers(kb: KnowledgeBase) -> None:
+    """The chapter's two confirmed DOIs and the identifiers the pack confirms; nothing else."""
     dois = {r.id: r.doi for r in kb.references if r.doi is not None}
-    assert dois == {"balin2012": BALIN_DOI, "robertson2003": ROBERTSON_DOI}
-    # No other identifier hides anywhere else in the knowledge either.
+    confirmed_dois = {"balin2012": BALIN_DOI, "robertson2003": ROBERTSON_DOI} | LITERATURE_DOIS
+    assert dois == confirmed_dois
+    assert {r.id: r.pmid for r in kb.references if r.pmid is not None} == LITERATURE_PMIDS
+    assert {r.id: r.pmcid for r in kb.references if r.pmcid is not None} == LITERATURE_PMCIDS
+    # No other identifier hides anywhere else in the knowledge either: every DOI, PMID, PubMed
+    # address and PMCID in any text is a confirmed one.
+    pmids, pmcids = set(LITERATURE_PMIDS.values()), set(LITERATURE_PMCIDS.values())
     for _, text in strings(kb):
         for found in re.findall(r"\b10\.\d{4,9}/[^\s;,)]+", text):
-            assert found.rstrip(".") in (BALIN_DOI, ROBERTSON_DOI), text
-        assert not re.search(r"\bpmid\b|pubmed\.ncbi\.nlm\.nih\.gov/\d", text, re.IGNORECASE), text
+            assert found.rstrip(".") in confirmed_dois.values(), text
+        for found in re.findall(r"\bPMID:?\s*(\d+)", text, re.IGNORECASE):
+            assert found in pmids, text
+        for found in re.findall(r"pubmed(?:\.ncbi\.nlm\.nih)?\.gov/(\d+)", text, re.IGNORECASE):
+            assert found in pmids, text
+        for found in re.findall(r"\bPMC\d+", text):
+            assert found in pmcids, text
 
 
 # --- Subtypes, contexts, investigations -----------------------------------------------------------
@@ -1076,7 +1117,9 @@ CONTEXTS = [
 
 
 def test_context_ids(kb: KnowledgeBase) -> None:
-    assert set(kb.context_by_id) == {c[0] for c in CONTEXTS}
+    assert {c.id for c in kb.contexts if not from_the_literature(c)} == {c[0] for c in CONTEXTS}
+    # The literature adds one setting of its own: patients on dialysis (pack rule 7).
+    assert {c.id for c in kb.contexts if from_the_literature(c)} == {"dialysis"}
 
 
 @pytest.mark.parametrize(
@@ -1101,8 +1144,14 @@ def test_ctd_is_parent_of_ssc_dm_and_sle(kb: KnowledgeBase) -> None:
 # erythematosus." JOPA: "Deposition of calcium into soft tissue occurs in 25% of those with
 # systemic sclerosis."
 def test_dystrophic_frequencies(kb: KnowledgeBase) -> None:
-    frequencies = {f.context: f for f in kb.subtype_by_id["dystrophic"].frequencies}
+    dystrophic = kb.subtype_by_id["dystrophic"].frequencies
+    frequencies = {f.context: f for f in dystrophic if not from_the_literature(f)}
     assert set(frequencies) == {"ssc", "jdm", "sle"}
+    # The literature's figures (davuluri2022's 20–40%, tajalli2019's limited SSc) are records of
+    # their own: "Keep each source's figure", never merged into the chapter's.
+    for frequency in frequencies.values():
+        for statement in frequency.statements:
+            assert not LITERATURE & set(statement.sources), statement
     assert "25%" in frequencies["ssc"].figure
     assert frequencies["jdm"].figure == "10%–40%"
     assert frequencies["sle"].figure == "rare"
@@ -1113,7 +1162,7 @@ def test_25_percent_in_ssc_is_one_record_citing_both_sources(kb: KnowledgeBase) 
         (subtype.id, f)
         for subtype in kb.subtypes
         for f in subtype.frequencies
-        if f.context == "ssc"
+        if f.context == "ssc" and not from_the_literature(f)
     ]
     assert len(ssc) == 1
     subtype_id, frequency = ssc[0]
@@ -1125,8 +1174,14 @@ def test_25_percent_in_ssc_is_one_record_citing_both_sources(kb: KnowledgeBase) 
     # JOPA gives Walsh & Fairley 1995 as its source for the figure.
     jopa_statements = [st for st in frequency.statements if JOPA in st.sources]
     assert jopa_statements and all("walsh1995" in st.sources for st in jopa_statements)
-    # No other frequency record repeats the figure.
-    others = [f for subtype in kb.subtypes for f in subtype.frequencies if f is not frequency]
+    # No other frequency record of the two sources repeats the figure (tajalli2019's "about
+    # 25%" of limited SSc is that source's own figure, kept apart as the pack asks).
+    others = [
+        f
+        for subtype in kb.subtypes
+        for f in subtype.frequencies
+        if f is not frequency and not from_the_literature(f)
+    ]
     assert not any("25%" in f.figure for f in others)
 
 
@@ -1151,18 +1206,30 @@ INVESTIGATIONS = [
 
 
 def test_twelve_investigations_in_the_chapters_order(kb: KnowledgeBase) -> None:
-    assert [(i.id, i.name) for i in kb.investigations] == INVESTIGATIONS
+    # The chapter's list comes first; the literature's further tests (nunley2018's calciphylaxis
+    # workup) follow it and cite the literature alone.
+    chapters = [(i.id, i.name) for i in kb.investigations[: len(INVESTIGATIONS)]]
+    assert chapters == INVESTIGATIONS
+    for investigation in kb.investigations[len(INVESTIGATIONS) :]:
+        assert from_the_literature(investigation), investigation.id
 
 
 @pytest.mark.parametrize(("investigation_id", "name"), INVESTIGATIONS)
 def test_investigation(kb: KnowledgeBase, investigation_id: str, name: str) -> None:
     investigation = kb.investigation_by_id[investigation_id]
     assert investigation.name == name
-    assert investigation.sources == (CHAPTER,)
-    assert investigation.ties
+    assert investigation.sources[0] == CHAPTER
+    assert set(investigation.sources[1:]) <= LITERATURE
+    assert any(CHAPTER in tie.sources for tie in investigation.ties)
     for tie in investigation.ties:
-        assert tie.basis in ("chapter", "curated")
         assert tie.reason.strip()
+        if CHAPTER in tie.sources:
+            assert tie.basis in ("chapter", "curated")
+        else:
+            # A tie the literature adds cites the literature alone and never claims the
+            # chapter as its basis.
+            assert from_the_literature(tie), tie
+            assert tie.basis in ("literature", "curated"), tie
 
 
 def test_only_the_links_the_chapter_makes_are_marked_chapter(kb: KnowledgeBase) -> None:
@@ -1278,7 +1345,9 @@ def test_ssc_figure_keeps_each_sources_wording(kb: KnowledgeBase) -> None:
     assert "approximately" not in jopa[0].text and "about" not in jopa[0].text
     # JOPA names no subtype: filing its figure under dystrophic is the curators' reading.
     assert "jopa-25-subtype" in _note_ids(jopa[0])
-    for _, text in strings(kb):
+    # tajalli2019's own "about 25%" (of limited SSc) is the literature's; the two sources'
+    # records never paraphrase theirs that way.
+    for _, text in chapter_strings(kb):
         assert "about 25%" not in text and "about a quarter" not in text.lower(), text
 
 
@@ -1395,7 +1464,7 @@ DESIGNS = {
 
 
 def test_designs_only_where_a_source_states_them(kb: KnowledgeBase) -> None:
-    designs = {s.id: s.design for s in kb.studies if s.design is not None}
+    designs = {s.id: s.design for s in chapter_studies(kb) if s.design is not None}
     assert designs == DESIGNS
     for study_id in ("reiter2011-diltiazem", "reiter2011-surgery"):
         assert "reiter-design-inferred" in _note_ids(kb.study_by_id[study_id])
@@ -1467,8 +1536,14 @@ GAPS = {
 
 
 def test_gaps_are_well_formed(kb: KnowledgeBase) -> None:
-    assert {g.id for g in kb.gaps} == GAPS
+    # Every gap the two sources leave is still said; any further gap came with the literature
+    # and cites it (a "literature" gap cites nothing else).
+    assert GAPS <= {g.id for g in kb.gaps}
     for gap in kb.gaps:
+        if gap.id not in GAPS:
+            assert LITERATURE & set(gap.sources), gap.id
+        if gap.basis == "literature":
+            assert from_the_literature(gap), gap.id
         assert gap.basis in BASES
         assert gap.sources
         assert gap.lines or gap.contexts or gap.subtypes, gap.id
@@ -1517,4 +1592,5 @@ def test_balin_combined_counts_are_never_surgerys_alone(kb: KnowledgeBase) -> No
 
 def test_knowledge_version(kb: KnowledgeBase) -> None:
     base = kb.layers[0]
-    assert (base.version, base.date) == ("1.1.0", "2026-11-27")
+    # 2.0.0: the literature pack merged in (commit "Knowledge version 2.0.0").
+    assert (base.version, base.date) == ("2.0.0", "2026-11-27")

@@ -128,8 +128,9 @@ def _version(ctx: typer.Context, value: bool) -> None:
 app = typer.Typer(
     name="calcref",
     help=(
-        "Offline clinical reference for calcinosis cutis: subtypes, workup, treatments with "
-        f"evidence levels and the studies behind them, and citations.\n\n{DISCLAIMER}\n\n"
+        "Offline clinical reference for calcinosis cutis and calciphylaxis: subtypes, workup, "
+        "the chapter's treatment ladder with its evidence levels, the treatments beyond it with "
+        f"the trials, reviews and cases behind them, their harms, and citations.\n\n{DISCLAIMER}\n\n"
         "\b\nExamples:\n  calcref treat --context ssc\n  calcref workup --subtype metastatic\n"
         "  calcref treat --context ssc --json | jq '.[].name'"
     ),
@@ -141,14 +142,25 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
             "--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    no_pager: Annotated[
+        bool,
+        typer.Option(
+            "--no-pager",
+            help="Print long answers straight to the terminal (CALCREF_PAGER= does the same; "
+            "the default pager is $PAGER, else less -FRX).",
+        ),
+    ] = False,
 ) -> None:
     """Root options only; each command carries its own --json and --format."""
+    if no_pager:  # normally taken out by `run`, wherever it was typed
+        ctx.obj.pager = None
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -187,7 +199,28 @@ def _emit(
             sys.stderr.write(f"calcref: {empty}\n")
         if fmt != "json" and not (fmt == "table" and draw_empty):
             return
-    sys.stdout.write(write(fmt, answer, settings.screen))
+    text = write(fmt, answer, settings.screen)
+    if fmt == "table" and settings.pager and text.count("\n") >= settings.height > 0:
+        _page(text, settings.pager)
+    else:
+        sys.stdout.write(text)
+
+
+def _page(text: str, pager: str) -> None:
+    """Show a long answer through the pager; if it cannot start, print the answer as is."""
+    import shlex
+    import subprocess
+
+    sys.stdout.flush()
+    try:
+        process = subprocess.Popen(shlex.split(pager), stdin=subprocess.PIPE)
+    except (OSError, ValueError):
+        sys.stdout.write(text)
+        return
+    try:
+        process.communicate(text.encode("utf-8", "backslashreplace"))
+    except (BrokenPipeError, KeyboardInterrupt):  # the reader quit the pager early
+        process.wait()
 
 
 def _describe_filters(**filters: str | None) -> str:
@@ -330,6 +363,45 @@ def _hint(kb: KnowledgeBase, context_id: str | None) -> str:
     treated = [s for s in subtypes if query.treat(kb, subtype=s)]
     hint = f"; try: calcref treat --subtype {treated[0]}" if treated else ""
     return f" (its subtypes: {', '.join(subtypes)}{hint})"
+
+
+@app.command(short_help="Each study once: who was treated, with what, and what happened.")
+def studies(
+    ctx: typer.Context,
+    therapy: Annotated[
+        str | None,
+        typer.Option(
+            "--therapy", "-t", help="Therapy id or name.", autocompletion=_completer("therapy")
+        ),
+    ] = None,
+    context: ContextOpt = None,
+    subtype: SubtypeOpt = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", "-k", help="Kind of source, e.g. 'case report', meta-analysis."),
+    ] = None,
+    fmt: FormatOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Example: calcref studies --subtype calciphylaxis
+
+    Every study once (a study of two therapies is listed once, naming both), strongest kind
+    of source first: randomised trials, meta-analyses, post hoc analyses, systematic reviews,
+    prospective trials and series, retrospective cohorts, case series, case reports, reviews.
+    --context keeps studies whose patients were in that context or a narrower group inside it.
+    """
+    settings: Settings = ctx.obj
+    kb = settings.kb()
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    context_id, subtype_id = _resolve(kb, "context", context), _resolve(kb, "subtype", subtype)
+    therapy_id = _resolve(kb, "therapy", therapy)
+    kind_name = None if kind is None else query.source_kind(kind)
+    found = query.studies(kb, therapy_id, context_id, subtype_id, kind_name)
+    rows = records.studies(kb, found, context_id, subtype_id)
+    filters = _describe_filters(
+        therapy=therapy_id, context=context_id, subtype=subtype_id, kind=kind_name
+    )
+    _emit(settings, fmt, Answer("studies", rows), f"no studies recorded for {filters}")
 
 
 @app.command(short_help="References in AMA, Vancouver, BibTeX, RIS or CSL-JSON, with links.")
@@ -630,6 +702,8 @@ def run(args: list[str], settings: Settings | None = None) -> int:
     try:
         if not args:  # no command: the help, as a successful answer
             args = ["--help"]
+        _refuse_repeated_filters(args)
+        args = _take_no_pager(args, settings)
         code = _command().main(args, prog_name="calcref", standalone_mode=False, obj=settings)
         sys.stdout.flush()
         return code if isinstance(code, int) else 0
@@ -650,9 +724,56 @@ def run(args: list[str], settings: Settings | None = None) -> int:
         return 130
     except Exception as exc:
         if _is_usage_error(exc):  # click's errors: a bad option, a missing argument...
-            return _fail(exc.exit_code, exc.format_message())  # type: ignore[attr-defined]
+            message = exc.format_message()  # type: ignore[attr-defined]
+            return _fail(exc.exit_code, message + _option_hint(args, message, settings))  # type: ignore[attr-defined]
         # A bug in calcref: one line the user can report, never a traceback.
         return _fail(1, f"internal error ({type(exc).__name__}: {exc}); please report it")
+
+
+def _take_no_pager(args: list[str], settings: Settings) -> list[str]:
+    """--no-pager anywhere before `--` (where users type it: after the command too)."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--no-pager" not in args[:end]:
+        return args
+    settings.pager = None
+    return [a for i, a in enumerate(args) if a != "--no-pager" or i >= end]
+
+
+FILTERS = {"--context": "--context", "-c": "--context", "--subtype": "--subtype", "-s": "--subtype"}
+
+
+def _refuse_repeated_filters(args: list[str]) -> None:
+    """Click keeps only the last of a repeated option, so `--context ssc --context ckd` would
+    silently answer for ckd alone (an SSc patient on dialysis would get half an answer):
+    refused, with the two questions to ask instead."""
+    seen: dict[str, list[str]] = {}
+    for flag, value in zip(args, [*args[1:], ""], strict=True):
+        if flag == "--":
+            break
+        name, _, inline = flag.partition("=")
+        if name in FILTERS:
+            seen.setdefault(FILTERS[name], []).append(inline or value)
+    for option, values in seen.items():
+        if len(values) > 1:
+            asks = "; ".join(f"calcref {args[0]} {option} {v}" for v in values)
+            raise UsageProblem(
+                f"{option} is given {len(values)} times, and one answer cannot be for several "
+                f"at once: ask each in turn ({asks})"
+            )
+
+
+def _option_hint(args: list[str], message: str, settings: Settings) -> str:
+    """For `calcref treat ssc`: the word is a context or subtype, so say how to ask for it."""
+    if not args or "unexpected extra argument" not in message:
+        return ""
+    word = message.rsplit("(", 1)[-1].rstrip(")")
+    for kind in ("context", "subtype"):
+        try:
+            found = query.resolve(settings.kb(), kind, word)
+        except CalcrefError:
+            continue
+        return f"; did you mean 'calcref {args[0]} --{kind} {found}'?"
+    return ""
 
 
 @cache

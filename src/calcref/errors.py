@@ -30,14 +30,20 @@ class KnowledgeError(CalcrefError):
         super().__init__(text)
 
 
+PLURALS = {"therapy": "therapies", "kind of source": "kinds of source"}
+
+
 class UnknownValueError(CalcrefError):
     """A user-supplied id that names nothing; carries the valid choices and a suggestion."""
 
     def __init__(self, kind: str, value: str, choices: list[str], suggestion: str | None) -> None:
         self.kind, self.value, self.choices, self.suggestion = kind, value, choices, suggestion
         hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
-        plural = "therapies" if kind == "therapy" else f"{kind}s"
-        super().__init__(f"unknown {kind} '{value}'{hint}; valid {plural}: {', '.join(choices)}")
+        plural = PLURALS.get(kind, f"{kind}s")
+        super().__init__(
+            f"unknown {kind} '{value}': not in calcref's knowledge{hint}; "
+            f"valid {plural}: {', '.join(choices)}"
+        )
 
 
 class AmbiguousValueError(CalcrefError):

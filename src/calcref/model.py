@@ -849,11 +849,28 @@ class KnowledgeBase:
     __hash__ = None  # type: ignore[assignment]
 
 
+def name_key(text: str) -> str:
+    """How a typed name is compared: case-folded, with spaces and hyphens alike
+    ("Sodium thiosulfate", "sodium-thiosulfate")."""
+    return "-".join(text.casefold().replace("-", " ").split())
+
+
 def _names(records: tuple[Any, ...]) -> dict[str, str]:
-    """Case-folded id or alias → id: every name a user may type for one kind."""
+    """Every name a user may type for one kind → its id: ids and aliases, then each record's
+    name and the name before any parenthesis ("Systemic sclerosis (including limited SSc...)"
+    answers to "systemic sclerosis"), unless that name would mean two records."""
     names: dict[str, str] = {}
     for record in records:
-        names[record.id.casefold()] = record.id
+        names[name_key(record.id)] = record.id
         for alias in getattr(record, "aliases", ()):
-            names[alias.casefold()] = record.id
+            names[name_key(alias)] = record.id
+    spoken: dict[str, set[str]] = {}
+    for record in records:
+        name = getattr(record, "name", None)
+        if isinstance(name, str):
+            for form in {name, name.split(" (", 1)[0]}:
+                spoken.setdefault(name_key(form), set()).add(record.id)
+    for key, ids in spoken.items():
+        if len(ids) == 1 and key not in names:
+            names[key] = ids.pop()
     return names

@@ -27,6 +27,8 @@ class Settings:
         self.cache_dir: Path | None = cache.location(environ)
         self.format: str | None = (environ.get("CALCREF_FORMAT") or "").strip().lower() or None
         self.screen = _screen(environ, stdout)
+        self.height = _height(stdout) if self.screen.terminal else 0
+        self.pager = _pager(environ) if self.screen.terminal else None
         self._kb: KnowledgeBase | None = None
 
     @classmethod
@@ -58,6 +60,24 @@ def _screen(environ: Mapping[str, str], stdout: TextIO) -> Screen:
         except (AttributeError, ValueError, OSError):
             width = None
     return Screen(width or PIPED_WIDTH, terminal, bool(environ.get("NO_COLOR")))
+
+
+DEFAULT_PAGER = "less -FRX"  # quit if one screen, keep colours, leave the text on screen
+
+
+def _pager(environ: Mapping[str, str]) -> str | None:
+    """The pager for long answers on a terminal: CALCREF_PAGER (empty: none), else PAGER,
+    else less -FRX."""
+    if "CALCREF_PAGER" in environ:
+        return environ["CALCREF_PAGER"].strip() or None
+    return environ.get("PAGER", "").strip() or DEFAULT_PAGER
+
+
+def _height(stdout: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stdout.fileno()).lines
+    except (AttributeError, ValueError, OSError):
+        return 0
 
 
 def _columns(value: str | None) -> int | None:

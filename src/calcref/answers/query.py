@@ -26,6 +26,7 @@ from calcref.model import (
     Subtype,
     Therapy,
     Tie,
+    name_key,
     references_of,
 )
 
@@ -44,18 +45,24 @@ def name_choices(kb: KnowledgeBase, kind: str) -> list[str]:
 def resolve(kb: KnowledgeBase, kind: str, value: str) -> str:
     """The id a user means by `value`: case-insensitive, aliases accepted."""
     names = kb.names[kind]
-    folded = value.strip().casefold()
+    folded = name_key(value)
     if folded in names:
         return names[folded]
-    ambiguous = {a.id: a for a in kb.ambiguous_names} if kind == "context" else {}
+    ambiguous = {name_key(a.id): a for a in kb.ambiguous_names} if kind == "context" else {}
     if folded in ambiguous:
         raise AmbiguousValueError(value, ambiguous[folded].text, ambiguous[folded].contexts)
     import difflib  # only on the error path: it costs milliseconds to import
 
-    # A prefix ("mino") is the likeliest meaning; otherwise the closest spelling ("sscc").
-    prefixed = sorted((n for n in names if folded and n.startswith(folded)), key=len)
-    close = prefixed[:1] or difflib.get_close_matches(folded, list(names), n=1, cutoff=0.6)
+    # A prefix ("mino") is the likeliest meaning; otherwise a near spelling ("sscc"), never
+    # merely a similar word ("rituximab" is not "infliximab").
+    prefixed = sorted((n for n in names if len(folded) > 2 and n.startswith(folded)), key=len)
+    close = prefixed[:1] or difflib.get_close_matches(folded, list(names), n=1, cutoff=NEAR)
     raise UnknownValueError(kind, value, _ids(kb, kind), names[close[0]] if close else None)
+
+
+NEAR = (
+    0.8  # difflib's ratio for a near spelling: "sscc" → "ssc" 0.86, "rituximab" → "infliximab" 0.63
+)
 
 
 # --- contexts ------------------------------------------------------------------------------
@@ -271,6 +278,15 @@ def _at_least(letter: str | None, minimum: str) -> bool:
     return letter is not None and EVIDENCE_LETTERS.index(letter) <= EVIDENCE_LETTERS.index(minimum)
 
 
+def other_forms(kb: KnowledgeBase, therapy: Therapy) -> list[str]:
+    """The same treatment by another route or form, by the ids' shared root (sodium
+    thiosulfate: topical, intralesional, intravenous, intraperitoneal), so a reader who asked
+    for one learns of the others."""
+    ids = [t.id for t in kb.therapies]
+    root = min((i for i in ids if therapy.id.startswith(f"{i}-")), key=len, default=therapy.id)
+    return [i for i in ids if i != therapy.id and (i == root or i.startswith(f"{root}-"))]
+
+
 def therapy_references(kb: KnowledgeBase, therapy: Therapy) -> list[Reference]:
     """Every reference behind a therapy's record and its studies, wherever in them a field
     names one (the model says where), in the knowledge file's reference order."""
@@ -298,6 +314,39 @@ def gaps(
         or subtypes & set(gap.subtypes)
         or (line is not None and line in gap.lines)
     ]
+
+
+# --- studies --------------------------------------------------------------------------------
+
+
+def studies(
+    kb: KnowledgeBase,
+    therapy: str | None = None,
+    context: str | None = None,
+    subtype: str | None = None,
+    kind: str | None = None,
+) -> list[Study]:
+    """Each study once, strongest kind of source first, that fits every filter: a therapy it
+    tried, patients in the context (or a narrower group inside it), patients with the
+    subtype, its kind of source."""
+    seen_from = ContextFilter.of(kb, context) if context is not None else None
+    chosen = [
+        s
+        for s in kb.studies
+        if (therapy is None or therapy in s.therapies)
+        and (seen_from is None or seen_from.relation(s) in OWN)
+        and (subtype is None or subtype in s.subtypes)
+        and (kind is None or s.kind == kind)
+    ]
+    return sorted(chosen, key=strength)
+
+
+def source_kind(value: str) -> str:
+    """The kind of source a user means ("case report", "Case-Report"), or UnknownValueError."""
+    kinds = {name_key(k): k for k in SOURCE_RANK}
+    if name_key(value) in kinds:
+        return kinds[name_key(value)]
+    raise UnknownValueError("kind of source", value, list(SOURCE_RANK), None)
 
 
 # --- workup --------------------------------------------------------------------------------

@@ -70,7 +70,20 @@ def study(kb: KnowledgeBase, item: Study, seen_from: Viewpoint = None) -> Record
     or another)."""
     label = {"label": short_label(kb.reference_by_id[item.ref])}
     relation = {} if seen_from is None else {"relation": seen_from.relation(item)}
-    return item.as_json() | label | relation | origin(kb, item.source_file)
+    record = item.as_json() | label | relation | origin(kb, item.source_file)
+    record["counts"] = counts(record["counts"])
+    return record
+
+
+def counts(given: Record) -> Record:
+    """The counts with `responders` always the total who improved where the source says:
+    its own number, or complete + partial where it gives only the split (Balin 2012's "1
+    complete, 2 partial" is 3 responders). A script need not know which way a source put it."""
+    if given["responders"] is None and (
+        given["complete"] is not None or given["partial"] is not None
+    ):
+        return given | {"responders": (given["complete"] or 0) + (given["partial"] or 0)}
+    return given
 
 
 LADDER, BEYOND = "chapter ladder", "beyond the chapter"
@@ -92,6 +105,7 @@ def therapy(
         "graded_for": list(item.subtypes) if item.evidence else [],
     }
     record |= item.as_json() | {
+        "other_forms": query.other_forms(kb, item),
         "contexts": query.therapy_contexts(kb, item),
         "subtypes": query.therapy_subtypes(kb, item),
         "studies": [study(kb, s, seen_from) for s in kb.studies_of(item.id)],
@@ -119,6 +133,14 @@ def treat(
         row["strongest"] = r.strongest.id if r.strongest else None
         rows.append(row)
     return rows
+
+
+def studies(
+    kb: KnowledgeBase, found: list[Study], context: str | None = None, subtype: str | None = None
+) -> list[Record]:
+    """Each study once (a study of two therapies is one record, naming both)."""
+    seen_from = query.viewpoint(kb, context, subtype)
+    return [study(kb, s, seen_from) for s in found]
 
 
 def gaps(found: list[Gap]) -> list[Record]:

@@ -439,9 +439,13 @@ def csl_json(refs: Sequence[Reference]) -> str:
 def _visible(ref: Reference) -> Reference:
     """The reference with control and bidi characters made visible, field by field, so a
     hostile knowledge file cannot drive the terminal through an exported citation (and RIS
-    keeps its own CRLFs)."""
-    fields = ("title", "journal", "book", "volume", "issue", "pages", "article_number", "doi")
-    changes: dict[str, object] = {f: visible(getattr(ref, f)) for f in fields if getattr(ref, f)}
+    keeps its own CRLFs). Every text field the model declares, so a new one (site, updated,
+    pmid, pmcid) cannot slip past."""
+    changes: dict[str, object] = {
+        name: visible(value)
+        for name, field in ref.FIELDS.items()
+        if field.type == "str" and (value := getattr(ref, name))
+    }
     changes["authors"] = tuple(visible(a) for a in ref.authors)
     return ref.replace(**changes)
 

@@ -384,6 +384,20 @@ def _harms(record: Record, labels: Labels | None) -> list[Text]:
     return [Text.assemble(t("Harm: ", "bold red"), _statement(h, labels)) for h in record["harms"]]
 
 
+def draw_studies(out: Console, records: list[Record]) -> None:
+    """One row per study: the kind of source, then what was tried on whom and what happened."""
+    out.print(t("Studies (strongest kind of source first)", "bold"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for record in records:
+        tried = t(f"{', '.join(record['therapies'])} ({record['id']})", "bold")
+        body = [tried, t(study_phrase(record)), *_figure_caution(record), *overlay_mark(record)]
+        grid.add_row(t(kind_text(record["kind"]) if record["kind"] else "—", "bold"), lines(body))
+    out.print(Padding(grid, (0, 0, 0, 1)))
+    out.print(t("calcref show THERAPY gives each study in full, with its notes.", "dim"))
+
+
 def draw_principles(
     out: Console, principles: tuple[Record, ...], labels: Labels | None = None
 ) -> None:
@@ -538,6 +552,9 @@ def draw_therapy_card(
         out.print(mark)
     if record["aliases"]:
         out.print(t(f"Also: {', '.join(record['aliases'])}", "dim"))
+    if record["other_forms"]:
+        forms = ", ".join(record["other_forms"])
+        out.print(t(f"Other routes or forms: {forms} (calcref show ID)", "bold"))
     out.print(t("\nPlace in treatment, per source", "bold"))
     if not record["positions"]:
         out.print(
@@ -661,6 +678,7 @@ DRAW: dict[str, Callable[..., None]] = {
     "subtype": draw_subtype_card,
     "workup": draw_workup,
     "treat": draw_treat,
+    "studies": draw_studies,
     "show": draw_therapy_card,
     "cite": draw_citations,
     "search": draw_search,
