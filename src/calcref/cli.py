@@ -130,7 +130,8 @@ app = typer.Typer(
     help=(
         "Offline clinical reference for calcinosis cutis and calciphylaxis: subtypes, workup, "
         "the chapter's treatment ladder with its evidence levels, the treatments beyond it with "
-        f"the trials, reviews and cases behind them, their harms, and citations.\n\n{DISCLAIMER}\n\n"
+        "the trials, reviews and cases behind them, their harms, and citations."
+        f"\n\n{DISCLAIMER}\n\n"
         "\b\nExamples:\n  calcref treat --context ssc\n  calcref workup --subtype metastatic\n"
         "  calcref treat --context ssc --json | jq '.[].name'"
     ),

@@ -1,0 +1,230 @@
+"""At the point of care: the pager, names as clinicians type them, stuck users, studies once.
+
+The pager tests run the installed entry point on a pseudo-terminal (stdout a real terminal
+of 24 rows), with a stand-in pager that records what it was given.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import shutil
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+import pytest
+from clirun import invoke, ok
+
+CALCREF = shutil.which("calcref", path=str(Path(sys.executable).parent)) or "calcref"
+
+
+# --- the pager ---------------------------------------------------------------------------------
+
+
+def on_a_terminal(args: list[str], env: dict[str, str], rows: int = 24) -> str:
+    """Run calcref with stdout on a pseudo-terminal of `rows` x 100; what reached the
+    terminal itself."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, 100, 0, 0))
+    clean = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "PAGER")}
+    process = subprocess.Popen(
+        [CALCREF, *args], stdout=slave, stderr=subprocess.PIPE, env=clean | env
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed: calcref has finished
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(master)
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.fixture
+def recording_pager(tmp_path) -> tuple[str, Path]:
+    """A pager that writes what it was given to a file, as `less` would show it."""
+    got = tmp_path / "paged.txt"
+    script = tmp_path / "pager.py"
+    script.write_text(
+        f"import sys\nopen({str(got)!r}, 'w').write(sys.stdin.read())\n", encoding="utf-8"
+    )
+    return f"{sys.executable} {script}", got
+
+
+@pytest.mark.slow
+def test_a_long_answer_on_a_terminal_goes_through_the_pager(recording_pager):
+    pager, got = recording_pager
+    shown = on_a_terminal(["treat", "--context", "ssc"], {"PAGER": pager})
+    paged = got.read_text(encoding="utf-8")
+    assert "Treatment ladder (the chapter's lines and letters)" in paged
+    assert "Treatment ladder" not in shown  # the pager showed it, not calcref
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--no-pager", "treat", "--context", "ssc"], {}),
+        (["treat", "--context", "ssc", "--no-pager"], {}),
+        (["treat", "--context", "ssc"], {"CALCREF_PAGER": ""}),
+    ],
+)
+def test_the_pager_is_bypassed_when_asked(recording_pager, args, env):
+    pager, got = recording_pager
+    shown = on_a_terminal(args, {"PAGER": pager} | env)
+    assert "Treatment ladder (the chapter's lines and letters)" in shown
+    assert not got.exists()
+
+
+@pytest.mark.slow
+def test_a_short_answer_is_not_paged(recording_pager):
+    pager, got = recording_pager
+    shown = on_a_terminal(["--version"], {"PAGER": pager})
+    assert "calcref" in shown and not got.exists()
+
+
+@pytest.mark.slow
+def test_calcref_pager_wins_over_pager(recording_pager, tmp_path):
+    pager, got = recording_pager
+    on_a_terminal(["treat", "--context", "ssc"], {"PAGER": "false", "CALCREF_PAGER": pager})
+    assert got.read_text(encoding="utf-8")
+
+
+def test_piped_output_is_never_paged(recording_pager):
+    pager, got = recording_pager
+    ok("treat", "--context", "ssc", env={"PAGER": pager})
+    assert not got.exists()
+
+
+# --- names as clinicians type them -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("sodium thiosulfate", "sodium-thiosulfate"),
+        ("Intravenous sodium thiosulfate", "sodium-thiosulfate-intravenous"),
+        ("iv sts", "sodium-thiosulfate-intravenous"),
+        ("Hexasodium-fytate", "hexasodium-fytate"),
+        ("SNF472", "hexasodium-fytate"),
+    ],
+)
+def test_therapies_answer_to_spaces_hyphens_and_names(typed, meant):
+    assert json.loads(ok("show", typed, "--json").stdout)["id"] == meant
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"), [("systemic sclerosis", "ssc"), ("Juvenile dermatomyositis", "jdm")]
+)
+def test_contexts_answer_to_their_names(typed, meant):
+    assert ok("treat", "--context", typed, "--json").stdout == ok(
+        "treat", "--context", meant, "--json"
+    ).stdout
+
+
+def test_a_route_names_its_other_routes():
+    card = ok("show", "sodium thiosulfate", env={"COLUMNS": "200"}).stdout
+    assert (
+        "Other routes or forms: sodium-thiosulfate-intralesional, sodium-thiosulfate-intravenous,"
+        " sodium-thiosulfate-intraperitoneal" in card
+    )
+
+
+def test_a_name_calcref_does_not_hold_is_said_so_without_a_far_guess():
+    result = invoke("show", "pembrolizumab")
+    assert result.exit_code == 2
+    assert "unknown therapy 'pembrolizumab': not in calcref's knowledge;" in result.stderr
+    assert "did you mean" not in result.stderr
+
+
+def test_a_near_spelling_is_suggested():
+    result = invoke("show", "rituxmab")
+    assert result.exit_code == 2
+    assert "(did you mean 'rituximab'?)" in result.stderr
+
+
+# --- stuck users -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["treat", "ssc"], "did you mean 'calcref treat --context ssc'?"),
+        (["treat", "calciphylaxis"], "did you mean 'calcref treat --subtype calciphylaxis'?"),
+        (["workup", "crest"], "did you mean 'calcref workup --context ssc'?"),
+    ],
+)
+def test_a_bare_word_gets_the_option_it_needs(args, hint):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and hint in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["treat", "--context", "ssc", "--context", "ckd"],
+        ["treat", "-c", "ssc", "--context=dialysis"],
+        ["workup", "--subtype", "metastatic", "-s", "calciphylaxis"],
+    ],
+)
+def test_a_repeated_filter_is_refused_never_dropped(args):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "given 2 times" in result.stderr and "ask each in turn" in result.stderr
+
+
+# --- studies, once each ------------------------------------------------------------------------
+
+
+def test_studies_lists_each_study_once():
+    listed = json.loads(ok("studies", "--json").stdout)
+    ids = [s["id"] for s in listed]
+    assert len(ids) == len(set(ids))
+    repeated = [s for r in json.loads(ok("treat", "--json").stdout) for s in r["studies"]]
+    assert set(ids) == {s["id"] for s in repeated}
+    assert len(repeated) > len(ids)  # a study of two therapies sits under both in treat
+
+
+def test_studies_filters_by_kind_therapy_and_population():
+    trials = json.loads(ok("studies", "--kind", "randomised double-blind trial", "--json").stdout)
+    assert [s["ref"] for s in trials] == ["sinha2024"]
+    rituximab = json.loads(ok("studies", "--therapy", "rituximab", "--json").stdout)
+    assert {s["ref"] for s in rituximab} >= {"narvaez2019", "jclinpharmther2016-rituximab"}
+    jdm = json.loads(ok("studies", "--context", "jdm", "--json").stdout)
+    assert jdm and all("jdm" in s["contexts"] for s in jdm)
+    bad = invoke("studies", "--kind", "anecdote")
+    assert bad.exit_code == 2 and "kinds of source" in bad.stderr
+
+
+def test_studies_are_ordered_strongest_kind_first():
+    from calcref.model import SOURCE_RANK
+
+    listed = json.loads(ok("studies", "--subtype", "calciphylaxis", "--json").stdout)
+    ranks = [SOURCE_RANK.get(s["kind"], len(SOURCE_RANK)) for s in listed]
+    assert ranks == sorted(ranks)
+
+
+def test_responders_are_always_the_total_who_improved():
+    colchicine = json.loads(ok("show", "colchicine", "--json").stdout)
+    (balin,) = colchicine["studies"]
+    # the chapter's Balin 2012 colchicine summary: 1 complete and 2 partial of 8
+    assert balin["counts"] == {
+        "responders": 3,
+        "complete": 1,
+        "partial": 2,
+        "none": None,
+        "unknown": None,
+    }
