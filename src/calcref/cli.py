@@ -78,6 +78,15 @@ FormatOpt = Annotated[
         help="Output format (default: table; CALCREF_FORMAT sets it where it is one of these).",
     ),
 ]
+FieldsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fields",
+        metavar="KEY,KEY...",
+        help="Only these keys of each record, e.g. id,name,evidence (JSON unless --format "
+        "says csv or markdown); a wrong key lists the available ones.",
+    ),
+]
 TableOrJsonOpt = Annotated[
     str | None,
     typer.Option(
@@ -167,14 +176,50 @@ def _root(
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _format(settings: Settings, given: str | None, as_json: bool, allowed: tuple[str, ...]) -> str:
+def _format(
+    settings: Settings,
+    given: str | None,
+    as_json: bool,
+    allowed: tuple[str, ...],
+    fields: str | None = None,
+) -> str:
     """The format asked for: --json, else --format, else CALCREF_FORMAT where it is one of
-    this command's formats (it never makes a command fail), else a table."""
+    this command's formats (it never makes a command fail), else a table. --fields goes with
+    the machine formats (and makes JSON the default): a table's columns are drawn for people."""
+    chosen = _chosen_format(settings, given, as_json, allowed)
+    if fields is not None:
+        if chosen == "table" and (as_json or given is not None):
+            raise UsageProblem("--fields selects keys of JSON, CSV or Markdown, not of a table")
+        chosen = "json" if chosen == "table" else chosen
+        settings.fields = [f.strip() for f in fields.split(",") if f.strip()]
+        if not settings.fields:
+            raise UsageProblem("--fields needs at least one field name, e.g. --fields id,name")
+    return chosen
+
+
+def _chosen_format(
+    settings: Settings, given: str | None, as_json: bool, allowed: tuple[str, ...]
+) -> str:
     if as_json:
         return "json"
     if given is not None:
         return _one_of(given, allowed, "a format of this command")
     return settings.format if settings.format in allowed else "table"
+
+
+def _select(rows: Any, fields: list[str]) -> Any:
+    """Only the keys asked for, in the order asked, or a usage error naming every key there
+    is (as `gh --json` does)."""
+    items = rows if isinstance(rows, list) else [rows]
+    available = list(dict.fromkeys(k for row in items for k in row))
+    unknown = [f for f in fields if f not in available]
+    if unknown and items:
+        raise UsageProblem(
+            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"available fields: {', '.join(available)}"
+        )
+    chosen = [{f: row.get(f) for f in fields} for row in items]
+    return chosen if isinstance(rows, list) else chosen[0]
 
 
 def _one_of(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -200,6 +245,8 @@ def _emit(
             sys.stderr.write(f"calcref: {empty}\n")
         if fmt != "json" and not (fmt == "table" and draw_empty):
             return
+    if settings.fields:
+        answer = answer._replace(rows=_select(answer.rows, settings.fields))
     text = write(fmt, answer, settings.screen)
     if fmt == "table" and settings.pager and text.count("\n") >= settings.height > 0:
         _page(text, settings.pager)
@@ -245,6 +292,7 @@ def subtypes(
     ] = None,
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
+    fields: FieldsOpt = None,
 ) -> None:
     """Example: calcref subtypes dystrophic
 
@@ -254,7 +302,7 @@ def subtypes(
     """
     settings: Settings = ctx.obj
     kb = settings.kb()
-    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     chosen = _resolve(kb, "subtype", subtype_id)
     rows = [records.subtype(kb, s) for s in query.subtypes(kb, chosen)]
     if chosen is None:
@@ -277,6 +325,7 @@ def workup(
     context: ContextOpt = None,
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
+    fields: FieldsOpt = None,
 ) -> None:
     """Example: calcref workup --subtype metastatic
 
@@ -286,7 +335,7 @@ def workup(
     """
     settings: Settings = ctx.obj
     kb = settings.kb()
-    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     subtype_id, context_id = _resolve(kb, "subtype", subtype), _resolve(kb, "context", context)
     rows = records.workup(kb, query.workup(kb, subtype=subtype_id, context=context_id))
     title = "Workup" + "".join(f" · {x}" for x in (subtype_id, context_id) if x)
@@ -319,6 +368,7 @@ def treat(
     ] = False,
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
+    fields: FieldsOpt = None,
 ) -> None:
     """Example: calcref treat --context ssc
 
@@ -329,7 +379,7 @@ def treat(
     """
     settings: Settings = ctx.obj
     kb = settings.kb()
-    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     context_id, subtype_id = _resolve(kb, "context", context), _resolve(kb, "subtype", subtype)
     line_value = line.value if line else None
     results = query.treat(
@@ -383,6 +433,7 @@ def studies(
     ] = None,
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
+    fields: FieldsOpt = None,
 ) -> None:
     """Example: calcref studies --subtype calciphylaxis
 
@@ -393,7 +444,7 @@ def studies(
     """
     settings: Settings = ctx.obj
     kb = settings.kb()
-    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     context_id, subtype_id = _resolve(kb, "context", context), _resolve(kb, "subtype", subtype)
     therapy_id = _resolve(kb, "therapy", therapy)
     kind_name = None if kind is None else query.source_kind(kind)
@@ -444,6 +495,7 @@ def cite(
         ),
     ] = None,
     as_json: JsonOpt = False,
+    fields: FieldsOpt = None,
 ) -> None:
     """Example: calcref cite --therapy minocycline --style bibtex > refs.bib
 
@@ -503,6 +555,7 @@ def show(
     ],
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
+    fields: FieldsOpt = None,
 ) -> None:
     """Example: calcref show minocycline
 
@@ -514,7 +567,7 @@ def show(
 
     settings: Settings = ctx.obj
     kb = settings.kb()
-    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     item = kb.therapy_by_id[query.resolve(kb, "therapy", therapy)]
     refs = [
         records.reference(kb, r) | {"citation": format_one(r, "ama")}
@@ -531,6 +584,7 @@ def search(
     text: Annotated[str, typer.Argument(metavar="TEXT", help="Case-insensitive text to find.")],
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
+    fields: FieldsOpt = None,
 ) -> None:
     """Example: calcref search thiosulfate
 
@@ -543,26 +597,30 @@ def search(
     if not text.strip():
         raise UsageProblem("search text must not be empty")
     settings: Settings = ctx.obj
-    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     rows = finder.search(settings.kb(), text)
     _emit(settings, fmt, Answer("search", rows), f"nothing found for '{visible(text)}'")
 
 
 @app.command(short_help="The evidence scale A–E and how many therapies sit at each letter.")
-def levels(ctx: typer.Context, fmt: FormatOpt = None, as_json: JsonOpt = False) -> None:
+def levels(
+    ctx: typer.Context, fmt: FormatOpt = None, as_json: JsonOpt = False, fields: FieldsOpt = None
+) -> None:
     """Example: calcref levels
 
     The chapter's evidence scale with its definitions, and the therapies its ladder places at
     each letter; therapies the sources name without a letter are counted as not graded.
     """
     settings: Settings = ctx.obj
-    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     answer = Answer("levels", records.levels(settings.kb()))
     _emit(settings, fmt, answer, "no evidence levels recorded")
 
 
 @app.command(short_help="The clinical picture and the management strategy, with sources.")
-def overview(ctx: typer.Context, fmt: FormatOpt = None, as_json: JsonOpt = False) -> None:
+def overview(
+    ctx: typer.Context, fmt: FormatOpt = None, as_json: JsonOpt = False, fields: FieldsOpt = None
+) -> None:
     """Example: calcref overview
 
     How calcinosis cutis looks and where (from both sources), then the chapter's management
@@ -571,21 +629,23 @@ def overview(ctx: typer.Context, fmt: FormatOpt = None, as_json: JsonOpt = False
     findings it reports.
     """
     settings: Settings = ctx.obj
-    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     kb = settings.kb()
     answer = Answer("overview", records.overview(kb), (), {"labels": records.labels(kb)})
     _emit(settings, fmt, answer, "no overview recorded")
 
 
 @app.command(short_help="The clinical contexts --context accepts, with aliases and parents.")
-def contexts(ctx: typer.Context, fmt: FormatOpt = None, as_json: JsonOpt = False) -> None:
+def contexts(
+    ctx: typer.Context, fmt: FormatOpt = None, as_json: JsonOpt = False, fields: FieldsOpt = None
+) -> None:
     """Example: calcref contexts
 
     Every context id with its aliases (any of them works with --context), the broader context
     it sits inside, and the subtypes it belongs to.
     """
     settings: Settings = ctx.obj
-    fmt = _format(settings, fmt, as_json, ALL_FORMATS)
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     answer = Answer("contexts", records.contexts(settings.kb()))
     _emit(settings, fmt, answer, "no contexts recorded")
 
@@ -615,6 +675,7 @@ def validate(
     ] = None,
     fmt: TableOrJsonOpt = None,
     as_json: JsonOpt = False,
+    fields: FieldsOpt = None,
 ) -> None:
     """Example: calcref validate --overlay ~/clinic-knowledge
 
@@ -629,7 +690,7 @@ def validate(
     from calcref.knowledge import validate as check
 
     settings: Settings = ctx.obj
-    fmt = _format(settings, fmt, as_json, TABLE_OR_JSON)
+    fmt = _format(settings, fmt, as_json, TABLE_OR_JSON, fields)
     active = stack.from_setting(settings.data)
     if directory is None and not overlays:
         layers = active
@@ -681,7 +742,12 @@ def schema(
 
 
 @app.command(short_help="Versions, knowledge files, record counts and the cache.")
-def info(ctx: typer.Context, fmt: TableOrJsonOpt = None, as_json: JsonOpt = False) -> None:
+def info(
+    ctx: typer.Context,
+    fmt: TableOrJsonOpt = None,
+    as_json: JsonOpt = False,
+    fields: FieldsOpt = None,
+) -> None:
     """Example: calcref info
 
     Which calcref and which knowledge version answer, the files they read (the base, then
@@ -689,7 +755,7 @@ def info(ctx: typer.Context, fmt: TableOrJsonOpt = None, as_json: JsonOpt = Fals
     this run was answered from the parse cache.
     """
     settings: Settings = ctx.obj
-    fmt = _format(settings, fmt, as_json, TABLE_OR_JSON)
+    fmt = _format(settings, fmt, as_json, TABLE_OR_JSON, fields)
     _emit(settings, fmt, Answer("info", records.info(settings.kb(), __version__)))
 
 

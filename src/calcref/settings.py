@@ -29,6 +29,7 @@ class Settings:
         self.screen = _screen(environ, stdout)
         self.height = _height(stdout) if self.screen.terminal else 0
         self.pager = _pager(environ) if self.screen.terminal else None
+        self.fields: list[str] = []  # --fields, when a command is asked for some keys only
         self._kb: KnowledgeBase | None = None
 
     @classmethod
