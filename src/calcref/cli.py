@@ -323,15 +323,19 @@ def workup(
     ctx: typer.Context,
     subtype: SubtypeOpt = None,
     context: ContextOpt = None,
+    details: Annotated[
+        bool, typer.Option("--details", "-d", help="Every reason, in a full table.")
+    ] = False,
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     fields: FieldsOpt = None,
 ) -> None:
     """Example: calcref workup --subtype metastatic
 
-    The chapter's twelve specific investigations. With --subtype or --context, only those that
-    serve it, each with the reason for that subtype or context and whether the link is the
-    chapter's own or curated from its definitions.
+    The investigations in tiers: those for every patient first, then those for each suspected
+    subtype or context. With --subtype or --context, only those that serve it. Each says
+    whether the link is the chapter's own, a literature source's, or curated from the
+    chapter's definitions; --details gives every reason in a full table.
     """
     settings: Settings = ctx.obj
     kb = settings.kb()
@@ -340,7 +344,9 @@ def workup(
     rows = records.workup(kb, query.workup(kb, subtype=subtype_id, context=context_id))
     title = "Workup" + "".join(f" · {x}" for x in (subtype_id, context_id) if x)
     filters = _describe_filters(subtype=subtype_id, context=context_id)
-    answer = Answer("workup", rows, table_options={"title": title})
+    names = {r.id: r.name for section in (kb.subtypes, kb.contexts) for r in section}
+    options = {"title": title, "details": details, "names": names}
+    answer = Answer("workup", rows, table_options=options)
     _emit(settings, fmt, answer, f"no investigations recorded for {filters}")
 
 

@@ -487,7 +487,63 @@ def draw_subtype_card(
     out.print(t(f"{therapy_count} therapies recorded for this subtype: run `{pointer}`.", "dim"))
 
 
-def draw_workup(out: Console, records: list[Record], title: str = "Workup") -> None:
+def draw_workup(
+    out: Console,
+    records: list[Record],
+    title: str = "Workup",
+    details: bool = False,
+    names: dict[str, str] | None = None,
+) -> None:
+    """Tiered: the tests for every patient first, then the tests for each suspected subtype
+    or context, one line each (`details`: the full table, with every reason)."""
+    if details:
+        _workup_table(out, records, title)
+        return
+    out.print(t(f"{title} (first for every patient, then by what is suspected)", "bold"))
+    for target, rows in _tiers(records):
+        named = (names or {}).get(target)
+        heading = f"If {named} ({target})" if named else f"For {target}"
+        heading = "For every patient" if target == "all" else heading
+        out.print(t(heading, "bold underline"))
+        for record, bases in rows:
+            said = Text.assemble(
+                t(record["name"], "bold"),
+                t(f" · {record['looks_for']} "),
+                t(f"[{', '.join(bases)}]", "dim"),
+            )
+            out.print(Padding(lines([said, *overlay_mark(record)]), (0, 0, 0, 2)))
+    out.print(t(BASIS_LEGEND + " · --details gives each reason", "dim"))
+
+
+def _tiers(records: list[Record]) -> list[tuple[str, list[tuple[Record, list[str]]]]]:
+    """Each target with the investigations tied to it and the bases of those ties, every
+    patient first, then the subtypes, then the contexts, in the order the rows name them."""
+    order = ["all"]
+    for record in records:
+        for key in ("subtypes", "contexts"):
+            order += [x for x in record[key] if x not in order]
+    tiers = []
+    for target in order:
+        rows = [
+            (
+                r,
+                list(
+                    dict.fromkeys(tie["basis"] for tie in r["rationale"] if tie["target"] == target)
+                ),
+            )
+            for r in records
+        ]
+        rows = [(r, bases) for r, bases in rows if bases]
+        if rows:
+            tiers.append((target, rows))
+    return tiers
+
+
+def _bases(record: Record, target: str) -> list[str]:
+    return list(dict.fromkeys(t["basis"] for t in record["rationale"] if t["target"] == target))
+
+
+def _workup_table(out: Console, records: list[Record], title: str) -> None:
     table = _table(title, "Investigation", "Looks for", "Why, for whom [basis]")
     for record in records:
         reasons = [
