@@ -61,9 +61,30 @@ def run(launcher: list[str], *args: str, **env: str) -> subprocess.CompletedProc
 
 
 def in_process(*args: str) -> str:
+    return in_process_result(*args).stdout
+
+
+def in_process_result(*args: str):
     result = call(list(args))
     assert result.exit_code == 0, result.stderr
-    return result.stdout
+    return result
+
+
+def treat_gap_lines(context: str) -> bytes:
+    """What `treat --context <context>` writes on stderr beside data on stdout: one
+    "calcref: gap: ..." line for each gap of therapies.yaml about the context or one of its
+    subtypes, in file order (the same rule test_cli's gap_stderr states)."""
+    data = calcref_data()
+    therapies = yaml.safe_load((data / "therapies.yaml").read_text("utf-8"))
+    subtypes_yaml = yaml.safe_load((data / "subtypes.yaml").read_text("utf-8"))
+    found = next(c for c in subtypes_yaml["contexts"] if c["id"] == context)
+    subtypes = set(found.get("subtypes", []))
+    lines = [
+        f"calcref: gap: {' '.join(gap['text'].split())}\n"
+        for gap in therapies.get("gaps", [])
+        if context in gap.get("contexts", []) or subtypes & set(gap.get("subtypes", []))
+    ]
+    return "".join(lines).encode("utf-8")
 
 
 # --- version and help --------------------------------------------------------------------------
@@ -108,7 +129,9 @@ def test_command_help_from_the_entry_point(command):
 def test_treat_ssc_json(launcher):
     result = run(launcher, "treat", "--context", "ssc", "--json")
     assert result.returncode == 0
-    assert result.stderr == b""
+    gaps = treat_gap_lines("ssc")
+    assert gaps  # the SSc gap lines (e.g. traineau2020's rare high-level evidence)
+    assert result.stderr == gaps
     records = json.loads(result.stdout.decode("utf-8"))
     minocycline = next(r for r in records if r["id"] == "minocycline")
     assert {s["ref"]: s["n"] for s in minocycline["studies"]} == {
@@ -117,6 +140,7 @@ def test_treat_ssc_json(launcher):
     }
     crest = run(launcher, "treat", "--context", "CREST", "--json")
     assert crest.stdout == result.stdout
+    assert crest.stderr == result.stderr
 
 
 @pytest.mark.parametrize(
@@ -140,7 +164,14 @@ def test_treat_ssc_json(launcher):
 def test_entry_point_gives_the_same_output_as_in_process(args):
     result = run(SCRIPT, *args)
     assert result.returncode == 0
-    assert result.stderr == b""
+    # Only treat's JSON has something on stderr: the gap lines beside its data.
+    if args[0] == "treat" and "--json" in args:
+        expected_stderr = treat_gap_lines(args[args.index("--context") + 1])
+        assert expected_stderr
+    else:
+        expected_stderr = b""
+    assert result.stderr == expected_stderr
+    assert result.stderr.decode("utf-8") == in_process_result(*args).stderr
     # CliRunner reports CRLF (RIS) as LF, so compare with line ends normalised.
     assert result.stdout.decode("utf-8").replace("\r\n", "\n") == in_process(*args)
 
@@ -205,7 +236,9 @@ def test_piped_table_has_no_ansi_and_no_ellipsis():
 
 
 def run_in_terminal(*args: str, **env: str) -> tuple[int, bytes]:
-    """Run the entry point with stdout on a 160-column pseudo-terminal; (status, output)."""
+    """Run the entry point with stdout on a 160-column pseudo-terminal; (status, output).
+    The pager is off (CALCREF_PAGER=), so the whole answer reaches the terminal; the pager
+    has its own tests in test_point_of_care.py."""
     pty = pytest.importorskip("pty")
     import fcntl
     import struct
@@ -218,7 +251,7 @@ def run_in_terminal(*args: str, **env: str) -> tuple[int, bytes]:
         stdin=subprocess.DEVNULL,
         stdout=slave,
         stderr=subprocess.PIPE,
-        env=environment(TERM="xterm-256color", **env),
+        env=environment(TERM="xterm-256color", **{"CALCREF_PAGER": ""} | env),
     )
     os.close(slave)
     chunks: list[bytes] = []

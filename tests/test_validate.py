@@ -94,10 +94,16 @@ def edit(path: Path, old: str, new: str) -> None:
     assert new in path.read_text(encoding="utf-8")
 
 
-def line_of(path: Path, needle: str) -> int:
-    """The 1-based number of the only line of `path` that contains `needle`."""
+def line_of(path: Path, needle: str, *, whole: bool = False) -> int:
+    """The 1-based number of the only line of `path` that contains `needle` (with `whole`, the
+    only line that is `needle` after its indentation: "- id: diltiazem" and not
+    "- id: diltiazem-sources-disagree")."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    hits = [number for number, line in enumerate(lines, start=1) if needle in line]
+    hits = [
+        number
+        for number, line in enumerate(lines, start=1)
+        if (line.strip() == needle if whole else needle in line)
+    ]
     assert len(hits) == 1, f"{needle!r} is on lines {hits} of {path}"
     return hits[0]
 
@@ -175,7 +181,14 @@ def test_position_with_a_line_but_no_evidence_passes(tmp_path):
 
 # --- curator rule: counts -----------------------------------------------------------------------
 
-ROBERTSON_COUNTS = "    counts: {responders: 8}\n"  # robertson2003-study, n: 9
+# robertson2003-study, n: 9: the end of its outcome, then its counts in block style; a test
+# writes its own counts in flow style after the same outcome line.
+ROBERTSON_OUTCOME_END = "      shrank less dramatically; improvement by 5 months.\n"
+ROBERTSON_COUNTS = ROBERTSON_OUTCOME_END + "    counts:\n      responders: 8\n"
+
+
+def robertson_counts(counts: str) -> str:
+    return ROBERTSON_OUTCOME_END + f"    counts: {counts}\n"
 
 
 @pytest.mark.parametrize(
@@ -199,7 +212,7 @@ ROBERTSON_COUNTS = "    counts: {responders: 8}\n"  # robertson2003-study, n: 9
 )
 def test_counts_adding_up_exactly_to_n_pass(tmp_path, counts):
     kb = copy_data(tmp_path)
-    edit(kb / "therapies.yaml", ROBERTSON_COUNTS, f"    counts: {counts}\n")
+    edit(kb / "therapies.yaml", ROBERTSON_COUNTS, robertson_counts(counts))
     assert "    n: 9\n    regimen: 50 mg or 100 mg daily" in (kb / "therapies.yaml").read_text()
     passing(str(kb))
 
@@ -217,7 +230,7 @@ def test_counts_adding_up_exactly_to_n_pass(tmp_path, counts):
 def test_counts_exceeding_n_are_reported_at_the_counts_line(tmp_path, counts, total):
     kb = copy_data(tmp_path)
     therapies = kb / "therapies.yaml"
-    edit(therapies, ROBERTSON_COUNTS, f"    counts: {counts}\n")
+    edit(therapies, ROBERTSON_COUNTS, robertson_counts(counts))
     expected_line = line_of(therapies, f"counts: {counts}")
     path, line, message, rule = only_problem(str(kb))
     assert (path, line, rule) == (str(therapies), expected_line, "counts")
@@ -231,7 +244,9 @@ def test_complete_plus_partial_exceeding_responders_is_reported(tmp_path):
     # while responders + none stays at n, so only the split rule can fire.
     edit(
         therapies,
-        "    counts: {responders: 11, complete: 8}\n",
+        "    outcome: All 11 responded, 8 completely.\n"
+        "    counts:\n      responders: 11\n      complete: 8\n",
+        "    outcome: All 11 responded, 8 completely.\n"
         "    counts: {responders: 11, complete: 8, partial: 4}\n",
     )
     expected_line = line_of(therapies, "counts: {responders: 11, complete: 8, partial: 4}")
@@ -244,7 +259,7 @@ def test_a_study_breaking_both_count_rules_gets_two_problems(tmp_path):
     kb = copy_data(tmp_path)
     therapies = kb / "therapies.yaml"
     counts = "{responders: 10, complete: 6, partial: 5}"  # split 11 > 10 responders > n 9
-    edit(therapies, ROBERTSON_COUNTS, f"    counts: {counts}\n")
+    edit(therapies, ROBERTSON_COUNTS, robertson_counts(counts))
     expected_line = line_of(therapies, counts)
     lines, summary = failing(str(kb))
     assert summary == "calcref: 2 problems in 3 files"
@@ -294,13 +309,13 @@ def test_a_reference_named_only_by_itself_is_reported_at_its_id(tmp_path):
         ("therapies.yaml", "    ref: robertson2003\n", "    ref: orphan2020\n"),
         (
             "therapies.yaml",
-            "      - source: chapter\n        view: Advocated",
-            "      - source: orphan2020\n        view: Advocated",
+            "      - source: chapter\n        view: >-\n          Advocated",
+            "      - source: orphan2020\n        view: >-\n          Advocated",
         ),
         (
             "therapies.yaml",
-            "      - source: jopa\n        text: Walsh JS",
-            "      - source: orphan2020\n        text: Walsh JS",
+            "      - source: jopa\n        text: >-\n          Walsh JS",
+            "      - source: orphan2020\n        text: >-\n          Walsh JS",
         ),
         (
             "subtypes.yaml",
@@ -327,8 +342,8 @@ def test_a_reference_named_by_another_record_passes(tmp_path, file, old, new):
 
 ROBERTSON_CONFIRMED = (
     "    confirmed: >-\n"
-    "      Robertson LP, Marshall RW, Hickling P. Ann Rheum Dis 2003;62(3):267–269;\n"
-    "      DOI 10.1136/ard.62.3.267 (sources README, seen on a publisher or index page).\n"
+    "      Robertson LP, Marshall RW, Hickling P. Ann Rheum Dis 2003;62(3):267–269; DOI\n"
+    "      10.1136/ard.62.3.267 (sources README, seen on a publisher or index page).\n"
 )
 
 
@@ -509,7 +524,7 @@ def test_problems_in_every_file_are_all_reported_sorted_by_path_then_line(tmp_pa
         "        line: first\n        evidence: C\n        listed_as: Diltiazem\n",
         "        evidence: C\n        listed_as: Diltiazem\n",
     )  # curator, early
-    edit(therapies, "    counts: {responders: 8}\n", "    counts: {responders: 12}\n")  # curator
+    edit(therapies, ROBERTSON_COUNTS, robertson_counts("{responders: 12}"))  # curator
     edit(
         therapies,
         "        evidence: D\n        listed_as: Bisphosphonates\n",
@@ -642,7 +657,7 @@ def test_an_overlay_redefining_an_id_names_both_files(tmp_path):
     overlay_file, base_file = overlay / "therapies.yaml", kb / "therapies.yaml"
     path, line, message, rule = only_problem(str(kb), "--overlay", str(overlay))
     assert (path, line, rule) == (str(overlay_file), line_of(overlay_file, "id: diltiazem"), "load")
-    assert f"{base_file}:{line_of(base_file, '- id: diltiazem')}" in message
+    assert f"{base_file}:{line_of(base_file, '- id: diltiazem', whole=True)}" in message
     assert "replace" in message
 
 
@@ -652,7 +667,7 @@ def test_an_overlay_with_only_overlay_option_sits_on_calcref_data_base(tmp_path,
     monkeypatch.setenv("CALCREF_DATA", str(kb))
     _, _, message, _ = only_problem("--overlay", str(overlay))
     base_file = kb / "therapies.yaml"
-    assert f"{base_file}:{line_of(base_file, '- id: diltiazem')}" in message
+    assert f"{base_file}:{line_of(base_file, '- id: diltiazem', whole=True)}" in message
 
 
 def test_an_overlay_replacing_an_id_on_purpose_passes(tmp_path):

@@ -213,7 +213,7 @@ def _text_citation(ref: Reference, *, vancouver: bool) -> str:
             parts.append(_sentence(ref.site))
         if ref.updated:
             parts.append(_sentence(f"Updated {ref.updated}"))
-        locator = _locator(ref)
+        locator = _locator(ref) if not ref.updated else ""  # the update date says the year
         if locator:
             parts.append(_sentence(locator))
     if ref.article_number:
