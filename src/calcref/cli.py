@@ -587,25 +587,39 @@ def show(
 @app.command(short_help="Search every record for a word or phrase.")
 def search(
     ctx: typer.Context,
-    text: Annotated[str, typer.Argument(metavar="TEXT", help="Case-insensitive text to find.")],
+    words: Annotated[
+        list[str], typer.Argument(metavar="WORDS...", help="Words to find, in any case.")
+    ],
+    show_all: Annotated[
+        bool, typer.Option("--all", "-a", help="Every hit, not the best ten of each kind.")
+    ] = False,
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     fields: FieldsOpt = None,
 ) -> None:
-    """Example: calcref search thiosulfate
+    """Example: calcref search sodium thiosulfate
 
-    Case-insensitive search across subtypes, variants, contexts, investigations, therapies,
-    studies, references and curator's notes. Hits are grouped by kind, with the field that
-    matched and an excerpt around the match.
+    Finds records with a field holding every word given, each at the start of a word (STS
+    does not find "lists"), across subtypes, variants, contexts, investigations, therapies,
+    studies, references and curator's notes. Hits are grouped by kind, names and ids first,
+    the best ten of each kind unless --all, each with the field that matched and an excerpt.
     """
     from calcref.answers import search as finder
 
+    text = " ".join(words)
     if not text.strip():
         raise UsageProblem("search text must not be empty")
     settings: Settings = ctx.obj
     fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     rows = finder.search(settings.kb(), text)
+    if not show_all:
+        rows, left = finder.best(rows, SEARCH_PER_KIND)
+        if left:
+            sys.stderr.write(f"calcref: {left} more hits; --all shows every one\n")
     _emit(settings, fmt, Answer("search", rows), f"nothing found for '{visible(text)}'")
+
+
+SEARCH_PER_KIND = 10
 
 
 @app.command(short_help="The evidence scale A–E and how many therapies sit at each letter.")

@@ -7,6 +7,7 @@ would use to reach it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -87,26 +88,60 @@ def _notes(kb: KnowledgeBase) -> dict[str, CuratorNote | Caution]:
     return found
 
 
+NAME_FIELDS = ("id", "name", "aliases", "letter")
+SUMMARY_FIELDS = ("summary", "title", "looks_for", "definition", "text", "kind")
+
+
+def rank(field: str) -> int:
+    """Where a match counts most: a name or id, then a summary or title, then any other
+    field, then a note."""
+    top = field.split(".", 1)[0].split("[", 1)[0]
+    if top in NAME_FIELDS:
+        return 0
+    return 1 if top in SUMMARY_FIELDS else 2
+
+
+def words(text: str) -> list[re.Pattern[str]]:
+    """Each word of the query, to be found at the start of a word in the text: "STS" is
+    not found inside "lists", and "thiosulf" still finds "thiosulfate"."""
+    return [re.compile(rf"(?<!\w){re.escape(w)}", re.IGNORECASE) for w in text.split()]
+
+
 def search(kb: KnowledgeBase, text: str) -> list[Hit]:
-    """Case-insensitive hits, one per matching field, grouped by kind."""
-    needle = text.strip().casefold()
-    hits: list[Hit] = []
+    """Hits, one per field holding every word of the query, grouped by kind (in the order
+    `_documents` gives) and ranked within each kind: names and ids first."""
+    patterns = words(text)
+    found: list[tuple[int, int, int, Hit]] = []
+    kinds: dict[str, int] = {}
     for kind, record_id, record in _documents(kb):
         for field, value, holder in _strings(record, "", {}):
-            position = value.casefold().find(needle)
-            if position >= 0:
-                hits.append(
-                    {
-                        "kind": kind,
-                        "id": record_id,
-                        "field": field,
-                        "excerpt": excerpt(value, position, len(needle)),
-                        # the warnings on the value found travel with the hit
-                        "caution": holder.get("caution"),
-                        "notes": holder.get("notes", []),
-                        # notes are found by id, apart from the records that hold them
-                        "source_file": record.get("source_file"),
-                        "overlay": record.get("overlay", False),
-                    }
-                )
-    return hits
+            matches = [p.search(value) for p in patterns]
+            if not patterns or not all(matches):
+                continue
+            first = min(matches, key=lambda m: m.start())  # type: ignore[union-attr]
+            hit = {
+                "kind": kind,
+                "id": record_id,
+                "field": field,
+                "excerpt": excerpt(value, first.start(), first.end() - first.start()),  # type: ignore[union-attr]
+                # the warnings on the value found travel with the hit
+                "caution": holder.get("caution"),
+                "notes": holder.get("notes", []),
+                # notes are found by id, apart from the records that hold them
+                "source_file": record.get("source_file"),
+                "overlay": record.get("overlay", False),
+            }
+            order = kinds.setdefault(kind, len(kinds))
+            found.append((order, 3 if kind == "note" else rank(field), len(found), hit))
+    return [hit for *_, hit in sorted(found, key=lambda item: item[:3])]
+
+
+def best(hits: list[Hit], per_kind: int) -> tuple[list[Hit], int]:
+    """The first `per_kind` hits of each kind, and how many were left out."""
+    kept: list[Hit] = []
+    counts: dict[str, int] = {}
+    for hit in hits:
+        counts[hit["kind"]] = counts.get(hit["kind"], 0) + 1
+        if counts[hit["kind"]] <= per_kind:
+            kept.append(hit)
+    return kept, len(hits) - len(kept)

@@ -585,7 +585,10 @@ def draw_levels(out: Console, records: list[Record]) -> None:
 
 
 def draw_search(out: Console, records: list[Record]) -> None:
-    current = None
+    """Hits by kind. A caution is printed under every hit on the value it qualifies; a
+    curator's note, once per record (a therapy found by its id, name and alias says its
+    notes under the first of them)."""
+    current, said = None, set()
     for record in records:
         if record["kind"] != current:
             current = record["kind"]
@@ -596,7 +599,10 @@ def draw_search(out: Console, records: list[Record]) -> None:
             t(record["excerpt"]),
             *(Text.assemble(" ", mark) for mark in overlay_mark(record)),
         )
-        out.print(Padding(lines([hit, *note_texts(record)]), (0, 0, 0, 2)))
+        noted = {(record["kind"], record["id"], n["id"]) for n in record["notes"]}
+        shown = frozenset(n for _, _, n in noted & said)
+        said |= noted
+        out.print(Padding(lines([hit, *note_texts(record, shown)]), (0, 0, 0, 2)))
 
 
 def draw_therapy_card(
