@@ -17,6 +17,8 @@ import sys
 import termios
 from pathlib import Path
 
+import re
+
 import pytest
 from clirun import invoke, ok
 
@@ -128,9 +130,10 @@ def test_therapies_answer_to_spaces_hyphens_and_names(typed, meant):
     ("typed", "meant"), [("systemic sclerosis", "ssc"), ("Juvenile dermatomyositis", "jdm")]
 )
 def test_contexts_answer_to_their_names(typed, meant):
-    assert ok("treat", "--context", typed, "--json").stdout == ok(
-        "treat", "--context", meant, "--json"
-    ).stdout
+    assert (
+        ok("treat", "--context", typed, "--json").stdout
+        == ok("treat", "--context", meant, "--json").stdout
+    )
 
 
 def test_a_route_names_its_other_routes():
@@ -228,3 +231,41 @@ def test_responders_are_always_the_total_who_improved():
         "none": None,
         "unknown": None,
     }
+
+
+# --- search by words ----------------------------------------------------------------------------
+
+
+def search_json(*args: str) -> list[dict]:
+    return json.loads(ok("search", *args, "--json").stdout)
+
+
+def test_search_finds_words_not_letters_inside_words():
+    hits = search_json("STS", "--all")
+    assert hits
+    assert all(
+        re.search(r"(?<!\w)sts", h["excerpt"], re.IGNORECASE) or h["field"] == "id" for h in hits
+    ), [h["excerpt"] for h in hits if "sts" not in h["excerpt"].casefold()]
+    assert not any(
+        "lists" in h["excerpt"] and "sts" not in h["excerpt"].replace("lists", "") for h in hits
+    )
+
+
+def test_search_takes_several_words_and_ranks_names_first():
+    hits = search_json("sodium", "thiosulfate")
+    therapies = [h for h in hits if h["kind"] == "therapy"]
+    assert therapies[0]["field"] in ("id", "name", "aliases[0]", "aliases[1]", "aliases[2]")
+    fields = [h["field"].split("[")[0].split(".")[0] for h in therapies]
+    names_end = max(i for i, f in enumerate(fields) if f in ("id", "name", "aliases"))
+    assert all(f in ("id", "name", "aliases") for f in fields[: names_end + 1])
+
+
+def test_search_shows_the_best_ten_of_each_kind_unless_all():
+    result = ok("search", "calcinosis", "--json")
+    kept = json.loads(result.stdout)
+    kinds = [h["kind"] for h in kept]
+    assert max(kinds.count(k) for k in set(kinds)) == 10
+    assert "more hits; --all shows every one" in result.stderr
+    everything = search_json("calcinosis", "--all")
+    assert len(everything) > len(kept)
+    assert [h for h in everything if h in kept] == kept  # the ten are the first ten
