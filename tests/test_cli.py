@@ -91,6 +91,20 @@ def by_id(records: list[dict]) -> dict[str, dict]:
     return {r["id"]: r for r in records}
 
 
+# The two documents calcref began with; every other reference is the literature pack's.
+CHAPTER_AND_JOPA = {"chapter", "jopa"}
+
+
+def from_chapter(record: dict) -> bool:
+    """A study (or other sourced record) the chapter or the JOPA article states."""
+    return not CHAPTER_AND_JOPA.isdisjoint(record.get("sources", []))
+
+
+def chapter_studies(record: dict) -> list[dict]:
+    """A therapy answer's studies as the chapter (or the JOPA article) states them."""
+    return [s for s in record["studies"] if from_chapter(s)]
+
+
 def squash(text: str) -> str:
     """Text with whitespace and box-drawing characters removed, to compare across folds."""
     return BOX_AND_SPACE.sub("", text)
@@ -709,8 +723,9 @@ def test_treat_ssc_has_the_required_therapies_with_their_studies():
     assert minocycline["robertson2003"]["n"] == 9
     assert minocycline["robertson2003"]["counts"]["responders"] == 8
     assert minocycline["balin2012"]["n"] == 6
+    # the chapter gives the split only (1 partial); responders is the total who improved
     assert minocycline["balin2012"]["counts"] == {
-        "responders": None,
+        "responders": 1,
         "complete": None,
         "partial": 1,
         "none": 2,
@@ -719,8 +734,19 @@ def test_treat_ssc_has_the_required_therapies_with_their_studies():
     (colchicine,) = records["colchicine"]["studies"]
     assert colchicine["n"] == 8
     assert (colchicine["counts"]["complete"], colchicine["counts"]["partial"]) == (1, 2)
-    (warfarin,) = records["warfarin"]["studies"]
-    assert (warfarin["n"], warfarin["counts"]["partial"]) == (4, 1)
+    # the chapter's one warfarin study; the literature adds Traineau 2020's systematic review
+    (warfarin,) = chapter_studies(records["warfarin"])
+    assert (warfarin["ref"], warfarin["n"], warfarin["counts"]["partial"]) == ("balin2012", 4, 1)
+    literature = [s for s in records["warfarin"]["studies"] if not from_chapter(s)]
+    assert [(s["ref"], s["kind"], s["n"]) for s in literature] == [
+        ("traineau2020", "systematic review", None)  # per-drug counts not retrieved
+    ]
+    # traineau2020: against low-dose warfarin, its own Oxford level IB, never a chapter letter
+    [traineau] = [p for p in records["warfarin"]["positions"] if p["source"] == "traineau2020"]
+    assert "against low-dose warfarin" in traineau["view"]
+    assert "Oxford level IB" in traineau["grade"]
+    assert (traineau["line"], traineau["evidence"]) == (None, None)
+    assert records["warfarin"]["evidence"] is None  # the chapter grades it nowhere
     assert records["aluminum-hydroxide"]["studies"] == []
     # Robertson 2003 studied SSc patients; Balin 2012's were connective tissue disease as a
     # whole, a group containing SSc
@@ -753,8 +779,13 @@ def test_treat_ssc_table_shows_the_therapies_and_study_counts():
     # Balin 2012's patients are connective tissue disease as a whole, never read as SSc's
     details = ok("treat", "--context", "ssc", "--details", env=WIDE).stdout
     assert "Population: Patients with limited cutaneous systemic sclerosis" in details
-    assert "Balin 2012 [ctd: the whole group]: n=4: 1 partial" in out
+    # the compact row shows one study: colchicine's is Balin 2012's, labelled as CTD's
+    assert "Balin 2012 [ctd: the whole group]: n=8: 1 complete, 2 partial" in out
+    # warfarin's compact row shows Traineau 2020 (a systematic review outranks a series);
+    # the full table still gives the chapter's Balin 2012 series, labelled the same way
+    assert "Balin 2012 [ctd: the whole group]: n=4: 1 partial" in details
     assert "Balin 2012 [ctd]:" not in out
+    assert "Balin 2012 [ctd]:" not in details
     assert "Match" not in out  # compact rows say how each matched on the study line
     assert "studied in ssc" in out  # minocycline (Robertson 2003)
     assert "named for ssc; no study in it" in out  # e.g. aluminum hydroxide (JOPA)
@@ -780,23 +811,33 @@ def test_treat_context_reports_broader_and_narrower_matches():
     assert {s["relation"] for s in dm["minocycline"]["studies"]} == {"broader", "other"}
     # the same place, studied: diltiazem (Reiter 2011, in dermatomyositis)
     assert dm["diltiazem"]["match"] == {"kind": "direct", "context": "dm", "evidence": "studied"}
-    # the table says each kind of match in words, one per row
-    table = ok("treat", "--context", "dm", env=WIDE).stdout
+    # the table says each kind of match in words, one per row; dm and jdm together show
+    # every kind (jdm: a therapy studied only in dermatomyositis as a whole)
+    jdm = by_id(ok_json("treat", "--context", "jdm"))
+    assert jdm["diltiazem"]["match"]["kind"] == "direct"
     said = {
-        ("direct", "studied"): "studied in dm",
-        ("direct", "named"): "named for dm; no study in it",
-        ("narrower", "studied"): "studied in jdm, inside it",
-        ("broader", "studied"): "studied only for ctd as a whole",
-        ("broader", "named"): "named only for ctd as a whole",
+        ("direct", "studied"): "studied in {}",
+        ("direct", "named"): "named for {}; no study in it",
+        ("narrower", "studied"): "studied in {}, inside it",
+        ("narrower", "named"): "named for {}, inside it",
+        ("broader", "studied"): "studied only for {} as a whole",
+        ("broader", "named"): "named only for {} as a whole",
     }
-    for (kind, evidence), words in said.items():
-        rows = [
-            r
-            for r in dm.values()
-            if (r["match"]["kind"], r["match"]["evidence"]) == (kind, evidence)
-        ]
-        assert rows, (kind, evidence)
-        assert table.count(words) == len(rows), words
+    seen = set()
+    for context, answer in (("dm", dm), ("jdm", jdm)):
+        table = ok("treat", "--context", context, env=WIDE).stdout
+        expected: dict[str, int] = {}
+        for r in answer.values():
+            key = (r["match"]["kind"], r["match"]["evidence"])
+            seen.add(key)
+            words = said[key].format(r["match"]["context"])
+            expected[words] = expected.get(words, 0) + 1
+        for words, count in expected.items():
+            assert table.count(words) == count, (context, words)
+    assert seen == set(said)
+    assert {("direct", "studied"), ("narrower", "studied"), ("broader", "named")} <= {
+        (r["match"]["kind"], r["match"]["evidence"]) for r in dm.values()
+    }
 
 
 @pytest.mark.parametrize("context", [c["id"] for c in SUBTYPES_YAML["contexts"]])
@@ -843,9 +884,22 @@ def test_treat_jdm_has_the_required_therapies():
             "context": "jdm",
             "evidence": "studied",
         }
-    bisphosphonate_refs = [s["ref"] for s in records["bisphosphonates"]["studies"]]
-    assert bisphosphonate_refs == ["wakabayashi2015", "marco-puche2010"]
-    assert {s["relation"] for s in records["bisphosphonates"]["studies"]} == {"this"}
+    bisphosphonates = records["bisphosphonates"]
+    # the chapter's studies: one boy and three children with juvenile dermatomyositis
+    chapter = chapter_studies(bisphosphonates)
+    assert [s["ref"] for s in chapter] == ["wakabayashi2015", "marco-puche2010"]
+    assert {s["relation"] for s in chapter} == {"this"}
+    # the literature's: Traineau 2020 (SSc and DM, a group containing JDM), and two about
+    # calciphylaxis in CKD (Udomkarnjananun's pooled mortality, Strand 2022's table): never
+    # read as JDM's own results
+    literature = {s["ref"]: s["relation"] for s in bisphosphonates["studies"] if not from_chapter(s)}
+    assert literature == {
+        "traineau2020": "broader",
+        "udomkarnjananun-calciphylaxis": "other",
+        "strand2022": "other",
+    }
+    # the strongest for these children is still a chapter study of theirs
+    assert bisphosphonates["strongest"] in {s["id"] for s in chapter}
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,13 @@ import fcntl
 import json
 import os
 import pty
+import re
 import shutil
 import struct
 import subprocess
 import sys
 import termios
 from pathlib import Path
-
-import re
 
 import pytest
 from clirun import invoke, ok
