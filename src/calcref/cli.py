@@ -745,17 +745,37 @@ class SchemaKind(StrEnum):
 
 @app.command(short_help="The JSON Schema of a knowledge file, for editors and other tools.")
 def schema(
-    kind: Annotated[SchemaKind, typer.Argument(metavar="knowledge|subtypes|therapies")],
+    kind: Annotated[
+        SchemaKind | None, typer.Argument(metavar="[knowledge|subtypes|therapies]")
+    ] = None,
     overlay: Annotated[
         bool, typer.Option("--overlay", help="The schema of an overlay's file instead.")
     ] = False,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            metavar="COMMAND",
+            help="The schema of what COMMAND prints with --json (treat, show, studies, ...).",
+        ),
+    ] = None,
 ) -> None:
     """Example: calcref schema therapies > therapies.schema.json
 
     Generated from the rules calcref's loader applies. Point an editor at it (the bundled
     files do, with a yaml-language-server comment on their first line) to have mistakes
     marked as you type; `calcref validate` checks what a schema cannot see across records.
+    With --output COMMAND, the JSON Schema (Draft 2020-12) of that command's JSON output
+    instead, generated from the same declarations: calcref schema --output treat.
     """
+    if output is not None:
+        from calcref.answers import contract
+
+        command = _one_of(output, tuple(contract.OUTPUTS), "a command with JSON output")
+        sys.stdout.write(to_json(contract.output_schema(command)))
+        return
+    if kind is None:
+        raise UsageProblem("name a knowledge file (knowledge, subtypes, therapies) or --output")
     from calcref.knowledge import json_schema
 
     sys.stdout.write(to_json(json_schema.for_file(kind.value, overlay)))

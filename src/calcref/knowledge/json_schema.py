@@ -44,13 +44,13 @@ def _object(spec: dict[str, Field]) -> dict[str, Any]:
 
 
 def _property(rule: Field) -> dict[str, Any]:
-    value = _value(rule)
+    value = value_schema(rule)
     if not rule.required:  # an optional key may be left empty (null); a required one not
         value = {"anyOf": [value, {"type": "null"}]}
     return {"description": rule.doc, **value}
 
 
-def _value(rule: Field) -> dict[str, Any]:
+def value_schema(rule: Field) -> dict[str, Any]:
     if rule.type == "str":
         return _string(rule)
     if rule.type == "strs":
