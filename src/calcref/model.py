@@ -396,8 +396,8 @@ class Tie(Record):
         "target", "What the test is ordered for; all means every subtype.", required=True
     )
     basis = choice(
-        "chapter when the chapter makes the link; curated when calcref's curators "
-        "reasoned it from the chapter's definitions.",
+        "chapter when the chapter makes the link; literature when a source beyond the "
+        "chapter does; curated when calcref's curators reasoned it from the definitions.",
         BASES,
         required=True,
     )
@@ -611,8 +611,8 @@ class Gap(Entry):
     contexts = strings("Contexts the gap concerns.", ref="context")
     subtypes = strings("Subtypes the gap concerns.", ref="subtype")
     basis = choice(
-        "chapter when a source says it; curated when calcref's curators found it by reading "
-        "the sources (say how in a note).",
+        "chapter when the chapter says it; literature when a source beyond it does; curated "
+        "when calcref's curators found it by reading the sources (say how in a note).",
         BASES,
         required=True,
     )
