@@ -65,7 +65,18 @@ def _question(args: tuple[str, ...]) -> dict[str, str]:
     names = {"--context": "context", "-c": "context", "--subtype": "subtype", "-s": "subtype"}
     names |= {"--line": "line", "-l": "line"}
     pairs = zip(args, args[1:], strict=False)
-    return {names[flag]: value for flag, value in pairs if flag in names}
+    asked = {names[flag]: value for flag, value in pairs if flag in names}
+    if "context" in asked:  # an alias (esrd, CREST) asks about the context it names
+        typed = asked["context"].strip().lower()
+        asked["context"] = next(
+            (
+                c["id"]
+                for c in SUBTYPES_YAML["contexts"]
+                if typed in [c["id"], *c.get("aliases", [])]
+            ),
+            asked["context"],
+        )
+    return asked
 
 
 def usage_error(*args: str, env: dict[str, str] | None = None) -> str:
@@ -318,6 +329,53 @@ CAUTION = {
     "required": ["id", "text", "likely"],
     "properties": {"id": {"type": "string"}, "text": {"type": "string"}, "likely": NULLABLE_STR},
 }
+# The kinds of source, strongest first, as the knowledge documentation lists them.
+SOURCE_KINDS = [
+    "randomised double-blind trial",
+    "randomised trial",
+    "meta-analysis",
+    "post hoc analysis of a randomised trial",
+    "systematic review",
+    "prospective trial",
+    "prospective series",
+    "retrospective cohort or series",
+    "case series",
+    "case report",
+    "narrative review",
+    "textbook chapter",
+    "conference abstract",
+]
+STATEMENT = {  # a harm: what a source says, with its sources
+    "type": "object",
+    "required": ["text", "sources", "caution", "notes"],
+    "properties": {
+        "text": {"type": "string"},
+        "sources": {**STR_LIST, "minItems": 1},
+        "caution": CAUTION,
+        "notes": {"type": "array"},
+    },
+}
+EFFECT = {
+    "type": "object",
+    "required": ["type", "measure", "value", "interval", "level", "p"],
+    "properties": {
+        "type": {
+            "enum": [
+                "risk ratio",
+                "hazard ratio",
+                "relative hazard",
+                "odds ratio",
+                "mean difference",
+                "other",
+            ]
+        },
+        "measure": {"type": "string"},
+        "value": {"type": "string"},
+        "interval": NULLABLE_STR,
+        "level": NULLABLE_STR,
+        "p": NULLABLE_STR,
+    },
+}
 STUDY = {
     "type": "object",
     "required": [
@@ -331,6 +389,13 @@ STUDY = {
         "outcome",
         "counts",
         "caution",
+        "kind",
+        "aim",
+        "comparator",
+        "effects",
+        "direction",
+        "harms",
+        "conclusion",
     ],
     "properties": {
         "ref": {"type": "string"},
@@ -343,18 +408,29 @@ STUDY = {
         "outcome": {"type": "string"},
         "counts": COUNTS,
         "caution": CAUTION,
+        "kind": {"enum": [*SOURCE_KINDS, None]},
+        "aim": {"enum": ["treatment", "prevention", None]},
+        "comparator": NULLABLE_STR,
+        "effects": {"type": "array", "items": EFFECT},
+        "direction": {"enum": ["benefit", "no significant effect", "harm", "mixed", None]},
+        "harms": {"type": "array", "items": STATEMENT},
+        "conclusion": NULLABLE_STR,
         # only in an answer seen from a context or subtype: whose patients they were
         "relation": {"enum": ["this", "narrower", "broader", "other"]},
     },
 }
 POSITION = {
     "type": "object",
-    "required": ["source", "label", "line", "evidence"],
+    "required": ["source", "label", "line", "evidence", "view", "grade", "caution"],
     "properties": {
         "source": {"type": "string"},
         "label": {"type": "string"},
         "line": {"enum": ["first", "second", "third", None]},
         "evidence": {"enum": ["A", "B", "C", "D", "E", None]},
+        "view": NULLABLE_STR,
+        # a source's own grading, attributed (e.g. an Oxford level), never a chapter letter
+        "grade": NULLABLE_STR,
+        "caution": CAUTION,
     },
 }
 TREAT_SCHEMA = {
@@ -364,11 +440,14 @@ TREAT_SCHEMA = {
         "required": [
             "id",
             "name",
+            "place",
             "line",
             "evidence",
+            "graded_for",
             "positions",
             "contexts",
             "regimens",
+            "harms",
             "studies",
             "notes",
             "sources",
@@ -376,8 +455,14 @@ TREAT_SCHEMA = {
         "properties": {
             "id": {"type": "string"},
             "name": {"type": "string"},
+            "place": {"enum": ["chapter ladder", "beyond the chapter"]},
             "line": {"enum": ["first", "second", "third", None]},
             "evidence": {"enum": ["A", "B", "C", "D", "E", None]},
+            # the subtypes the chapter's letter grades it for (none when it has no letter)
+            "graded_for": STR_LIST,
+            "harms": {"type": "array", "items": STATEMENT},
+            # a treat answer's id of the strongest study for the patients asked about
+            "strongest": NULLABLE_STR,
             "contexts": STR_LIST,
             "positions": {"type": "array", "items": POSITION},
             "regimens": {"type": "array"},
@@ -437,7 +522,7 @@ WORKUP_SCHEMA = {
                     "required": ["target", "basis", "reason"],
                     "properties": {
                         "target": {"type": "string"},
-                        "basis": {"enum": ["chapter", "curated"]},
+                        "basis": {"enum": ["chapter", "curated", "literature"]},
                         "reason": {"type": "string"},
                     },
                 },
@@ -461,10 +546,19 @@ CITE_SCHEMA = {
             "issue",
             "pages",
             "doi",
+            "pmid",
+            "pmcid",
+            "registrations",
+            "kind",
+            "population",
+            "covers",
+            "site",
+            "updated",
             "url",
         ],
         "properties": {
             "id": {"type": "string"},
+            "type": {"enum": ["article", "chapter", "online"]},
             "authors": STR_LIST,
             "title": NULLABLE_STR,
             "journal": NULLABLE_STR,
@@ -473,6 +567,14 @@ CITE_SCHEMA = {
             "issue": NULLABLE_STR,
             "pages": NULLABLE_STR,
             "doi": NULLABLE_STR,
+            "pmid": {"type": ["string", "null"], "pattern": "^[0-9]+$"},
+            "pmcid": {"type": ["string", "null"], "pattern": "^PMC[0-9]+$"},
+            "registrations": STR_LIST,
+            "kind": {"enum": [*SOURCE_KINDS, None]},
+            "population": NULLABLE_STR,
+            "covers": NULLABLE_STR,
+            "site": NULLABLE_STR,
+            "updated": NULLABLE_STR,
             "url": NULLABLE_STR,
         },
     },
@@ -556,7 +658,7 @@ def test_help_keeps_square_brackets_literally():
         ("treat", "Usage: calcref treat [OPTIONS]"),
         ("cite", "Usage: calcref cite [OPTIONS] [ID]..."),
         ("show", "Usage: calcref show [OPTIONS] {THERAPY}"),  # Typer braces required ones
-        ("search", "Usage: calcref search [OPTIONS] {TEXT}"),
+        ("search", "Usage: calcref search [OPTIONS] {WORDS...}"),
         ("levels", "Usage: calcref levels [OPTIONS]"),
         ("overview", "Usage: calcref overview [OPTIONS]"),
         ("contexts", "Usage: calcref contexts [OPTIONS]"),
@@ -592,7 +694,7 @@ def test_every_option_is_documented_in_help():
         ],
         "cite": ["--therapy", "-t", "--format", "-f", "--json"],
         "show": ["--json"],
-        "search": ["--format", "-f", "--json"],
+        "search": ["--all", "-a", "--format", "-f", "--json"],
         "levels": ["--format", "-f", "--json"],
         "overview": ["--format", "-f", "--json"],
         "contexts": ["--format", "-f", "--json"],
@@ -632,9 +734,19 @@ def test_completion_of_context_ids_and_aliases():
 
 
 def test_completion_of_subtype_therapy_and_reference_ids():
-    assert complete("calcref subtypes meta") == ["metastatic"]
-    assert complete("calcref workup --subtype dys") == ["dystrophic"]
-    assert complete("calcref treat -s calci") == ["calciphylaxis"]
+    # a subtype answers to its id and to its name, hyphenated; both are offered
+    for words, wanted in (
+        ("calcref subtypes meta", "metastatic"),
+        ("calcref workup --subtype dys", "dystrophic"),
+        ("calcref treat -s calci", "calciphylaxis"),
+    ):
+        offered = complete(words)
+        assert wanted in offered, words
+        prefix = words.rsplit(" ", 1)[1]
+        assert all(o.startswith(prefix) for o in offered), offered
+        for word in offered:  # every word offered is one calcref accepts
+            assert ok_json("subtypes", word)[0]["id"] in ALL_SUBTYPE_IDS
+    assert ok_json("subtypes", "metastatic-calcinosis-cutis")[0]["id"] == "metastatic"
     assert complete("calcref show mino") == ["minocycline"]
     assert complete("calcref cite --therapy thio") == ["thiosulfate"]
     assert complete("calcref cite bal") == ["balin2012"]
@@ -682,6 +794,51 @@ def test_treat_json_matches_the_contract_and_lists_every_therapy():
     assert all("match" not in r for r in records)
     # seen from no context or subtype, a study does not say whose patients it counted
     assert all("relation" not in s for r in records for s in r["studies"])
+    for record in records:
+        therapy = yaml_therapy(record["id"])
+        # asked about no patients in particular, the ladder is every therapy the chapter names
+        chapter_named = "chapter" in therapy.get("sources", [])
+        assert record["place"] == ("chapter ladder" if chapter_named else "beyond the chapter")
+        # the chapter's letter grades the subtypes its record names; no letter, no grade
+        graded = therapy.get("subtypes", []) if graded_letter(therapy) else []
+        assert record["graded_for"] == graded, record["id"]
+        # the strongest study is one of its own, and only a therapy without studies has none
+        assert "strongest" in record
+        assert (record["strongest"] is None) == (record["studies"] == []), record["id"]
+        if record["strongest"] is not None:
+            assert record["strongest"] in {s["id"] for s in record["studies"]}
+        # a therapy beyond the chapter has no chapter line or letter (the pack's first rule)
+        if not chapter_named:
+            assert (record["line"], record["evidence"]) == (None, None), record["id"]
+            assert all(p["evidence"] is None for p in record["positions"]), record["id"]
+
+
+def test_treat_chapter_letter_is_only_for_the_patients_it_grades():
+    """Bisphosphonates: second line, D, for dystrophic calcinosis in the chapter. Asked about
+    calciphylaxis (studied there only by the literature) they sit beyond the chapter, and the
+    row says whom the chapter's letter is for."""
+    assert graded_letter(yaml_therapy("bisphosphonates")) == "D"
+    dystrophic = by_id(ok_json("treat", "--subtype", "dystrophic"))
+    assert dystrophic["bisphosphonates"]["place"] == "chapter ladder"
+    calciphylaxis = by_id(ok_json("treat", "--subtype", "calciphylaxis"))
+    record = calciphylaxis["bisphosphonates"]
+    assert record["place"] == "beyond the chapter"
+    assert (record["line"], record["evidence"], record["graded_for"]) == (
+        "second",
+        "D",
+        ["dystrophic"],
+    )
+    # udomkarnjananun-calciphylaxis pooled bisphosphonates: mortality RR 0.77 (0.44–1.32)
+    [pooled] = [s for s in record["studies"] if s["ref"] == "udomkarnjananun-calciphylaxis"]
+    assert pooled["kind"] == "meta-analysis" and pooled["relation"] == "this"
+    assert [(e["type"], e["value"], e["interval"]) for e in pooled["effects"]] == [
+        ("risk ratio", "0.77", "0.44–1.32")
+    ]
+    assert pooled["direction"] == "no significant effect"
+    table = " ".join(ok("treat", "--subtype", "calciphylaxis", env=WIDE).stdout.split())
+    beyond = table.index("Beyond the chapter")
+    assert table.index("Bisphosphonates") > beyond
+    assert "the chapter's second line, D, is for dystrophic" in table
 
 
 def test_treat_json_line_and_evidence_are_the_chapter_ladder():
@@ -782,10 +939,14 @@ def test_treat_ssc_table_shows_the_therapies_and_study_counts():
     # the compact row shows one study: colchicine's is Balin 2012's, labelled as CTD's
     assert "Balin 2012 [ctd: the whole group]: n=8: 1 complete, 2 partial" in out
     # warfarin's compact row shows Traineau 2020 (a systematic review outranks a series);
-    # the full table still gives the chapter's Balin 2012 series, labelled the same way
-    assert "Balin 2012 [ctd: the whole group]: n=4: 1 partial" in details
-    assert "Balin 2012 [ctd]:" not in out
-    assert "Balin 2012 [ctd]:" not in details
+    # the chart still gives the chapter's Balin 2012 series, labelled the same way
+    assert "Warfarin ⚑" in out and "Traineau 2020 [ssc, dm], systematic review" in out
+    chart = ok("treat", "--context", "ssc", "--chart", env=WIDE).stdout
+    warfarin = chart[chart.index("\nWarfarin\n") :]
+    assert warfarin.startswith("\nWarfarin\n  Balin 2012 [ctd: the whole group]\n")
+    assert "n=4: 1 partial" in warfarin.splitlines()[3]
+    assert "Balin 2012 [ctd]" not in out + chart
+    assert "[ctd: the whole group]" in details
     assert "Match" not in out  # compact rows say how each matched on the study line
     assert "studied in ssc" in out  # minocycline (Robertson 2003)
     assert "named for ssc; no study in it" in out  # e.g. aluminum hydroxide (JOPA)
@@ -892,7 +1053,9 @@ def test_treat_jdm_has_the_required_therapies():
     # the literature's: Traineau 2020 (SSc and DM, a group containing JDM), and two about
     # calciphylaxis in CKD (Udomkarnjananun's pooled mortality, Strand 2022's table): never
     # read as JDM's own results
-    literature = {s["ref"]: s["relation"] for s in bisphosphonates["studies"] if not from_chapter(s)}
+    literature = {
+        s["ref"]: s["relation"] for s in bisphosphonates["studies"] if not from_chapter(s)
+    }
     assert literature == {
         "traineau2020": "broader",
         "udomkarnjananun-calciphylaxis": "other",
@@ -952,7 +1115,9 @@ def test_treat_line_first_includes_minocycline_as_the_jopa_article_places_it():
         (p["source"], p["label"]) for p in minocycline["positions"] if p["line"] == "first"
     ] == [("jopa", "Cloutier (JOPA)")]
     table = ok("treat", "--line", "first", env=WIDE).stdout
-    assert "Minocycline ⚑2 · Cloutier (JOPA): first line" in table
+    # the mark counts what `show` adds (notes, views, harms); the literature added views
+    marked = re.search(r"Minocycline ⚑(\d+) · Cloutier \(JOPA\): first line", table)
+    assert marked and int(marked[1]) >= 2, table
     details = ok("treat", "--line", "first", "--details", env=WIDE).stdout
     assert "Cloutier (JOPA) (no evidence letter): Often used first line" in details
 
@@ -1022,8 +1187,8 @@ def query_context_id(typed: str) -> str:
         ("--subtype", "metastatic"),
         ("--line", "third"),
         ("--min-evidence", "A"),
-        ("--context", "ckd"),
-        ("--context", "esrd"),
+        ("--context", "sarcoidosis"),
+        ("--context", "myeloma"),  # an alias of malignancy
     ],
 )
 def test_treat_filter_matching_nothing_is_not_an_error(args):
@@ -1236,11 +1401,17 @@ def test_treat_csv_one_row_per_record_lists_joined():
     caution = dose["caution"]
     assert caution["likely"] == "<1.2 mg/day"
     colchicine = next(r for r in rows if r["id"] == "colchicine")
-    assert colchicine["regimens"] == (
+    chapter_dose = (
         f"<1.2 g/day ({', '.join(dose['sources'])}) "
         f"[Caution (likely {caution['likely']}): {' '.join(caution['text'].split())}]"
     )
+    assert colchicine["regimens"].startswith(chapter_dose)
     assert "almost certainly mg/day" in colchicine["regimens"]
+    # valenzuela2016's own dose (1 mg/day by mouth, in SSc) follows in the same cell,
+    # attributed, and leaves the chapter's figure and its caution as they are
+    [other] = [g for g in yaml_therapy("colchicine")["regimens"] if g is not dose]
+    assert other["sources"] == ["valenzuela2016"] and "1 mg/day" in other["text"]
+    assert f"{chapter_dose}; {other['text']} (valenzuela2016)" in colchicine["regimens"]
 
 
 def test_treat_json_flag_wins_over_format():
@@ -1254,11 +1425,58 @@ def test_treat_json_flag_wins_over_format():
 
 
 def test_workup_alone_lists_all_twelve():
+    """Every investigation: the chapter's twelve, then the calciphylaxis tests only the
+    literature names (nunley2018-calciphylaxis-workup), each tie saying so."""
     records = ok_json("workup")
     jsonschema.validate(records, WORKUP_SCHEMA)
     assert ids(records) == ALL_INVESTIGATION_IDS
-    assert len(records) == 12
-    table = squash(column_text(ok("workup").stdout, "Investigation", "Looks for"))
+    chapter = [r for r in records if from_chapter(r)]
+    assert [r["id"] for r in chapter] == [
+        "fbc",
+        "urea-creatinine",
+        "calcium-phosphate",
+        "pth",
+        "vitamin-d",
+        "electrophoresis",
+        "muscle-enzymes",
+        "ctd-screen",
+        "skin-biopsy",
+        "radiographs",
+        "bone-scintigraphy",
+        "ct-mri",
+    ]
+    # the chapter's reasons are the chapter's or its curators' (never "literature")
+    for record in chapter:
+        for tie in record["rationale"]:
+            if tie["sources"] == ["chapter"]:
+                assert tie["basis"] in ("chapter", "curated"), (record["id"], tie)
+    literature_only = [r for r in records if not from_chapter(r)]
+    assert len(literature_only) == 7
+    for record in literature_only:
+        assert record["sources"] == ["nunley2018-calciphylaxis-workup"], record["id"]
+        assert {(t["target"], t["basis"]) for t in record["rationale"]} == {
+            ("calciphylaxis", "literature")
+        }
+    names = " ".join(r["name"] for r in literature_only).lower()
+    for test in (  # nunley2018-calciphylaxis-workup's laboratory tests beyond the chapter's
+        "alkaline phosphatase",
+        "albumin",
+        "antithrombin iii",
+        "protein c",
+        "factor v leiden",
+        "homocysteine",
+        "cryoglobulins",
+        "cryofibrinogen",
+        "hepatitis c",
+        "amylase",
+        "lipase",
+        "aluminium",
+        "esr",
+        "crp",
+        "anca",
+    ):
+        assert test in names, test
+    table = squash(column_text(ok("workup", "--details").stdout, "Investigation", "Looks for"))
     for investigation in SUBTYPES_YAML["investigations"]:
         assert squash(investigation["name"]) in table
 
@@ -1283,17 +1501,20 @@ def test_workup_metastatic_gives_subtype_specific_curated_reasons():
 
 def test_workup_metastatic_table():
     out = ok("workup", "-s", "METASTATIC", env=WIDE).stdout
-    assert out.startswith("Workup · metastatic")
-    for name in (
-        "Serum calcium and phosphate",
-        "Parathyroid hormone levels",
-        "Vitamin D levels",
-        "Urea and creatinine",
-    ):
-        assert name in out
-    assert "metastatic: Hyperparathyroidism is the first cause" in out
-    assert "[curated]" in out
-    assert "Muscle enzymes" not in out
+    details = ok("workup", "-s", "METASTATIC", "--details", env=WIDE).stdout
+    for table in (out, details):
+        assert table.startswith("Workup · metastatic")
+        for name in (
+            "Serum calcium and phosphate",
+            "Parathyroid hormone levels",
+            "Vitamin D levels",
+            "Urea and creatinine",
+        ):
+            assert name in table
+        assert "[curated]" in table
+        assert "Muscle enzymes" not in table
+    # the full table gives each reason
+    assert "metastatic: Hyperparathyroidism is the first cause" in details
 
 
 def test_workup_context_ssc():
@@ -1308,7 +1529,12 @@ def test_workup_context_ssc():
         ok("workup", "-c", "crest", "--json").stdout
         == ok("workup", "--context", "ssc", "--json").stdout
     )
-    assert "ctd-screen" not in by_id(ok_json("workup", "--context", "ckd"))
+    # in CKD the chapter gives no reason for a CTD screen; only the literature's
+    # calciphylaxis workup (ANA and ANCA, to exclude vasculitis) names it there
+    ckd = by_id(ok_json("workup", "--context", "ckd"))
+    assert [(t["target"], t["basis"], t["sources"]) for t in ckd["ctd-screen"]["rationale"]] == [
+        ("calciphylaxis", "literature", ["nunley2018-calciphylaxis-workup"])
+    ]
 
 
 def test_workup_formats():
@@ -1364,12 +1590,33 @@ def test_subtypes_card_json_and_case():
     (dystrophic,) = ok_json("subtypes", "dystrophic")
     assert "minocycline" in dystrophic["therapies"]
     figures = [(f["context"], f["figure"]) for f in dystrophic["frequencies"]]
-    assert figures == [("ssc", "approximately 25%"), ("jdm", "10%–40%"), ("sle", "rare")]
     assert figures == [(f["context"], f["figure"]) for f in yaml_frequencies("dystrophic")]
-    # each figure in the chapter's own words: its statement says it exactly so
-    for frequency in dystrophic["frequencies"]:
-        chapter = [s["text"] for s in frequency["statements"] if "chapter" in s["sources"]]
-        assert any(frequency["figure"] in text for text in chapter), frequency["figure"]
+    chapter = [f for f in dystrophic["frequencies"] if any(map(from_chapter, f["statements"]))]
+    literature = [f for f in dystrophic["frequencies"] if f not in chapter]
+    assert [(f["context"], f["figure"]) for f in chapter] == [
+        ("ssc", "approximately 25%"),
+        ("jdm", "10%–40%"),
+        ("sle", "rare"),
+    ]
+    # each chapter figure in the chapter's own words: its statement says it exactly so
+    for frequency in chapter:
+        said = [s["text"] for s in frequency["statements"] if "chapter" in s["sources"]]
+        assert any(frequency["figure"] in text for text in said), frequency["figure"]
+    # the literature's figures are kept apart, each its source's own (tajalli2019: about 25%
+    # of limited SSc; davuluri2022: 20–40% of JDM, up to 20% of adults with DM)
+    assert sorted(
+        (f["context"], f["figure"], s)
+        for f in literature
+        for t in f["statements"]
+        for s in t["sources"]
+    ) == [
+        ("dm", "up to 20%", "davuluri2022"),
+        ("jdm", "20–40%", "davuluri2022"),
+        ("ssc", "about 25%", "tajalli2019"),
+    ]
+    for frequency in literature:
+        assert all(frequency["figure"] in s["text"] for s in frequency["statements"])
+        assert all(s["notes"] for s in frequency["statements"])  # a note says how they differ
 
 
 def test_subtypes_dystrophic_card_shows_attributed_frequencies():
@@ -1406,12 +1653,17 @@ def test_cite_default_is_ama_with_links():
         assert re.search(rf"^{number}\. ", out, re.M)
     assert "DOI: https://doi.org/10.1001/archdermatol.2011.2052" in out
     assert "DOI: https://doi.org/10.1136/ard.62.3.267" in out
+    unconfirmed = [r for r in THERAPIES_YAML["references"] if not r.get("doi")]
     searchable = [
-        r
-        for r in THERAPIES_YAML["references"]
-        if r.get("title") and not r.get("doi") and r["type"] != "chapter"
+        r for r in unconfirmed if r.get("title") and not r.get("pmid") and r["type"] == "article"
     ]
     assert out.count("PubMed search (not a confirmed identifier)") == len(searchable)
+    records = [r for r in unconfirmed if r.get("pmid")]
+    assert out.count("PubMed record: https://pubmed.ncbi.nlm.nih.gov/") == len(records)
+    assert "PubMed record: https://pubmed.ncbi.nlm.nih.gov/8881679/" in out  # bottomley1996
+    online = [r for r in unconfirmed if not r.get("pmid") and r["type"] == "online"]
+    assert out.count("no link: an online reference is not indexed in PubMed") == len(online)
+    assert len(online) == 3  # the three Medscape pages of the literature pack
     assert "no link: title not given in the source" in out  # jopa
     assert "no link: a book chapter is not indexed in PubMed" in out  # chapter
     assert "Balin SJ, Wetter DA, Andersen LK, et al." in out
@@ -1429,13 +1681,35 @@ def test_cite_json_contract_and_links():
         record = refs[reference["id"]]
         assert record["doi"] == reference.get("doi")
         assert record["year"] == reference.get("year")
-        if reference["type"] == "chapter" and not reference.get("doi"):
+        assert record.get("pmid") == reference.get("pmid")
+        if reference.get("doi"):
+            assert record["link"] == "DOI"
+        elif reference.get("pmid"):  # a PMID seen on PubMed or PMC: the record itself
+            assert record["link"] == "PubMed record"
+            assert record["url"] == f"https://pubmed.ncbi.nlm.nih.gov/{reference['pmid']}/"
+        elif reference["type"] == "chapter":
             assert record["url"] is None  # a book chapter is not indexed in PubMed
             assert record["link"] == "no link: a book chapter is not indexed in PubMed"
-        elif not reference.get("doi") and reference.get("title"):
+        elif reference["type"] == "online":
+            assert record["url"] is None  # a web page (Medscape) is not indexed in PubMed
+            assert record["link"] == "no link: an online reference is not indexed in PubMed"
+        elif reference.get("title"):
             assert record["link"].startswith("PubMed search")
             assert record["url"].startswith("https://pubmed.ncbi.nlm.nih.gov/?term=")
     assert refs["jopa"]["url"] is None
+    # identifiers the pack confirmed on PubMed or PMC
+    assert (refs["bottomley1996"]["pmid"], refs["bottomley1996"]["doi"]) == ("8881679", None)
+    assert refs["bottomley1996"]["url"] == "https://pubmed.ncbi.nlm.nih.gov/8881679/"
+    assert (refs["floege2015"]["doi"], refs["floege2015"]["pmid"]) == (
+        "10.2215/CJN.10221014",
+        "25887067",
+    )
+    assert refs["floege2015"]["pmcid"] == "PMC4422249"
+    assert refs["calciphyx-protocol"]["pmcid"] == "PMC8757410"
+    # identifiers the pack saw only on mirrors are never transcribed
+    assert refs["sinha2024"]["doi"] is None and refs["sinha2024"]["pmid"] is None
+    assert refs["traineau2020"]["pmid"] is None
+    assert refs["nunley2020-calcinosis-treatment"]["type"] == "online"
 
 
 def test_cite_format_json_is_the_json_flag():
@@ -1452,7 +1726,11 @@ def test_cite_therapy_minocycline_bibtex():
     out = ok("cite", "--therapy", "minocycline", "--format", "bibtex").stdout
     keys = re.findall(r"^@\w+\{([^,]+),$", out, re.M)
     expected = references_behind("minocycline")
-    assert set(keys) == expected == {"chapter", "jopa", "balin2012", "robertson2003"}
+    chapter_era = {"chapter", "jopa", "balin2012", "robertson2003"}
+    # the literature's views on minocycline: valenzuela2016 (a dose, used cyclically),
+    # davuluri2022 (inflamed lesions), jimenezgallo2015 (named among the drugs)
+    literature = {"valenzuela2016", "davuluri2022", "jimenezgallo2015"}
+    assert set(keys) == expected == chapter_era | literature
     assert keys == [r for r in ALL_REFERENCE_IDS if r in expected]
     assert "@incollection{chapter," in out
     assert "doi = {10.1136/ard.62.3.267}" in out
@@ -1623,9 +1901,9 @@ def test_search_myeloma_finds_metastatic_and_electrophoresis():
 
 def test_search_thiosulfate_and_juvenile():
     assert ("therapy", "sodium-thiosulfate") in {
-        (h["kind"], h["id"]) for h in ok_json("search", "thiosulfate")
+        (h["kind"], h["id"]) for h in ok_json("search", "thiosulfate", "--all")
     }
-    juvenile = {(h["kind"], h["id"]) for h in ok_json("search", "juvenile")}
+    juvenile = {(h["kind"], h["id"]) for h in ok_json("search", "juvenile", "--all")}
     assert ("context", "jdm") in juvenile
     assert ("study", "jiang2011-case") in juvenile
     assert ("subtype", "dystrophic") in juvenile
@@ -1807,7 +2085,7 @@ def test_overview_table_and_formats():
         ["treat", "--context", "ssc", "--details", "--chart"],
         ["cite"],
         ["show", "minocycline"],
-        ["search", "calcium"],
+        ["search", "calcium", "--all"],  # every hit: no "more hits" line on stderr
         ["levels"],
         ["overview"],
         ["contexts"],
@@ -1815,7 +2093,9 @@ def test_overview_table_and_formats():
 )
 def test_json_is_one_document_and_nothing_else(args):
     result = ok(*args, "--json")
-    assert result.stderr == ""
+    # nothing on stderr but a treat answer's gap lines for the question it asks
+    expected = gap_stderr(**_question(tuple(args))) if args[0] == "treat" else ""
+    assert result.stderr == expected
     assert result.stdout.endswith("\n") and not result.stdout.endswith("\n\n")
     decoder = json.JSONDecoder()
     value, end = decoder.raw_decode(result.stdout)
@@ -2177,7 +2457,9 @@ def test_pipes_and_commas_in_knowledge_keep_markdown_and_csv_columns(data_copy):
 TABLE_COMMANDS = [
     ["treat"],
     ["treat", "--context", "ssc", "--details", "--chart"],
+    ["treat", "--subtype", "calciphylaxis"],  # the ladder, then beyond the chapter
     ["workup"],
+    ["workup", "--details"],
     ["workup", "--subtype", "metastatic"],
     ["subtypes"],
     ["subtypes", "dystrophic"],
@@ -2210,13 +2492,13 @@ def test_piped_tables_never_cut_with_an_ellipsis(args):
     ("args", "header", "next_header", "text"),
     [
         (
-            ["workup"],
+            ["workup", "--details"],  # the full table (the default is one line per test)
             "Investigation",
             "Looks for",
             "Computed tomography and magnetic resonance imaging (MRI)",
         ),
         (
-            ["workup"],
+            ["workup", "--details"],
             "Investigation",
             "Looks for",
             "Connective tissue disease screen: antinuclear antibodies (ANAs)"
@@ -2232,6 +2514,24 @@ def test_piped_tables_keep_long_names_whole(args, header, next_header, text):
     out = ok(*args).stdout
     assert ELLIPSIS not in out
     assert squash(text) in squash(column_text(out, header, next_header))
+
+
+@pytest.mark.parametrize("width", ["20", "24", "30"])
+def test_a_narrow_screen_puts_the_kind_of_source_above_a_compact_row(width):
+    """Beyond the chapter the place is a kind of source ("double-blind RCT"): beside the
+    row it would leave a 20-column screen two columns and fold every word, so the row's
+    lines go under it instead, each word whole."""
+    out = ok("treat", "--subtype", "calciphylaxis", env={"COLUMNS": width}).stdout
+    lines = out.splitlines()
+    assert all(len(line) <= int(width) for line in lines)
+    kind = lines.index(" double-blind RCT")
+    assert lines[kind + 1].startswith(" Hexasodium fytate")
+    words = out.split()
+    for word in ("Hexasodium", "(SNF472)", "haemodialysis", "Parathyroidectomy"):
+        assert word in words, word
+    # at 80 columns the kind stands beside the row, as before
+    wide = ok("treat", "--subtype", "calciphylaxis", env={"COLUMNS": "80"}).stdout
+    assert re.search(r"^ double-blind RCT +Hexasodium fytate \(SNF472\)", wide, re.M)
 
 
 def test_a_very_long_unbroken_name_is_folded_not_cut(data_copy):
@@ -2279,19 +2579,49 @@ def test_a_warm_cache_gives_the_same_answer(private_cache):
 
 
 def test_empty_context_points_to_its_subtypes():
-    """ESRD has no therapy of its own in the sources; calciphylaxis (its subtype) has one.
-    The table says why beside the empty answer: the gaps of CKD and its subtypes."""
-    result = ok("treat", "--context", "esrd", env=WIDE)
-    gaps = yaml_gaps(context="ckd")
-    assert gaps, "therapies.yaml says why CKD has no therapy of its own"
+    """Infection (typed by its alias) has no therapy of its own in the sources; dystrophic
+    calcinosis (its subtype) has. The table says why beside the empty answer: the gaps of
+    the context and its subtypes."""
+    result = ok("treat", "--context", "post-infection", env=WIDE)
+    gaps = yaml_gaps(context="infection")
+    assert gaps, "therapies.yaml says why infection has no therapy of its own"
     assert result.stdout.splitlines()[: len(gaps)] == [f"⚠ Gap: {text}" for text in gaps]
-    assert "no therapies recorded for context ckd" in result.stderr
-    assert "try: calcref treat --subtype calciphylaxis" in result.stderr
+    assert "no therapies recorded for context infection" in result.stderr
+    assert "(its subtypes: dystrophic; try: calcref treat --subtype dystrophic)" in result.stderr
     assert one_line(result.stderr)
-    followed = ok_json(
-        "treat", "--subtype", "calciphylaxis", stderr=gap_stderr(subtype="calciphylaxis")
+    followed = ok_json("treat", "--subtype", "dystrophic")
+    assert followed and followed[0]["place"] == "chapter ladder"
+    # a context whose subtypes have no therapy either gets no suggestion to follow
+    sarcoidosis = ok("treat", "--context", "sarcoidosis", env=WIDE)
+    assert "(its subtypes: metastatic)" in sarcoidosis.stderr
+    assert "try:" not in sarcoidosis.stderr
+
+
+def test_esrd_is_answered_by_the_literature_beside_the_chapter_s_one_sentence():
+    """ESRD (CKD) had no therapy of its own in the chapter. The literature's calciphylaxis
+    studies were of patients with CKD or on dialysis, so its therapies answer it, all beyond
+    the chapter, the randomised trial first; the gaps say what the chapter holds."""
+    records = ok_json("treat", "--context", "esrd")
+    assert records
+    assert {r["place"] for r in records} == {"beyond the chapter"}
+    assert all(
+        r["match"] == {"kind": "direct", "context": "ckd", "evidence": "studied"} for r in records
     )
-    assert [r["id"] for r in followed] == ["surgical-excision"]
+    # sinha2024: hexasodium fytate, the pack's one randomised double-blind trial
+    first = records[0]
+    assert first["id"] == "hexasodium-fytate"
+    [trial] = [s for s in first["studies"] if s["id"] == first["strongest"]]
+    assert (trial["ref"], trial["kind"]) == ("sinha2024", "randomised double-blind trial")
+    table = ok("treat", "--context", "esrd", env=WIDE).stdout
+    gaps = yaml_gaps(context="ckd")
+    assert table.splitlines()[: len(gaps)] == [f"⚠ Gap: {text}" for text in gaps]
+    assert any("surgical removal" in gap for gap in gaps)  # the chapter's one sentence
+    assert "Treatment ladder" not in table
+    assert "Beyond the chapter" in table
+    # asked by the subtype, the chapter's surgical removal is on its ladder
+    calciphylaxis = by_id(ok_json("treat", "--subtype", "calciphylaxis"))
+    assert calciphylaxis["surgical-excision"]["place"] == "chapter ladder"
+    assert calciphylaxis["hexasodium-fytate"]["place"] == "beyond the chapter"
 
 
 def test_unknown_value_prefix_suggests_the_full_name():
@@ -2311,7 +2641,7 @@ def test_cite_style_prints_the_citation_document(style):
 
     kb = load_active()
     result = ok("cite", "--therapy", "minocycline", "--style", style.upper())
-    refs = [r for r in kb.references if r.id in {"chapter", "jopa", "balin2012", "robertson2003"}]
+    refs = [r for r in kb.references if r.id in references_behind("minocycline")]
     assert result.stdout.replace("\r\n", "\n") == export(refs, style).replace("\r\n", "\n")
     assert result.stderr == ""
 

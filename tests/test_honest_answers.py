@@ -27,17 +27,30 @@ def ok_json(*args: str) -> list | dict:
 
 
 def test_lupus_is_answered_with_the_group_s_evidence_labelled_as_the_group_s():
-    """No source reports a lupus patient: every row is connective tissue disease as a whole,
-    and the answer says so before the rows."""
+    """The chapter reports no lupus patient: every row of its ladder is connective tissue
+    disease as a whole. Beyond the chapter one woman with dermatomyositis and lupus is
+    recorded (badawi-ivsts, intravenous sodium thiosulfate). The answer says so before the
+    rows."""
     result = ok("treat", "--context", "sle", env=WIDE)
     gap = "⚠ Gap: The chapter says dystrophic calcification is rare in systemic lupus"
     assert result.stdout.startswith(gap)
+    assert "One patient with lupus is recorded, beyond the chapter" in result.stdout
     records = json.loads(ok("treat", "--context", "sle", "--json").stdout)
-    assert records
-    assert {r["match"]["kind"] for r in records} == {"broader"}
-    assert {r["match"]["context"] for r in records} == {"ctd"}
-    relations = {s["relation"] for r in records for s in r["studies"]}
+    ladder = [r for r in records if r["place"] == "chapter ladder"]
+    beyond = [r for r in records if r["place"] == "beyond the chapter"]
+    assert ladder and records == ladder + beyond
+    assert {r["match"]["kind"] for r in ladder} == {"broader"}
+    assert {r["match"]["context"] for r in ladder} == {"ctd"}
+    relations = {s["relation"] for r in ladder for s in r["studies"]}
     assert "this" not in relations and "narrower" not in relations
+    # the one lupus patient: a 54-year-old woman with dermatomyositis and lupus (Badawi)
+    [iv] = beyond
+    assert iv["id"] == "sodium-thiosulfate-intravenous"
+    assert iv["match"] == {"kind": "direct", "context": "sle", "evidence": "studied"}
+    [case] = [s for s in iv["studies"] if s["relation"] == "this"]
+    assert (case["ref"], case["n"], case["kind"]) == ("badawi-ivsts", 1, "case report")
+    assert {"sle", "dm"} <= set(case["contexts"])
+    assert "12.5 g three times a week" in case["regimen"]
     # in the table, a study of others' patients never reads as lupus patients' result
     assert "[ctd: the whole group]" in result.stdout
     assert "only for ctd as a whole" in result.stdout
@@ -49,13 +62,24 @@ def test_ssc_rows_say_whether_ssc_patients_were_studied_or_the_drug_only_named()
     assert minocycline["match"] == {"kind": "direct", "context": "ssc", "evidence": "studied"}
     robertson = next(s for s in minocycline["studies"] if s["ref"] == "robertson2003")
     assert robertson["relation"] == "this"
-    # the JOPA article lists bisphosphonates for SSc; every study beside them is in JDM
+    # the JOPA article lists bisphosphonates for SSc; every chapter study beside them is in
+    # JDM. Only Traineau 2020's systematic review (SSc and DM) covers SSc patients.
     bisphosphonates = records["bisphosphonates"]
-    assert bisphosphonates["match"]["evidence"] == "named"
-    assert {s["relation"] for s in bisphosphonates["studies"]} == {"other"}
+    chapter = [s for s in bisphosphonates["studies"] if "chapter" in s["sources"]]
+    assert chapter and {s["relation"] for s in chapter} == {"other"}
+    assert {s["contexts"][0] for s in chapter} == {"jdm"}
+    assert bisphosphonates["match"] == {"kind": "direct", "context": "ssc", "evidence": "studied"}
+    ssc_studies = [s for s in bisphosphonates["studies"] if s["relation"] == "this"]
+    assert [(s["ref"], s["kind"], s["n"]) for s in ssc_studies] == [
+        ("traineau2020", "systematic review", None)
+    ]
+    # aluminum hydroxide: the JOPA article names it for SSc, and no study is recorded
+    assert records["aluminum-hydroxide"]["match"]["evidence"] == "named"
+    assert records["aluminum-hydroxide"]["studies"] == []
     table = ok("treat", "--context", "ssc", env=WIDE).stdout
     assert "named for ssc; no study in it" in table
     assert "[jdm: another population]" in table
+    assert "studied in ssc · Traineau 2020 [ssc, dm], systematic review" in table
 
 
 def test_a_chart_labels_every_bar_with_whose_patients_it_counts():
@@ -87,24 +111,40 @@ def test_metastatic_says_to_treat_the_underlying_cause():
     assert "Management principles:" in result.stdout
 
 
-def test_calciphylaxis_says_the_sources_hold_one_sentence_and_labels_the_surgery_evidence():
+def test_calciphylaxis_says_the_chapter_holds_one_sentence_and_labels_the_surgery_evidence():
     result = ok("treat", "--subtype", "calciphylaxis", "--chart", env=WIDE)
-    assert "The sources say one thing about treating calciphylaxis" in result.stdout
-    records = ok_json("treat", "--subtype", "calciphylaxis")
-    assert [r["id"] for r in records] == ["surgical-excision"]
-    # none of the studies counted calciphylaxis patients
-    assert {s["relation"] for s in records[0]["studies"]} == {"other"}
+    chapter_says = "The chapter says one thing about treating calciphylaxis"
+    assert chapter_says in result.stdout
+    records = {r["id"]: r for r in ok_json("treat", "--subtype", "calciphylaxis")}
+    surgery = records["surgical-excision"]
+    assert surgery["place"] == "chapter ladder"
+    # none of the chapter's surgical studies counted calciphylaxis patients
+    chapter = [s for s in surgery["studies"] if "chapter" in s["sources"]]
+    assert chapter and {s["relation"] for s in chapter} == {"other"}
     # the 14 of 17 came from surgery WITH medical treatment, and say so wherever shown
-    combined = [s for s in records[0]["studies"] if s["treatment"]]
+    combined = [s for s in surgery["studies"] if s["treatment"]]
     assert [s["treatment"] for s in combined] == ["surgery with medical treatment"]
     assert "(surgery with medical treatment): n=17" in result.stdout  # the table
     assert "(surgery with medical treatment)\n" in result.stdout.split("Response by study")[1]
-    for context in ("ckd", "esrd"):
+    # the chapter's ladder gives calciphylaxis no line and no letter
+    ladder = [r for r in records.values() if r["place"] == "chapter ladder"]
+    assert all((r["line"], r["evidence"]) == (None, None) for r in ladder)
+    # beyond the chapter, the one randomised trial first: sinha2024 (hexasodium fytate),
+    # which missed both primary endpoints (BWAT-CUA p = 0.88; pain p = 0.15)
+    beyond = [r for r in records.values() if r["place"] == "beyond the chapter"]
+    assert beyond[0]["id"] == "hexasodium-fytate"
+    [trial] = [s for s in beyond[0]["studies"] if s["ref"] == "sinha2024"]
+    assert trial["kind"] == "randomised double-blind trial"
+    assert trial["direction"] == "no significant effect"
+    assert [e["p"] for e in trial["effects"]] == ["p = 0.88", "p = 0.15"]
+    table = " ".join(result.stdout.split())
+    assert table.index("Treatment ladder") < table.index("Beyond the chapter")
+    assert table.index("Surgical excision") < table.index("Beyond the chapter")
+    assert table.index("Beyond the chapter") < table.index("Hexasodium fytate")
+    for context in ("ckd", "esrd", "dialysis"):
         dialysis = invoke("treat", "--context", context)
         assert dialysis.exit_code == 0
-        assert "The sources say one thing about treating calciphylaxis" in " ".join(
-            dialysis.stdout.split()
-        )
+        assert chapter_says in " ".join(dialysis.stdout.split())
 
 
 def test_every_ladder_answer_carries_the_management_principles():

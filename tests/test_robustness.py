@@ -19,7 +19,7 @@ COMMANDS = [
     ("treat",),
     LADDER,
     ("treat", "--context", "jdm", "--chart"),
-    ("workup",),
+    ("workup", "--details"),  # the full table: the tiered default has one line per test
     ("subtypes",),
     ("subtypes", "dystrophic"),
     ("show", "colchicine"),

@@ -100,9 +100,13 @@ def print_table(out: Console, table: Table) -> None:
     """The table, when the screen can hold it; otherwise its rows stacked, one field under
     another. Below its minimum width Rich squeezes a table's columns and then cuts cells
     (at 65 columns 'n=17: 9 partial' printed as 'n=1'): a cut number is a wrong number, so a
-    table too wide for the screen is never drawn."""
+    table too wide for the screen is never drawn. Nor is one whose columns Rich would share
+    out so that a figure is folded in two ("(seminarthritisrheum201" / "2-rituximab)," at 128
+    columns)."""
     unbounded = out.options.update(max_width=UNBOUNDED)  # a measurement is clamped to it
-    if Measurement.get(out, unbounded, table).minimum <= out.width:
+    if Measurement.get(out, unbounded, table).minimum <= out.width and not _cuts_a_number(
+        out, table, unbounded
+    ):
         out.print(table)
         return
     if table.title:
@@ -119,6 +123,34 @@ def print_table(out: Console, table: Table) -> None:
             else:
                 out.print(header)
                 out.print(Padding(cell, (0, 0, 0, 2)))
+
+
+FIGURE = re.compile(r"\d[\d.,–%/-]*")  # a figure as a reader reads it: 12.5–25, 2012-, 80%
+
+
+def _cuts_a_number(out: Console, table: Table, unbounded: Any) -> bool:
+    """Whether Rich would fold a figure in two: it narrows the widest columns first, even
+    below their longest word, and folds a word too long for its column into pieces of the
+    column's width. (A long id folded away from its digits, "jaad2011-diagnostic-p|athway",
+    keeps every figure whole, as before.)"""
+    try:
+        available = out.options.update_width(out.width - table._extra_width)
+        widths = table._calculate_column_widths(out, available)
+        minimums = [table._measure_column(out, unbounded, c).minimum for c in table.columns]
+        padding = [table._get_padding_width(c._index) for c in table.columns]
+    except (AttributeError, TypeError, ValueError):  # pragma: no cover - another Rich
+        return False
+    for column, width, minimum, pad in zip(table.columns, widths, minimums, padding, strict=True):
+        room = width - pad
+        if width >= minimum or room < 1:
+            continue
+        for cell in column.cells:
+            for word in cell.plain.split() if isinstance(cell, Text) else []:
+                folds = range(room, len(word), room)
+                for figure in FIGURE.finditer(word):
+                    if any(figure.start() < fold < figure.end() for fold in folds):
+                        return True
+    return False
 
 
 def note_texts(record: Record, shown: frozenset[str] = frozenset()) -> list[Text]:
@@ -295,11 +327,11 @@ def _compact_rows(out: Console, records: list[Record], title: str, labels: Label
     """Each therapy in three short lines beside its place: its name, with a mark for what
     `show` adds and any other source's line; its first regimen, with the correction of a
     flagged dose; its strongest study in one phrase, with any caution on its figures. Text
-    wraps between words under its own column, so nothing is cut at any width."""
+    wraps between words under its own column, so nothing is cut at any width: where a word
+    would not fit beside the place ("double-blind RCT" leaves 2 columns of a 20-column
+    screen), the place is printed above each row's lines instead of beside them."""
     out.print(t(title, "bold"))
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
+    rows = []
     for record in records:
         marks = _marks(record)
         name = Text.assemble(t(record["name"], "bold"), t(f" ⚑{marks}" if marks else "", "yellow"))
@@ -334,7 +366,20 @@ def _compact_rows(out: Console, records: list[Record], title: str, labels: Label
         else:
             study = [t(matched or "no study recorded", "dim")]
         body = [name, *overlay_mark(record), regimen, *flagged, *_harms(record, labels), *study]
-        grid.add_row(*_place_cells(record, merged=True), lines(body))
+        rows.append((_place_cells(record, merged=True)[0], lines(body)))
+    grid = Table.grid(padding=(0, 1))
+    place_width = max(place.cell_len for place, _ in rows)
+    room = out.width - 1 - place_width - 1  # the grid's indent, the place, the gap
+    longest = max(Measurement.get(out, out.options, body).minimum for _, body in rows)
+    if longest > room:  # a word would be cut beside the place: the place goes above it
+        grid.add_column(overflow="fold")
+        for place, body in rows:
+            grid.add_row(lines([place, body]))
+    else:
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for place, body in rows:
+            grid.add_row(place, body)
     out.print(Padding(grid, (0, 0, 0, 1)))
 
 
