@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 import shutil
@@ -64,7 +65,7 @@ def _question(args: tuple[str, ...]) -> dict[str, str]:
     """The ids a treat command line asks about (--context, --subtype, --line), as given."""
     names = {"--context": "context", "-c": "context", "--subtype": "subtype", "-s": "subtype"}
     names |= {"--line": "line", "-l": "line"}
-    pairs = zip(args, args[1:], strict=False)
+    pairs = itertools.pairwise(args)
     asked = {names[flag]: value for flag, value in pairs if flag in names}
     if "context" in asked:  # an alias (esrd, CREST) asks about the context it names
         typed = asked["context"].strip().lower()

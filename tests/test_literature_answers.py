@@ -243,7 +243,8 @@ def test_validate_refuses_a_chapter_letter_from_another_source(knowledge):
     text = therapies.read_text(encoding="utf-8")
     at = text.index("      - source: traineau2020\n", text.index("  - id: warfarin\n"))
     therapies.write_text(
-        text[:at] + "      - source: traineau2020\n        evidence: B\n        line: first\n"
+        text[:at]
+        + "      - source: traineau2020\n        evidence: B\n        line: first\n"
         + text[at + len("      - source: traineau2020\n") :],
         encoding="utf-8",
     )

@@ -4,17 +4,30 @@ Every expected value below is typed from the pack files in
 /work/shared/sources/literature/ (sinha2024.md, calciphyx-protocol.md, floege2015.md,
 udomkarnjananun-calciphylaxis.md, wen2023.md, gossett2023.md), not from the YAML.
 """
+
 from __future__ import annotations
 
 import pytest
 
 from calcref.knowledge import load, stack
 
-G1_REFS = ("sinha2024", "calciphyx-protocol", "floege2015", "udomkarnjananun-calciphylaxis",
-           "wen2023", "gossett2023")
-CALCIPHYLAXIS_THERAPIES = ("hexasodium-fytate", "cinacalcet", "sodium-thiosulfate-intravenous",
-                           "sodium-thiosulfate-intraperitoneal", "parathyroidectomy",
-                           "hyperbaric-oxygen", "bisphosphonates")
+G1_REFS = (
+    "sinha2024",
+    "calciphyx-protocol",
+    "floege2015",
+    "udomkarnjananun-calciphylaxis",
+    "wen2023",
+    "gossett2023",
+)
+CALCIPHYLAXIS_THERAPIES = (
+    "hexasodium-fytate",
+    "cinacalcet",
+    "sodium-thiosulfate-intravenous",
+    "sodium-thiosulfate-intraperitoneal",
+    "parathyroidectomy",
+    "hyperbaric-oxygen",
+    "bisphosphonates",
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +77,11 @@ def test_sinha2024_reference(kb):
     assert "Joan Perelló" in ref.authors
     assert not ref.et_al
     # "Title | Hexasodium fytate for the treatment of calciphylaxis: a randomised, ..."
-    assert ref.title == ("Hexasodium fytate for the treatment of calciphylaxis: a randomised, "
-                         "double-blind, phase 3, placebo-controlled trial with an open-label "
-                         "extension")
+    assert ref.title == (
+        "Hexasodium fytate for the treatment of calciphylaxis: a randomised, "
+        "double-blind, phase 3, placebo-controlled trial with an open-label "
+        "extension"
+    )
     assert ref.journal == "EClinicalMedicine"
     assert ref.year == 2024
     assert ref.volume == "75"
@@ -87,8 +102,10 @@ def test_calciphyx_protocol_reference(kb):
     ref = kb.reference_by_id["calciphyx-protocol"]
     # "Authors | not shown", "Journal | not shown", "Year | not shown"
     assert not ref.authors and ref.journal is None and ref.year is None
-    assert ref.title == ("The CALCIPHYX study: a randomized, double-blind, placebo-controlled, "
-                         "Phase 3 clinical trial of SNF472 for the treatment of calciphylaxis")
+    assert ref.title == (
+        "The CALCIPHYX study: a randomized, double-blind, placebo-controlled, "
+        "Phase 3 clinical trial of SNF472 for the treatment of calciphylaxis"
+    )
     # "PMCID: PMC8757410 — confirmed on the PMC page"; "DOI: not shown. PMID: not shown."
     assert ref.pmcid == "PMC8757410"
     assert "PMC" in ref.confirmed
@@ -99,11 +116,18 @@ def test_calciphyx_protocol_reference(kb):
 
 def test_floege2015_reference(kb):
     ref = kb.reference_by_id["floege2015"]
-    assert ref.authors == ("Jürgen Floege", "Yumi Kubo", "Anna Floege", "Glenn M Chertow",
-                           "Patrick S Parfrey")
+    assert ref.authors == (
+        "Jürgen Floege",
+        "Yumi Kubo",
+        "Anna Floege",
+        "Glenn M Chertow",
+        "Patrick S Parfrey",
+    )
     assert not ref.et_al
-    assert ref.title == ("The Effect of Cinacalcet on Calcific Uremic Arteriolopathy Events in "
-                         "Patients Receiving Hemodialysis: The EVOLVE Trial")
+    assert ref.title == (
+        "The Effect of Cinacalcet on Calcific Uremic Arteriolopathy Events in "
+        "Patients Receiving Hemodialysis: The EVOLVE Trial"
+    )
     assert ref.journal == "Clin J Am Soc Nephrol"
     assert (ref.year, ref.volume, ref.issue, ref.pages) == (2015, "10", "5", "800-7")
     # "DOI: 10.2215/CJN.10221014 — confirmed on PubMed"; "PMID: 25887067"; "PMCID: PMC4422249"
@@ -113,8 +137,10 @@ def test_floege2015_reference(kb):
     assert "PubMed" in ref.confirmed and "PMC" in ref.confirmed
     assert ref.registrations == ("NCT00345839",)
     assert ref.kind == "post hoc analysis of a randomised trial"
-    assert ref.printed[0].text == ("Clin J Am Soc Nephrol. 2015 May 7;10(5):800-7. "
-                                   "doi: 10.2215/CJN.10221014. Epub 2015 Apr 17.")
+    assert ref.printed[0].text == (
+        "Clin J Am Soc Nephrol. 2015 May 7;10(5):800-7. "
+        "doi: 10.2215/CJN.10221014. Epub 2015 Apr 17."
+    )
 
 
 def test_udomkarnjananun_reference(kb):
@@ -135,8 +161,10 @@ def test_wen2023_reference(kb):
     assert len(ref.authors) == 15
     assert ref.authors[0] == "Wen Wen" and ref.authors[-1] == "Sagar U. Nigwekar"
     assert not ref.et_al
-    assert ref.title == ("Intravenous Sodium Thiosulphate for Calciphylaxis of Chronic Kidney "
-                         "Disease: A Systematic Review and Meta-analysis")
+    assert ref.title == (
+        "Intravenous Sodium Thiosulphate for Calciphylaxis of Chronic Kidney "
+        "Disease: A Systematic Review and Meta-analysis"
+    )
     assert ref.journal == "JAMA Netw Open"
     assert (ref.year, ref.volume, ref.issue, ref.article_number) == (2023, "6", "4", "e2310068")
     # "Not confirmed — do not transcribe: DOI 10.1001/jamanetworkopen.2023.10068; PMID 37099293"
@@ -147,11 +175,19 @@ def test_wen2023_reference(kb):
 
 def test_gossett2023_reference(kb):
     ref = kb.reference_by_id["gossett2023"]
-    assert ref.authors == ("Christy Gossett", "Supawadee Suppadungsuk", "Pajaree Krisanapan",
-                           "Supawit Tangpanithandee", "Charat Thongprayoon", "Michael A Mao",
-                           "Wisit Cheungpasitporn")
-    assert ref.title == ("Sodium Thiosulfate for Calciphylaxis Treatment in Patients on "
-                         "Peritoneal Dialysis: A Systematic Review")
+    assert ref.authors == (
+        "Christy Gossett",
+        "Supawadee Suppadungsuk",
+        "Pajaree Krisanapan",
+        "Supawit Tangpanithandee",
+        "Charat Thongprayoon",
+        "Michael A Mao",
+        "Wisit Cheungpasitporn",
+    )
+    assert ref.title == (
+        "Sodium Thiosulfate for Calciphylaxis Treatment in Patients on "
+        "Peritoneal Dialysis: A Systematic Review"
+    )
     assert ref.journal == "Medicina (Kaunas)"
     assert (ref.year, ref.volume, ref.issue, ref.article_number) == (2023, "59", "7", "1306")
     # "DOI: 10.3390/medicina59071306 — confirmed on the PMC page." PMID 37512116, PMC10386543
@@ -160,17 +196,31 @@ def test_gossett2023_reference(kb):
     assert ref.pmcid == "PMC10386543"
     assert "PMC" in ref.confirmed
     assert ref.kind == "systematic review"
-    assert ref.printed[0].text == ("Medicina (Kaunas). 2023 Jul 14;59(7):1306. "
-                                   "doi: 10.3390/medicina59071306")
+    assert ref.printed[0].text == (
+        "Medicina (Kaunas). 2023 Jul 14;59(7):1306. doi: 10.3390/medicina59071306"
+    )
 
 
 def test_unconfirmed_identifiers_appear_nowhere(kb):
     # The "Not confirmed" identifiers of sinha2024 and wen2023 must not be transcribed anywhere.
-    banned = ("10.1016/j.eclinm.2024.102784", "39252867", "10.1001/jamanetworkopen.2023.10068",
-              "37099293")
+    banned = (
+        "10.1016/j.eclinm.2024.102784",
+        "39252867",
+        "10.1001/jamanetworkopen.2023.10068",
+        "37099293",
+    )
     for ref in kb.references:
-        blob = " ".join(str(v) for v in (ref.doi, ref.pmid, ref.pmcid, ref.confirmed,
-                                         note_texts(ref), *(p.text for p in ref.printed)))
+        blob = " ".join(
+            str(v)
+            for v in (
+                ref.doi,
+                ref.pmid,
+                ref.pmcid,
+                ref.confirmed,
+                note_texts(ref),
+                *(p.text for p in ref.printed),
+            )
+        )
         for b in banned:
             assert b not in blob, (ref.id, b)
 
@@ -195,16 +245,32 @@ def test_sinha2024_study(kb):
     # "Least-squares mean difference 0.3 (96% CI −2.5 to 3.0); p = 0.88."
     bwat = effect(s, "BWAT-CUA")
     assert (bwat.type, bwat.value, bwat.interval, bwat.level, bwat.p) == (
-        "mean difference", "0.3", "\u22122.5 to 3.0", "96%", "p = 0.88")
+        "mean difference",
+        "0.3",
+        "\u22122.5 to 3.0",
+        "96%",
+        "p = 0.88",
+    )
     # "Least-squares mean difference 11.5 (96% CI −4.8 to 27.8); p = 0.15."
     pain = effect(s, "Pain VAS")
     assert (pain.type, pain.value, pain.interval, pain.level, pain.p) == (
-        "mean difference", "11.5", "\u22124.8 to 27.8", "96%", "p = 0.15")
+        "mean difference",
+        "11.5",
+        "\u22124.8 to 27.8",
+        "96%",
+        "p = 0.15",
+    )
     # "Neither primary endpoint was met."
     assert s.direction == "no significant effect"
     # "−5.3 (SD 5.2) ... −6.0 (SD 6.2)"; "−19.5 (SD 26.9) vs −32.2 (SD 38.5)"; "34/37 ... 26/34"
-    for figure in ("\u22125.3 (SD 5.2)", "\u22126.0 (SD 6.2)", "\u221219.5 (SD 26.9)",
-                   "\u221232.2 (SD 38.5)", "34/37", "26/34"):
+    for figure in (
+        "\u22125.3 (SD 5.2)",
+        "\u22126.0 (SD 6.2)",
+        "\u221219.5 (SD 26.9)",
+        "\u221232.2 (SD 38.5)",
+        "34/37",
+        "26/34",
+    ):
         assert figure in s.outcome, figure
     harms = texts(s.harms)
     # "2/38 (5%) ... vs 11/33 (33%)"; "1/38 (3%) vs 5/33 (15%)"; "2/38 (5%) ... vs 7/33 (21%)"
@@ -228,7 +294,12 @@ def test_floege2015_study_is_prevention(kb):
     # "Unadjusted relative hazard for CUA with cinacalcet: 0.31 (95% CI 0.13–0.79); P = 0.014."
     (e,) = s.effects
     assert (e.type, e.value, e.interval, e.level, e.p) == (
-        "relative hazard", "0.31", "0.13\u20130.79", "95%", "P = 0.014")
+        "relative hazard",
+        "0.31",
+        "0.13\u20130.79",
+        "95%",
+        "P = 0.014",
+    )
     assert s.direction == "benefit"
     # "CUA developed in 18 patients assigned to placebo and in 6 assigned to cinacalcet."
     assert "18 patients" in s.outcome and "6 assigned" in s.outcome
@@ -336,8 +407,10 @@ def test_gossett2023_studies(kb):
     assert ip.direction != "benefit"
     # "Intravenous then intraperitoneal STS (3 patients): 12.5–25 g two to three times a week
     # for 2.5–5 months. The rest of this result was cut off."
-    assert set(both.therapies) == {"sodium-thiosulfate-intravenous",
-                                   "sodium-thiosulfate-intraperitoneal"}
+    assert set(both.therapies) == {
+        "sodium-thiosulfate-intravenous",
+        "sodium-thiosulfate-intraperitoneal",
+    }
     assert both.n == 3
     assert both.regimen == "12.5\u201325 g two to three times a week for 2.5\u20135 months"
     assert both.direction is None
@@ -374,16 +447,21 @@ def test_intraperitoneal_sts_therapy_shows_the_harm(kb):
 def test_intravenous_sts_conflict_note(kb):
     t = kb.therapy_by_id["sodium-thiosulfate-intravenous"]
     note = note_texts(t)
-    for key in ("jimenezgallo2015", "nunley2020-calciphylaxis-sts", "kodumudi2020", "strand2022",
-                "udomkarnjananun-calciphylaxis", "wen2023"):
+    for key in (
+        "jimenezgallo2015",
+        "nunley2020-calciphylaxis-sts",
+        "kodumudi2020",
+        "strand2022",
+        "udomkarnjananun-calciphylaxis",
+        "wen2023",
+    ):
         assert key in note, key
     # udomkarnjananun RR 0.89 (0.71–1.12); wen2023 death RR 0.88 (0.70–1.10), lesion 1.23 (0.85–1.78)
     for figure in ("0.89", "0.71\u20131.12", "0.88", "0.70\u20131.10", "1.23", "0.85\u20131.78"):
         assert figure in note, figure
     assert "news page" in note
     # gossett2023: "3.2 g twice daily to 25 g three times weekly"
-    assert any("3.2 g twice daily" in r.text and r.sources == ("gossett2023",)
-               for r in t.regimens)
+    assert any("3.2 g twice daily" in r.text and r.sources == ("gossett2023",) for r in t.regimens)
     assert {"ckd", "dialysis"} <= {c.context for c in t.contexts}
 
 

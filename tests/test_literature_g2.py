@@ -31,9 +31,7 @@ def kb():
 def everything(kb) -> str:
     """All records of the knowledge base as one JSON text (to prove a string is nowhere)."""
     sections = ("references", "studies", "therapies", "clinical_features", "investigations")
-    return json.dumps(
-        [r.as_json() for s in sections for r in getattr(kb, s)], ensure_ascii=False
-    )
+    return json.dumps([r.as_json() for s in sections for r in getattr(kb, s)], ensure_ascii=False)
 
 
 def texts(statements) -> str:
@@ -243,7 +241,9 @@ def test_surgery2000_studies(kb):
     # "PTX should not be recommended as a routine measure"
     assert "routine" in ptx.conclusion
     # "Diabetic vs non-diabetic patients: 6.5 vs 13.9 months (P = .11)."
-    course = " ".join(f.text for f in kb.clinical_features if "surgery2000-calciphylaxis" in f.sources)
+    course = " ".join(
+        f.text for f in kb.clinical_features if "surgery2000-calciphylaxis" in f.sources
+    )
     assert "6.5" in course and "13.9" in course and "P = .11" in course
 
 
@@ -365,20 +365,44 @@ def test_conflict_notes(kb):
     # README: "No survival difference in weenig2007 (16 vs 47 patients), surgery2000-calciphylaxis
     # (14.8 vs 6.3 months, P = .22), udomkarnjananun-calciphylaxis (RR 0.88, not significant)
     # or the Lal 2009 row of strand2022. But the McCarthy 2016 row of strand2022 ..."
-    for part in ("weenig2007", "surgery2000-calciphylaxis", "P = .22", "udomkarnjananun",
-                 "0.88", "strand2022", "McCarthy 2016", "Lal 2009"):
+    for part in (
+        "weenig2007",
+        "surgery2000-calciphylaxis",
+        "P = .22",
+        "udomkarnjananun",
+        "0.88",
+        "strand2022",
+        "McCarthy 2016",
+        "Lal 2009",
+    ):
         assert part in ptx
     deb = notes("debridement")
     # "weenig2007 found better 1-year survival (61.6% vs 27.4%, P = .008) ...
     # surgery2000-calciphylaxis ... (14.1 vs 6.1 months, P = .08)"
-    for part in ("weenig2007", "61.6%", "27.4%", "P = .008", "surgery2000-calciphylaxis",
-                 "P = .08", "strand2022"):
+    for part in (
+        "weenig2007",
+        "61.6%",
+        "27.4%",
+        "P = .008",
+        "surgery2000-calciphylaxis",
+        "P = .08",
+        "strand2022",
+    ):
         assert part in deb
     hbo = notes("hyperbaric-oxygen")
     # "nephrology2015-hbot (58% of 34 improved), divinghyperbmed2008-hbot (55% benefited) and
     # biglione2024 (survival P = .016) ... udomkarnjananun-calciphylaxis ... (RR 0.89, 0.71–1.12)"
-    for part in ("nephrology2015-hbot", "58%", "divinghyperbmed2008-hbot", "55%", "biglione2024",
-                 "P = .016", "udomkarnjananun-calciphylaxis", "0.89", "0.71–1.12"):
+    for part in (
+        "nephrology2015-hbot",
+        "58%",
+        "divinghyperbmed2008-hbot",
+        "55%",
+        "biglione2024",
+        "P = .016",
+        "udomkarnjananun-calciphylaxis",
+        "0.89",
+        "0.71–1.12",
+    ):
         assert part in hbo
     # Sessions: "no correlation" vs "more sessions ... higher wound scores"
     assert "sessions" in hbo and "no correlation" in hbo

@@ -53,11 +53,16 @@ def test_strand2022_reference(kb):
     #  (issue 3)"
     assert ref.type == "article"
     assert ref.authors == (
-        "Strand N", "Maloney J", "Wu S", "Kraus M", "Schneider R", "Gomez D", "Char S",
+        "Strand N",
+        "Maloney J",
+        "Wu S",
+        "Kraus M",
+        "Schneider R",
+        "Gomez D",
+        "Char S",
     )
     assert ref.title == (
-        "Perioperative Management of Calciphylaxis: Literature Review and Treatment "
-        "Recommendations"
+        "Perioperative Management of Calciphylaxis: Literature Review and Treatment Recommendations"
     )
     assert ref.journal == "Orthopedic Reviews"
     assert ref.year == 2022
@@ -170,7 +175,9 @@ def test_every_g3_reference_has_its_own_printed_line(kb):
 def test_unconfirmed_identifiers_appear_nowhere(kb):
     # "Not confirmed — do not transcribe" identifiers of strand2022 and jimenezgallo2015
     everything = " ".join(
-        dumped(r) for section in ("references", "studies", "therapies") for r in getattr(kb, section)
+        dumped(r)
+        for section in ("references", "studies", "therapies")
+        for r in getattr(kb, section)
     )
     for bad in ("10.52965/001c.37573", "10.1016/j.ad.2015.09.001", "26394755"):
         assert bad not in everything
@@ -187,13 +194,25 @@ STRAND_ROWS = [
     # "Lal 2009: retrospective, 26 patients. Debridement improved survival, and
     #  parathyroidectomy did not. Strand's level V."
     ("strand2022-lal2009-debridement", ("debridement",), 26, {}, "benefit", {"ckd"}),
-    ("strand2022-lal2009-parathyroidectomy", ("parathyroidectomy",), 26, {},
-     "no significant effect", {"ckd"}),
+    (
+        "strand2022-lal2009-parathyroidectomy",
+        ("parathyroidectomy",),
+        26,
+        {},
+        "no significant effect",
+        {"ckd"},
+    ),
     # "McCarthy 2016: retrospective, 101 patients at Mayo Clinic, 1999–2014. Survival improved
     #  with debridement and, in patients with hyperparathyroidism, with parathyroidectomy."
     ("strand2022-mccarthy2016-debridement", ("debridement",), 101, {}, "benefit", {"ckd"}),
-    ("strand2022-mccarthy2016-parathyroidectomy", ("parathyroidectomy",), 101, {}, "benefit",
-     {"ckd", "hyperparathyroidism"}),
+    (
+        "strand2022-mccarthy2016-parathyroidectomy",
+        ("parathyroidectomy",),
+        101,
+        {},
+        "benefit",
+        {"ckd", "hyperparathyroidism"},
+    ),
     # "Robert 2020: 8 patients treated with rheopheresis after STS and withdrawal of vitamin K
     #  antagonists had failed; 5 had complete remission. Strand's level VI."
     ("strand2022-robert2020", ("rheopheresis",), 8, {"complete": 5}, "benefit", {"ckd"}),
@@ -201,8 +220,14 @@ STRAND_ROWS = [
     #  not patients: no n)
     ("strand2022-chinnadurai2020", ("pain-management",), None, {}, None, {"ckd"}),
     # "Chang 2019 (narrative review): ..." (no patient numbers)
-    ("strand2022-chang2019", ("debridement", "hyperbaric-oxygen", "pain-management"), None, {},
-     None, {"ckd"}),
+    (
+        "strand2022-chang2019",
+        ("debridement", "hyperbaric-oxygen", "pain-management"),
+        None,
+        {},
+        None,
+        {"ckd"},
+    ),
     # "Darres 2019: retrospective, 71 patients on STS who were also given topical cerium
     #  nitrate–silver sulfadiazine. The row calls it possibly protective; the rest of the row
     #  was cut off." (no clear direction)
@@ -264,8 +289,17 @@ def test_strand2022_row_details(kb):
 
 def test_strand2022_row_authors_have_no_references(kb):
     # "Do not create references for them from this file."
-    for key in ("brandenburg2019", "lal2009", "mccarthy2016", "robert2020", "chinnadurai2020",
-                "chang2019", "darres2019", "kramann2013", "torregrosa2015"):
+    for key in (
+        "brandenburg2019",
+        "lal2009",
+        "mccarthy2016",
+        "robert2020",
+        "chinnadurai2020",
+        "chang2019",
+        "darres2019",
+        "kramann2013",
+        "torregrosa2015",
+    ):
         assert key not in kb.reference_by_id
 
 
@@ -295,8 +329,9 @@ def test_strand2022_incidence_survival_and_kramann(kb):
     # "6-month survival as 57%"
     assert any("57%" in f.text and f.sources == ("strand2022",) for f in kb.clinical_features)
     # "Kramann 2013: histology from 7 patients, pointing to BMP-2 signalling. Strand's level VI."
-    assert any("Kramann 2013" in n.text and "BMP-2" in n.text and "7 patients" in n.text
-               for n in sub.notes)
+    assert any(
+        "Kramann 2013" in n.text and "BMP-2" in n.text and "7 patients" in n.text for n in sub.notes
+    )
 
 
 def test_pain_management_from_strand_and_kodumudi(kb):
@@ -331,21 +366,30 @@ def test_warfarin_is_a_harm_not_a_treatment_in_calciphylaxis(kb):
 
 def test_kodumudi2020_facts(kb):
     # "1-year mortality is up to 50%."
-    assert any("1-year mortality is up to 50%" in f.text and f.sources == ("kodumudi2020",)
-               for f in kb.clinical_features)
+    assert any(
+        "1-year mortality is up to 50%" in f.text and f.sources == ("kodumudi2020",)
+        for f in kb.clinical_features
+    )
     # "Among patients on dialysis, incidence ranges from 0.04% to 4%."
     freq = [f for f in kb.subtype_by_id["calciphylaxis"].frequencies if f.figure == "0.04% to 4%"]
     assert len(freq) == 1 and freq[0].context == "dialysis"
     assert freq[0].statements[0].sources == ("kodumudi2020",)
     # "Skin biopsy with histology is currently the most reliable way to confirm the diagnosis."
-    ties = [t for t in kb.investigation_by_id["skin-biopsy"].ties
-            if t.target == "calciphylaxis" and "kodumudi2020" in t.sources]
+    ties = [
+        t
+        for t in kb.investigation_by_id["skin-biopsy"].ties
+        if t.target == "calciphylaxis" and "kodumudi2020" in t.sources
+    ]
     assert len(ties) == 1 and ties[0].basis == "literature"
     assert "most reliable" in ties[0].reason
     # "Treatment options listed: parathyroidectomy, sodium thiosulfate, optimising renal
     #  impairment, stopping offending drugs, and multimodal analgesia." (listed, not graded)
-    for therapy_id in ("parathyroidectomy", "sodium-thiosulfate-intravenous", "treat-underlying",
-                       "pain-management"):
+    for therapy_id in (
+        "parathyroidectomy",
+        "sodium-thiosulfate-intravenous",
+        "treat-underlying",
+        "pain-management",
+    ):
         assert positions_by(kb, therapy_id, "kodumudi2020"), therapy_id
     underlying = positions_by(kb, "treat-underlying", "kodumudi2020")[0]
     assert "renal impairment" in underlying.view and "offending drugs" in underlying.view
@@ -385,8 +429,10 @@ def test_nunley2020_iv_sts_regimens_and_harms(kb):
 def test_nunley2020_advises_against_intraperitoneal_sts(kb):
     # "The intraperitoneal route is not recommended, because of chemical peritonitis."
     ip = kb.therapy_by_id["sodium-thiosulfate-intraperitoneal"]
-    assert any("chemical peritonitis" in h.text.lower()
-               and "nunley2020-calciphylaxis-sts" in h.sources for h in ip.harms)
+    assert any(
+        "chemical peritonitis" in h.text.lower() and "nunley2020-calciphylaxis-sts" in h.sources
+        for h in ip.harms
+    )
     pos = positions_by(kb, "sodium-thiosulfate-intraperitoneal", "nunley2020-calciphylaxis-sts")
     assert len(pos) == 1 and "Not recommended" in pos[0].view
     # "Routes reported: intravenous, intralesional and topical."
@@ -414,14 +460,23 @@ def test_jimenezgallo2015_first_line_is_a_view_not_a_line(kb):
 def test_jimenezgallo2015_drugs_named_for_calcinosis_cutis(kb):
     # "Treatments named for calcinosis cutis: surgery, or drugs including diltiazem,
     #  bisphosphonates, warfarin, ceftriaxone, probenecid, minocycline and aluminium hydroxide."
-    for therapy_id in ("surgical-excision", "diltiazem", "bisphosphonates", "warfarin",
-                       "ceftriaxone", "probenecid", "minocycline", "aluminum-hydroxide"):
+    for therapy_id in (
+        "surgical-excision",
+        "diltiazem",
+        "bisphosphonates",
+        "warfarin",
+        "ceftriaxone",
+        "probenecid",
+        "minocycline",
+        "aluminum-hydroxide",
+    ):
         pos = positions_by(kb, therapy_id, "jimenezgallo2015")
         assert len(pos) == 1, therapy_id
         # "The drug list gives no doses and no verdicts."
         assert pos[0].line is None and pos[0].evidence is None and pos[0].grade is None
-        assert not [r for r in kb.therapy_by_id[therapy_id].regimens
-                    if "jimenezgallo2015" in r.sources]
+        assert not [
+            r for r in kb.therapy_by_id[therapy_id].regimens if "jimenezgallo2015" in r.sources
+        ]
     # The chapter's own ladder places stay untouched.
     assert kb.therapy_by_id["diltiazem"].line == "first"
     assert kb.therapy_by_id["minocycline"].evidence == "E"
@@ -510,9 +565,17 @@ def test_nunley2018_ties_on_existing_investigations(kb, inv_id):
 
 
 NEW_TESTS = {
-    "coagulation-thrombophilia": ["PT", "aPTT", "antithrombin III", "protein C", "protein S",
-                                  "anticardiolipin", "lupus anticoagulant", "factor V Leiden",
-                                  "homocysteine"],
+    "coagulation-thrombophilia": [
+        "PT",
+        "aPTT",
+        "antithrombin III",
+        "protein C",
+        "protein S",
+        "anticardiolipin",
+        "lupus anticoagulant",
+        "factor V Leiden",
+        "homocysteine",
+    ],
     "cryoglobulins-hcv": ["Cryoglobulins", "cryofibrinogen", "rheumatoid factor", "hepatitis C"],
     "amylase-lipase": ["Amylase", "lipase"],
     "serum-aluminium": ["Aluminium"],
@@ -532,8 +595,11 @@ def test_nunley2018_new_investigations(kb, inv_id, names):
 
 
 def test_nunley2018_radiograph_pattern(kb):
-    tie = next(t for t in kb.investigation_by_id["radiographs"].ties
-               if "nunley2018-calciphylaxis-workup" in t.sources)
+    tie = next(
+        t
+        for t in kb.investigation_by_id["radiographs"].ties
+        if "nunley2018-calciphylaxis-workup" in t.sources
+    )
     # "A net-like pattern is strongly associated with calciphylaxis."
     assert "arborising" in tie.reason and "net-like" in tie.reason
 

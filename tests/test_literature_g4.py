@@ -201,7 +201,12 @@ def test_blumhardt2016_reference(kb):
     ref = kb.reference_by_id["blumhardt2016"]
     # "S. Blumhardt, D.P. Frey, M. Toniolo, H. Alkadhi, U. Held, O. Distler"
     assert ref.authors == (
-        "Blumhardt S", "Frey DP", "Toniolo M", "Alkadhi H", "Held U", "Distler O"
+        "Blumhardt S",
+        "Frey DP",
+        "Toniolo M",
+        "Alkadhi H",
+        "Held U",
+        "Distler O",
     )
     assert (ref.year, ref.volume, ref.issue, ref.pages) == (2016, "34", "5 Suppl 100", "177–180")
     # "2016 Vol.34, N°5 ,Suppl.100 PI 0177, PF 0180" (publisher's page)
@@ -436,8 +441,16 @@ def test_bottomley1996_counts_lesions_in_text_only(kb):
     assert s.contexts == ("ssc",)
     # "The outcome counts are per lesion (21), not per patient (6) ... do not enter 12/5/2/2"
     assert counts(s) == {}
-    for part in ("12 of 21", "partial improvement in 5", "little improvement in 2",
-                 "recurrence in 2", "6 weeks", "(range 4–10)", "20 months", "(range 12–40)"):
+    for part in (
+        "12 of 21",
+        "partial improvement in 5",
+        "little improvement in 2",
+        "recurrence in 2",
+        "6 weeks",
+        "(range 4–10)",
+        "20 months",
+        "(range 12–40)",
+    ):
         assert part in s.outcome
     # "2 patients had a post-operative infection, which cleared with topical plus oral
     # antibiotics."
@@ -455,8 +468,14 @@ def test_jhandsurg2021_study(kb):
     assert "41" in s.population and "August 2014" in s.population
     # "Median follow-up: 22 months (range 13–60)."; "median 5 (range 0–10) before surgery and
     # 0 (range 0–8) after"; ROM 15% / 85% / 0%; numbness 5% / 85% / 10%
-    for part in ("22 months (range 13–60)", "5 (range 0–10)", "0 (range 0–8)",
-                 "improved in 15%", "improved in 5%", "worse in 10%"):
+    for part in (
+        "22 months (range 13–60)",
+        "5 (range 0–10)",
+        "0 (range 0–8)",
+        "improved in 15%",
+        "improved in 5%",
+        "worse in 10%",
+    ):
         assert part in s.outcome
     # "Complications: 17, in 13 patients."
     assert "17 complications, in 13 patients" in texts(s.harms)
@@ -483,8 +502,11 @@ def test_no_g4_position_has_a_line_or_letter(kb):
                 assert p.line is None and p.evidence is None, (therapy.id, p.source)
     for tid in G4_THERAPIES:
         t = kb.therapy_by_id[tid]
-        assert all(p.line is None and p.evidence is None for p in t.positions
-                   if p.source not in ("chapter", "jopa")), tid
+        assert all(
+            p.line is None and p.evidence is None
+            for p in t.positions
+            if p.source not in ("chapter", "jopa")
+        ), tid
 
 
 def test_topical_sts_concentration_note(kb):
@@ -492,8 +514,12 @@ def test_topical_sts_concentration_note(kb):
     # "Topical: 25% in zinc oxide (bair2011), 20% (tajalli2019), 25%
     # (nunley2020-calcinosis-treatment); not shown in jcem2016-topicalsts."
     note = next(n.text for n in t.notes if "bair2011" in n.text and "tajalli2019" in n.text)
-    for part in ("25% in zinc oxide", "20%", "nunley2020-calcinosis-treatment",
-                 "jcem2016-topicalsts"):
+    for part in (
+        "25% in zinc oxide",
+        "20%",
+        "nunley2020-calcinosis-treatment",
+        "jcem2016-topicalsts",
+    ):
         assert part in note
     regimens = {r.sources[0]: r.text for r in t.regimens if r.sources[0] in G4}
     assert "25%" in regimens["bair2011"] and "zinc oxide" in regimens["bair2011"]
@@ -507,8 +533,14 @@ def test_intralesional_sts_concentration_note(kb):
     # "Intralesional: 150 mg/mL (mra-ilsts-ssc), 250 mg/mL (clinrheumatol2021-ilsts), 25%
     # (nunley2020-calcinosis-treatment)"; "do not convert between units"
     note = next(n.text for n in t.notes if "mra-ilsts-ssc" in n.text)
-    for part in ("150 mg/mL", "mra-ilsts-ssc", "250 mg/mL", "clinrheumatol2021-ilsts", "25%",
-                 "nunley2020-calcinosis-treatment"):
+    for part in (
+        "150 mg/mL",
+        "mra-ilsts-ssc",
+        "250 mg/mL",
+        "clinrheumatol2021-ilsts",
+        "25%",
+        "nunley2020-calcinosis-treatment",
+    ):
         assert part in note
     regimens = {r.sources[0]: r.text for r in t.regimens if r.sources[0] in G4}
     assert "150 mg/mL" in regimens["mra-ilsts-ssc"]
@@ -540,20 +572,31 @@ def test_tajalli_limited_ssc_frequency_is_separate(kb):
 
 def test_topical_intralesional_intravenous_are_separate_therapies(kb):
     topical = {s.id for s in kb.studies_of("sodium-thiosulfate") if s.ref in G4}
-    intralesional = {s.id for s in kb.studies_of("sodium-thiosulfate-intralesional")
-                     if s.ref in G4}
+    intralesional = {s.id for s in kb.studies_of("sodium-thiosulfate-intralesional") if s.ref in G4}
     intravenous = {s.id for s in kb.studies_of("sodium-thiosulfate-intravenous") if s.ref in G4}
-    assert topical == {"nowaczyk2021-sodium-thiosulfate", "bair2011", "tajalli2019",
-                       "jcem2016-topicalsts"}
-    assert intralesional == {"nowaczyk2021-sodium-thiosulfate-intralesional", "mra-ilsts-ssc",
-                             "clinrheumatol2021-ilsts"}
+    assert topical == {
+        "nowaczyk2021-sodium-thiosulfate",
+        "bair2011",
+        "tajalli2019",
+        "jcem2016-topicalsts",
+    }
+    assert intralesional == {
+        "nowaczyk2021-sodium-thiosulfate-intralesional",
+        "mra-ilsts-ssc",
+        "clinrheumatol2021-ilsts",
+    }
     assert intravenous == {"badawi-ivsts"}
     assert {s.id for s in kb.studies_of("eswl") if s.ref in G4} == {
-        "nowaczyk2021-eswl", "blumhardt2016"}
+        "nowaczyk2021-eswl",
+        "blumhardt2016",
+    }
     assert {s.id for s in kb.studies_of("co2-laser") if s.ref in G4} == {
-        "nowaczyk2021-co2-laser", "bottomley1996"}
+        "nowaczyk2021-co2-laser",
+        "bottomley1996",
+    }
     assert {s.id for s in kb.studies_of("surgical-debulking") if s.ref in G4} == {
-        "jhandsurg2021-debulking"}
+        "jhandsurg2021-debulking"
+    }
 
 
 def test_subtype_count_and_evidence_caveat(kb):

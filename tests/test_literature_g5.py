@@ -133,9 +133,18 @@ def test_traineau2020_reference(kb):
     assert ref.authors == ("Traineau H",)
     assert ref.et_al is True
     names = note_texts(ref)
-    for name in ("Helene Traineau", "Rohit Aggarwal", "Jean-Benoît Monfort", "Patricia Senet",
-                 "Chester V. Oddis", "Carlo Chizzolini", "Annick Barbaud", "Camille Frances",
-                 "Laurent Arnaud", "François Chasset"):
+    for name in (
+        "Helene Traineau",
+        "Rohit Aggarwal",
+        "Jean-Benoît Monfort",
+        "Patricia Senet",
+        "Chester V. Oddis",
+        "Carlo Chizzolini",
+        "Annick Barbaud",
+        "Camille Frances",
+        "Laurent Arnaud",
+        "François Chasset",
+    ):
         assert name in names.replace("\n", " "), name
     assert ref.type == "article"
     assert ref.title == (
@@ -294,9 +303,16 @@ def test_vayssairat_antibody_findings(kb):
     assert len(found) == 1
     text = found[0].text
     assert found[0].kind == "immunology"
-    for figure in ("anticentromere antibodies (p = 0.003)", "anti-Scl 70 antibodies (p =", "0.01",
-                   "nailfold", "capillaries (p = 0.03)", "47", "telangiectasia",
-                   "giant capillaries"):
+    for figure in (
+        "anticentromere antibodies (p = 0.003)",
+        "anti-Scl 70 antibodies (p =",
+        "0.01",
+        "nailfold",
+        "capillaries (p = 0.03)",
+        "47",
+        "telangiectasia",
+        "giant capillaries",
+    ):
         assert figure in text.replace("\n", " "), figure
 
 
@@ -415,11 +431,20 @@ def test_jclinpharmther2016_rituximab_failure(kb):
 
 def test_rituximab_conflict_note(kb):
     notes = note_texts(kb.therapy_by_id["rituximab"])
-    for piece in ("narvaez2019", "4 of 8", "2 of 8", "seminarthritisrheum2012-rituximab",
-                  "jclinpharmther2016-rituximab", "traineau2020", "promising"):
+    for piece in (
+        "narvaez2019",
+        "4 of 8",
+        "2 of 8",
+        "seminarthritisrheum2012-rituximab",
+        "jclinpharmther2016-rituximab",
+        "traineau2020",
+        "promising",
+    ):
         assert piece in notes, piece
     assert set(context_sources(kb, "rituximab", "ssc")) >= {
-        "narvaez2019", "seminarthritisrheum2012-rituximab", "jclinpharmther2016-rituximab"
+        "narvaez2019",
+        "seminarthritisrheum2012-rituximab",
+        "jclinpharmther2016-rituximab",
     }
 
 
@@ -463,8 +488,14 @@ def test_valenzuela2016_regimens(kb):
     r = regimen(kb, "blood-flow-measures", "valenzuela2016", "Raynaud")
     for word in ("smoking", "cold", "stress", "trauma", "digital ulcers"):
         assert word in r.text
-    for therapy in ("intralesional-corticosteroid", "minocycline", "colchicine", "antibiotics",
-                    "surgical-excision", "blood-flow-measures"):
+    for therapy in (
+        "intralesional-corticosteroid",
+        "minocycline",
+        "colchicine",
+        "antibiotics",
+        "surgical-excision",
+        "blood-flow-measures",
+    ):
         assert "valenzuela2016" in context_sources(kb, therapy, "ssc"), therapy
 
 
@@ -490,15 +521,28 @@ def test_diltiazem_chapter_kept_and_conflict_noted(kb):
     chapter = position(kb, "diltiazem", "chapter")
     assert (chapter.line, chapter.evidence) == ("first", "C")
     notes = note_texts(kb.therapy_by_id["diltiazem"])
-    for piece in ("9 of 17", "3 of 12", "vayssairat-diltiazem", "traineau2020", "level IV",
-                  "nunley2020-calcinosis-treatment", "variable benefit"):
+    for piece in (
+        "9 of 17",
+        "3 of 12",
+        "vayssairat-diltiazem",
+        "traineau2020",
+        "level IV",
+        "nunley2020-calcinosis-treatment",
+        "variable benefit",
+    ):
         assert piece in notes, piece
 
 
 def test_warfarin_conflict_noted(kb):
     notes = note_texts(kb.therapy_by_id["warfarin"])
-    for piece in ("has been advocated", "traineau2020", "IB", "nunley2020-calcinosis-treatment",
-                  "one small randomised controlled trial", "4 retrospective studies"):
+    for piece in (
+        "has been advocated",
+        "traineau2020",
+        "IB",
+        "nunley2020-calcinosis-treatment",
+        "one small randomised controlled trial",
+        "4 retrospective studies",
+    ):
         assert piece in notes, piece
 
 

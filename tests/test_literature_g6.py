@@ -27,7 +27,9 @@ def kb():
 
 def knowledge_text() -> str:
     base = stack.bundled_dir()
-    return "".join((base / n).read_text(encoding="utf-8") for n in ("therapies.yaml", "subtypes.yaml"))
+    return "".join(
+        (base / n).read_text(encoding="utf-8") for n in ("therapies.yaml", "subtypes.yaml")
+    )
 
 
 def position(kb, therapy_id, source):
@@ -141,8 +143,10 @@ def test_arthresther_therapies_linked(kb):
         assert jdm and "arthresther-antitnf-jdm" in jdm[0].sources
         assert not t.regimens or all("arthresther-antitnf-jdm" not in r.sources for r in t.regimens)
     # The chapter's own infliximab entry is untouched.
-    assert any(u.text == "A recent approach that has been tried." and u.sources == ("chapter",)
-               for u in kb.therapy_by_id["infliximab"].uses)
+    assert any(
+        u.text == "A recent approach that has been tried." and u.sources == ("chapter",)
+        for u in kb.therapy_by_id["infliximab"].uses
+    )
 
 
 # --- pedrheumatol-ilinfliximab-jdm --------------------------------------------------------------
@@ -187,8 +191,14 @@ def test_pedrheumatol_ilinfliximab_study(kb):
     # 6.35 ± 3.00 mm to 3.41 ± 4.05 mm"
     assert "12.09 ± 5.05 mm to 5.59 ± 7.05 mm" in values
     assert "6.35 ± 3.00 mm to 3.41 ± 4.05 mm" in values
-    for figure in ("2.66%", "3.32%", "12.09 ± 5.05 mm", "5.59 ± 7.05 mm", "6.35 ± 3.00 mm",
-                   "3.41 ± 4.05 mm"):
+    for figure in (
+        "2.66%",
+        "3.32%",
+        "12.09 ± 5.05 mm",
+        "5.59 ± 7.05 mm",
+        "6.35 ± 3.00 mm",
+        "3.41 ± 4.05 mm",
+    ):
         assert figure in s.outcome
     # "No treatment-specific side effects were reported."
     assert "No treatment-specific side effects" in s.harms[0].text
@@ -209,9 +219,20 @@ def test_intralesional_infliximab_therapy(kb):
 def test_zhang2023_reference(kb):
     ref = kb.reference_by_id["zhang2023"]
     assert ref.authors == (
-        "Junmei Zhang", "Li Sun", "XinWei Shi", "Shipeng Li", "Cuihua Liu", "Xiaoqing Li",
-        "Meiping Lu", "Jianghong Deng", "Xiaohua Tan", "Wanzhen Guan", "Guomin Li",
-        "Xinran Wen", "Ping Liu", "Caifeng Li",
+        "Junmei Zhang",
+        "Li Sun",
+        "XinWei Shi",
+        "Shipeng Li",
+        "Cuihua Liu",
+        "Xiaoqing Li",
+        "Meiping Lu",
+        "Jianghong Deng",
+        "Xiaohua Tan",
+        "Wanzhen Guan",
+        "Guomin Li",
+        "Xinran Wen",
+        "Ping Liu",
+        "Caifeng Li",
     )
     assert ref.title == (
         "Janus kinase inhibitor, tofacitinib, in refractory juvenile dermatomyositis: a "
@@ -271,8 +292,10 @@ def test_davuluri2022_reference(kb):
     assert ref.article_number == "101768"
     assert ref.volume is None and ref.issue is None
     # "Citation line as seen | "Best practice & research. Clinical rheumatology, 2022: 101768""
-    assert any(p.text == "Best practice & research. Clinical rheumatology, 2022: 101768"
-               for p in ref.printed)
+    assert any(
+        p.text == "Best practice & research. Clinical rheumatology, 2022: 101768"
+        for p in ref.printed
+    )
     # "PMCID: **PMC10269219** — confirmed on the PMC page"
     assert ref.pmcid == "PMC10269219"
     # "DOI: not confirmed. PMID: not confirmed." ... "do not transcribe"
@@ -313,8 +336,13 @@ def test_davuluri2022_associations(kb):
     # anti-NXP-2 antibodies."
     texts = {p.id: p.text for p in kb.principles if "davuluri2022" in p.sources}
     joined = " ".join(texts.values())
-    for phrase in ("delayed immunosuppressive treatment", "long disease duration",
-                   "fingertip ulcers", "anti-MDA-5", "anti-NXP-2"):
+    for phrase in (
+        "delayed immunosuppressive treatment",
+        "long disease duration",
+        "fingertip ulcers",
+        "anti-MDA-5",
+        "anti-NXP-2",
+    ):
         assert phrase in joined
 
 
@@ -322,8 +350,11 @@ def test_davuluri2022_views(kb):
     # "Minocycline is useful for lesions with inflammation around them."
     assert "inflammation" in position(kb, "minocycline", "davuluri2022").view
     # "Evidence for sodium thiosulfate, in its various formulations, is growing."
-    for tid in ("sodium-thiosulfate", "sodium-thiosulfate-intralesional",
-                "sodium-thiosulfate-intravenous"):
+    for tid in (
+        "sodium-thiosulfate",
+        "sodium-thiosulfate-intralesional",
+        "sodium-thiosulfate-intravenous",
+    ):
         assert "growing" in position(kb, tid, "davuluri2022").view
     # "Prostacyclin analogues may be promising."
     assert "promising" in position(kb, "prostacyclin-analogues", "davuluri2022").view
@@ -370,8 +401,10 @@ def test_nunley2020_calcinosis_treatment_views(kb):
     # "magnesium- or aluminium-containing antacids can act as phosphate binders, with a risk of
     # toxicity in renal insufficiency."
     assert "phosphate binders" in position(kb, "aluminum-hydroxide", src).view
-    assert any("renal insufficiency" in h.text and src in h.sources
-               for h in kb.therapy_by_id["aluminum-hydroxide"].harms)
+    assert any(
+        "renal insufficiency" in h.text and src in h.sources
+        for h in kb.therapy_by_id["aluminum-hydroxide"].harms
+    )
     # "Etidronate and other diphosphonates need long treatment and may paradoxically raise phosphate."
     bis = position(kb, "bisphosphonates", src)
     assert "long" in bis.view and "paradoxically raise phosphate" in bis.view
@@ -393,7 +426,9 @@ def test_nunley2020_calcinosis_treatment_views(kb):
     for tid in ("sodium-thiosulfate", "sodium-thiosulfate-intralesional"):
         regs = [r for r in kb.therapy_by_id[tid].regimens if src in r.sources]
         assert len(regs) == 1 and regs[0].text.startswith("25%")
-        assert "ulcerative calcinosis cutis" in regs[0].text and "tumoral calcinosis" in regs[0].text
+        assert (
+            "ulcerative calcinosis cutis" in regs[0].text and "tumoral calcinosis" in regs[0].text
+        )
         assert "tumoral" in kb.therapy_by_id[tid].subtypes
     # The chapter's own positions stay as they were.
     assert kb.therapy_by_id["diltiazem"].line == "first"
