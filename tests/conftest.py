@@ -37,6 +37,8 @@ def _isolate(monkeypatch, shared_cache):
     monkeypatch.setenv("XDG_CACHE_HOME", shared_cache)
     for name in OUTSIDE_VARS:
         monkeypatch.delenv(name, raising=False)
+    # In process, as in CI: no controlling terminal lends its width to piped output.
+    monkeypatch.setattr("calcref.settings.controlling_terminal_width", lambda: None)
 
 
 @pytest.fixture

@@ -2512,7 +2512,7 @@ def test_piped_tables_never_cut_with_an_ellipsis(args):
     ],
 )
 def test_piped_tables_keep_long_names_whole(args, header, next_header, text):
-    out = ok(*args).stdout
+    out = ok(*args, env={"COLUMNS": "120"}).stdout  # wide enough for the tables' columns
     assert ELLIPSIS not in out
     assert squash(text) in squash(column_text(out, header, next_header))
 

@@ -268,3 +268,25 @@ def test_search_shows_the_best_ten_of_each_kind_unless_all():
     everything = search_json("calcinosis", "--all")
     assert len(everything) > len(kept)
     assert [h for h in everything if h in kept] == kept  # the ten are the first ten
+
+
+# --- the width of piped output --------------------------------------------------------------
+
+
+def widest(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def test_piped_output_is_80_columns_without_a_terminal():
+    assert 70 < widest(ok("treat", "--context", "ssc").stdout) <= 80
+
+
+def test_piped_output_takes_the_controlling_terminal_s_width(monkeypatch):
+    """`calcref treat --context ssc | less` in a 132-column terminal is drawn for 132."""
+    monkeypatch.setattr("calcref.settings.controlling_terminal_width", lambda: 132)
+    assert 100 < widest(ok("treat", "--context", "ssc").stdout) <= 132
+
+
+def test_columns_wins_over_the_controlling_terminal(monkeypatch):
+    monkeypatch.setattr("calcref.settings.controlling_terminal_width", lambda: 132)
+    assert widest(ok("treat", "--context", "ssc", env={"COLUMNS": "60"}).stdout) <= 60

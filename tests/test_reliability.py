@@ -474,7 +474,7 @@ def test_nul_in_a_knowledge_string_is_refused_or_escaped(tmp_path, monkeypatch) 
 def test_rich_markup_in_knowledge_prints_literally(tmp_path, monkeypatch) -> None:
     directory = write_knowledge(tmp_path / "markup", *_hostile_knowledge(MARKUP))
     monkeypatch.setenv("CALCREF_DATA", str(directory))
-    wide = {"COLUMNS": "2000"}
+    wide = {"COLUMNS": "1000"}
     for argv in (["treat", "--details"], ["show", "diltiazem"], ["treat", "--format", "csv"]):
         result = invoke(argv, env=wide)
         assert result.exit_code == 0, (argv, result.stderr)

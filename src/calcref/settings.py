@@ -48,8 +48,9 @@ class Settings:
 
 
 def _screen(environ: Mapping[str, str], stdout: TextIO) -> Screen:
-    """Colour and the terminal's width on a terminal; plain and 120 columns when piped.
-    COLUMNS, when it is a positive number, sets the width either way."""
+    """Colour and the terminal's width on a terminal. Piped, plain, as wide as COLUMNS says,
+    else as the controlling terminal (`calcref treat | less` in an 80-column terminal is
+    drawn for 80), else 80 columns."""
     try:
         terminal = stdout.isatty()
     except (AttributeError, ValueError):  # a closed or replaced stream
@@ -60,7 +61,25 @@ def _screen(environ: Mapping[str, str], stdout: TextIO) -> Screen:
             width = os.get_terminal_size(stdout.fileno()).columns or None
         except (AttributeError, ValueError, OSError):
             width = None
+    if width is None:
+        width = controlling_terminal_width()
     return Screen(width or PIPED_WIDTH, terminal, bool(environ.get("NO_COLOR")))
+
+
+def controlling_terminal_width() -> int | None:
+    """The width of the terminal this process runs in, when its output is piped; None
+    without one (cron, CI, a daemon)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        width = os.get_terminal_size(fd).columns
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return width if MIN_WIDTH <= width <= MAX_WIDTH else None
 
 
 DEFAULT_PAGER = "less -FRX"  # quit if one screen, keep colours, leave the text on screen

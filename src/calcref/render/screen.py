@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-PIPED_WIDTH = 120  # piped output, when COLUMNS does not say otherwise
+PIPED_WIDTH = 80  # piped, when neither COLUMNS nor a controlling terminal says otherwise
 
 
 class Screen(NamedTuple):
