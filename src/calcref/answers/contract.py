@@ -52,7 +52,8 @@ def _record(spec: Spec, doc: str, *, nullable: bool = False) -> Field:
 
 
 ORIGIN: Spec = {
-    "source_file": _text("The knowledge file the record came from.", nullable=True),
+    "layer": _text("bundled, or the knowledge directory as CALCREF_DATA gave it.", nullable=True),
+    "source_file": _text("The file, relative to its layer.", nullable=True),
     "overlay": Field("bool", "True when an overlay gave or replaced it.", required=True),
 }
 RELATION = Field(

@@ -10,14 +10,18 @@ users' scripts.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from calcref.answers import query
 from calcref.answers.links import link
+from calcref.knowledge import stack
 from calcref.model import (
     SECTIONS,
     Gap,
     KnowledgeBase,
+    KnowledgeLayer,
     Manifest,
     Reference,
     Study,
@@ -57,8 +61,23 @@ def labels(kb: KnowledgeBase) -> dict[str, str]:
 
 
 def origin(kb: KnowledgeBase, source_file: str | None) -> Record:
-    """Where a record came from: its knowledge file, and whether that is an overlay's."""
-    return {"source_file": source_file, "overlay": source_file in kb.overlay_files}
+    """Where a record came from, the same on every machine: its layer (`bundled`, or the
+    directory as CALCREF_DATA gave it), its file relative to that layer, and whether the
+    layer is an overlay. Never a site-packages path, which differs between installations."""
+    if source_file is None:
+        return {"layer": None, "source_file": None, "overlay": False}
+    layer, name, overlay = _origin(kb.layers, source_file)
+    return {"layer": layer, "source_file": name, "overlay": overlay}
+
+
+@lru_cache(maxsize=64)
+def _origin(layers: tuple[KnowledgeLayer, ...], source_file: str) -> tuple[str | None, str, bool]:
+    path = Path(source_file)
+    layer = next((x for x in layers if Path(x.directory) == path.parent), None)
+    if layer is None:  # a record built in memory, outside any layer
+        return None, source_file, False
+    bundled = not layer.overlay and path.parent == stack.bundled_dir()
+    return ("bundled" if bundled else layer.directory), path.name, layer.overlay
 
 
 Viewpoint = query.ContextFilter | query.SubtypeView | None

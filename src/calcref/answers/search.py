@@ -17,7 +17,7 @@ from calcref.model import SECTIONS, Caution, CuratorNote, KnowledgeBase, nested
 EXCERPT_RADIUS = 40
 # Notes and cautions are searched as notes of their own (and travel with every hit on the
 # values they qualify); file paths are not knowledge.
-UNSEARCHED = {"notes", "caution", "source_file"}
+UNSEARCHED = {"notes", "caution", "layer", "source_file"}
 Hit = dict[str, Any]
 
 
@@ -128,6 +128,7 @@ def search(kb: KnowledgeBase, text: str) -> list[Hit]:
                 "caution": holder.get("caution"),
                 "notes": holder.get("notes", []),
                 # notes are found by id, apart from the records that hold them
+                "layer": record.get("layer"),
                 "source_file": record.get("source_file"),
                 "overlay": record.get("overlay", False),
             }

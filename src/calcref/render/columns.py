@@ -15,7 +15,7 @@ from typing import Any
 from calcref.model import Counts
 
 Record = dict[str, Any]
-UNSHOWN = {"source_file", "overlay"}  # replaced by one `overlay` column: paths differ by machine
+UNSHOWN = {"layer", "source_file", "overlay"}  # replaced by one `overlay` column
 OVERLAY_MARK = "◆ overlay"
 
 
@@ -151,7 +151,7 @@ def origin_text(record: Record) -> str:
     """'◆ overlay: /clinic/therapies.yaml' for a record an overlay gave (or replaced); empty
     for the bundled knowledge and for records that carry no provenance."""
     if record.get("overlay") is True and record.get("source_file"):
-        return f"{OVERLAY_MARK}: {record['source_file']}"
+        return f"{OVERLAY_MARK}: {origin_path(record)}"
     return ""
 
 
@@ -211,10 +211,16 @@ def population_tag(study: Record) -> str:
     return f" [{': '.join(parts)}]" if parts else ""
 
 
+def origin_path(record: Record) -> str:
+    """The layer and the file together, as a reader finds the file: clinic/therapies.yaml."""
+    layer, name = record.get("layer"), record.get("source_file") or ""
+    return name if not layer or layer == "bundled" else f"{layer.rstrip('/')}/{name}"
+
+
 def overlay_file(record: Record) -> str:
     """The overlay a record came from; empty for the base knowledge, whose path differs from
     one installation to the next and says nothing a reader needs."""
-    return record["source_file"] if record.get("overlay") else ""
+    return origin_path(record) if record.get("overlay") else ""
 
 
 def columns(rows: list[Record]) -> list[str]:

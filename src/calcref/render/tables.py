@@ -28,6 +28,7 @@ from calcref.render.columns import (
     kind_text,
     legend_entry,
     match_text,
+    origin_path,
     population_tag,
     position_text,
     study_phrase,
@@ -162,7 +163,7 @@ def note_texts(record: Record, shown: frozenset[str] = frozenset()) -> list[Text
 
 def overlay_mark(record: Record) -> list[Text]:
     """Local knowledge is marked wherever it is shown, so no one takes it for the sources'."""
-    return [t(f"◆ overlay: {record['source_file']}", "magenta")] if record["overlay"] else []
+    return [t(f"◆ overlay: {origin_path(record)}", "magenta")] if record["overlay"] else []
 
 
 Labels = dict[str, str]  # reference id → a reader's label ("Cloutier (JOPA)", "Balin 2012")
