@@ -259,3 +259,12 @@ def test_validate_refuses_a_ratio_without_its_interval(knowledge):
         "",
     )
     assert "a risk ratio of 0.88 without its interval" in problems(knowledge)
+
+
+def test_the_strongest_study_is_of_the_closest_patients_first():
+    """For JDM, minocycline's only studies are of CTD as a whole (Balin 2012, the group that
+    contains JDM) and of SSc (Robertson 2003, another population): the group's comes first,
+    though the other counts more patients."""
+    minocycline = by_id(answer("treat", "--context", "jdm"))["minocycline"]
+    best = strongest(minocycline)
+    assert (best["id"], best["relation"]) == ("balin2012-minocycline", "broader")

@@ -180,13 +180,16 @@ def strongest(
     studies: tuple[Study, ...], seen_from: ContextFilter | SubtypeView | None
 ) -> tuple[int, Study | None]:
     """The strongest study of the patients asked about (this population or one inside it),
-    else of any population: (0, study) for the asked population's own, (1, study) for
-    another's, (2, None) when there is no study at all."""
-    own = [s for s in studies if seen_from is None or seen_from.relation(s) in OWN]
-    for closeness, found in ((0, own), (1, studies)):
+    else of a group containing them, else of any population: (0, study), (1, study) or
+    (2, study) by that closeness, and (3, None) when there is no study at all."""
+    if seen_from is None:
+        return (0, min(studies, key=strength)) if studies else (3, None)
+    own = [s for s in studies if seen_from.relation(s) in OWN]
+    broader = [s for s in studies if seen_from.relation(s) == "broader"]
+    for closeness, found in ((0, own), (1, broader), (2, studies)):
         if found:
             return closeness, min(found, key=strength)
-    return 2, None
+    return 3, None
 
 
 OWN = ("this", "narrower")
