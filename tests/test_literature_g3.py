@@ -439,7 +439,10 @@ def test_nunley2020_advises_against_intraperitoneal_sts(kb):
     for therapy_id in ("sodium-thiosulfate-intralesional", "sodium-thiosulfate"):
         t = kb.therapy_by_id[therapy_id]
         assert "nunley2020-calciphylaxis-sts" in t.sources
-        assert "calciphylaxis" in t.subtypes
+    # A literature therapy takes the subtype; the chapter's topical sodium thiosulfate keeps
+    # the chapter's own (its ladder place is the chapter's, for those patients alone).
+    assert "calciphylaxis" in kb.therapy_by_id["sodium-thiosulfate-intralesional"].subtypes
+    assert kb.therapy_by_id["sodium-thiosulfate"].subtypes == ("dystrophic",)
 
 
 # --- jimenezgallo2015 -------------------------------------------------------------------------

@@ -429,7 +429,8 @@ def test_nunley2020_calcinosis_treatment_views(kb):
         assert (
             "ulcerative calcinosis cutis" in regs[0].text and "tumoral calcinosis" in regs[0].text
         )
-        assert "tumoral" in kb.therapy_by_id[tid].subtypes
+    assert "tumoral" in kb.therapy_by_id["sodium-thiosulfate-intralesional"].subtypes
+    assert "tumoral" not in kb.therapy_by_id["sodium-thiosulfate"].subtypes  # the chapter's
     # The chapter's own positions stay as they were.
     assert kb.therapy_by_id["diltiazem"].line == "first"
     assert kb.therapy_by_id["diltiazem"].evidence == "C"

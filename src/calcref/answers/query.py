@@ -245,7 +245,7 @@ def treat(
         if min_evidence is not None and not _at_least(therapy.evidence, min_evidence):
             continue
         closeness, best = strongest(kb.studies_of(therapy.id), seen_from)
-        on_ladder = not chapter.isdisjoint(therapy.sources) and _graded_for(
+        on_ladder = not chapter.isdisjoint(therapy.sources) and _chapter_speaks_for(
             kb, therapy, subtype, context
         )
         result = TherapyResult(therapy, match, on_ladder, best)
@@ -258,20 +258,18 @@ def treat(
     return ladder + [result for _, result in beyond]
 
 
-def _graded_for(
+def _chapter_speaks_for(
     kb: KnowledgeBase, therapy: Therapy, subtype: str | None, context: str | None
 ) -> bool:
-    """Whether the chapter's line and letter speak for the patients asked about: they grade
-    the therapy for the subtypes its own record names (dystrophic calcinosis), so a study of
-    calciphylaxis patients does not put bisphosphonates on calciphylaxis's ladder."""
-    if therapy.evidence is None:
-        return True  # no letter to be misread as this population's grade
+    """Whether the chapter's place for the therapy speaks for the patients asked about: a
+    chapter therapy's own subtypes are the chapter's (dystrophic calcinosis), so a
+    calciphylaxis study does not put bisphosphonates on calciphylaxis's ladder, nor a
+    tumoral calcinosis series put topical sodium thiosulfate on tumoral calcinosis's."""
     if subtype is not None:
         wanted = {subtype}
     elif context is not None:
-        wanted = {
-            s for c in (context, *ancestors(kb, context)) for s in kb.context_by_id[c].subtypes
-        }
+        chain = (context, *ancestors(kb, context))
+        wanted = {s for c in chain for s in kb.context_by_id[c].subtypes}
     else:
         return True
     return not wanted or not therapy.subtypes or not wanted.isdisjoint(therapy.subtypes)
