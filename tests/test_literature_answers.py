@@ -268,3 +268,14 @@ def test_the_strongest_study_is_of_the_closest_patients_first():
     minocycline = by_id(answer("treat", "--context", "jdm"))["minocycline"]
     best = strongest(minocycline)
     assert (best["id"], best["relation"]) == ("balin2012-minocycline", "broader")
+
+
+def test_a_chapter_therapy_studied_in_other_patients_is_shown_beyond_the_chapter():
+    """The chapter names topical sodium thiosulfate for connective tissue disease; its one
+    tumoral calcinosis series (J Clin Endocrinol Metab 2016) is the literature's, not the
+    chapter's: for tumoral calcinosis the therapy is beyond the chapter."""
+    topical = by_id(answer("treat", "--subtype", "tumoral"))["sodium-thiosulfate"]
+    assert topical["place"] == BEYOND
+    assert strongest(topical)["ref"] == "jcem2016-topicalsts"
+    for_ctd = by_id(answer("treat", "--context", "ctd"))["sodium-thiosulfate"]
+    assert for_ctd["place"] == LADDER
