@@ -306,7 +306,8 @@ def subtypes(
     chosen = _resolve(kb, "subtype", subtype_id)
     rows = [records.subtype(kb, s) for s in query.subtypes(kb, chosen)]
     if chosen is None:
-        _emit(settings, fmt, Answer("subtypes", rows), "no subtypes recorded")
+        answer = Answer("subtypes", rows, table_options={"labels": records.labels(kb)})
+        _emit(settings, fmt, answer, "no subtypes recorded")
         return
     workup_rows = records.workup(kb, query.workup(kb, subtype=chosen))
     therapy_ids = [r.therapy.id for r in query.treat(kb, subtype=chosen)]

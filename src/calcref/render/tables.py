@@ -470,7 +470,15 @@ def draw_charts(out: Console, records: list[Record], plain: bool) -> None:
         out.print(t("No study gives patient counts for these therapies.", "dim"))
 
 
-def draw_subtypes(out: Console, records: list[Record]) -> None:
+def _frequency(frequency: Record, labels: Labels | None) -> Text:
+    """'ssc: about 25% [Tajalli 2019]': each figure with whose it is, so two sources' figures
+    for one context are never read as one."""
+    sources = [s for statement in frequency["statements"] for s in statement["sources"]]
+    said = t(f"{frequency['context']}: {frequency['figure']} ")
+    return Text.assemble(said, sources_text(list(dict.fromkeys(sources)), labels))
+
+
+def draw_subtypes(out: Console, records: list[Record], labels: Labels | None = None) -> None:
     table = _table(
         "Calcinosis cutis subtypes",
         "Subtype",
@@ -490,7 +498,7 @@ def draw_subtypes(out: Console, records: list[Record]) -> None:
             t(record["calcium_phosphate"]),
             lines([t(record["summary"]), *note_texts(record)]),
             t(", ".join(record["examples"])),
-            lines(t(f"{f['context']}: {f['figure']}") for f in record["frequencies"]),
+            lines(_frequency(f, labels) for f in record["frequencies"]),
         )
     print_table(out, table)
 
