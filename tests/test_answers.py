@@ -167,7 +167,15 @@ def test_therapy_record_has_its_fields_its_ladder_place_and_provenance(kb):
         "none": None,
         "unknown": None,
     }
-    assert (record["source_file"], record["overlay"]) == ("overlay/therapies.yaml", True)
+    # its layer, the file relative to it, and that the layer is an overlay
+    assert (record["layer"], record["source_file"], record["overlay"]) == (
+        "overlay",
+        "therapies.yaml",
+        True,
+    )
+    # a record whose file is in no layer (built here, in memory) keeps its file as given
+    alpha = records.therapy(kb, kb.therapy_by_id["alpha"], match)
+    assert (alpha["layer"], alpha["source_file"], alpha["overlay"]) == (None, "t.yaml", False)
     assert record["match"] == {"kind": "direct", "context": "ssc", "evidence": "studied"}
     # each position names its source by the label a reader knows (no author nor year: the id)
     assert [(p["source"], p["label"]) for p in record["positions"]] == [("book", "book")]
@@ -197,9 +205,9 @@ def write(name: str, rows, kind: str = "treat") -> str:
 def test_csv_columns_are_the_records_keys_and_notes_stay_in_their_cell(kb):
     rows = records.treat(kb, query.treat(kb))
     parsed = list(csv.DictReader(io.StringIO(write("csv", rows))))
-    assert list(parsed[0]) == [k for k in rows[0] if k not in ("source_file", "overlay")] + [
-        "overlay"
-    ]
+    hidden = ("layer", "source_file", "overlay")
+    assert set(hidden) <= set(rows[0])  # in the JSON record, and not columns of their own
+    assert list(parsed[0]) == [k for k in rows[0] if k not in hidden] + ["overlay"]
     assert parsed[0]["regimens"] == "1.2 g/day (paper) [Curator's note: Almost certainly mg/day.]"
     assert [r["overlay"] for r in parsed] == ["", "overlay/therapies.yaml", ""]
     # responders the source does not split into complete and partial
@@ -207,7 +215,9 @@ def test_csv_columns_are_the_records_keys_and_notes_stay_in_their_cell(kb):
 
 
 def test_a_new_key_becomes_a_column_by_itself():
-    rows = [{"id": "x", "onset": "within weeks", "source_file": "f", "overlay": False}]
+    rows = [
+        {"id": "x", "onset": "within weeks", "layer": "d", "source_file": "f", "overlay": False}
+    ]
     assert write("csv", rows).splitlines() == ["id,onset,overlay", "x,within weeks,"]
     assert write("markdown", rows).splitlines()[0] == "| id | onset | overlay |"
 

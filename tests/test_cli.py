@@ -139,9 +139,11 @@ def rows_of_csv(text: str) -> list[dict[str, str]]:
 
 
 def derived_columns(record: dict) -> list[str]:
-    """The CSV and Markdown columns of a record: its JSON keys in order, the path replaced by
-    one `overlay` column."""
-    return [k for k in record if k not in ("source_file", "overlay")] + ["overlay"]
+    """The CSV and Markdown columns of a record: its JSON keys in order, its provenance (layer
+    and file) replaced by one `overlay` column."""
+    hidden = ("layer", "source_file", "overlay")
+    assert set(hidden) <= set(record), record  # the JSON record carries its provenance
+    return [k for k in record if k not in hidden] + ["overlay"]
 
 
 def markdown_rows(text: str) -> list[list[str]]:

@@ -35,8 +35,11 @@ from calcref.knowledge.stack import bundled_dir
 # The bundled knowledge as this installation holds it: the repository's data/ in an editable
 # install, calcref/data in site-packages in a regular one (as CI installs it).
 DATA = bundled_dir()
-BASE_SUBTYPES = str(DATA / "subtypes.yaml")
+BASE_SUBTYPES = str(DATA / "subtypes.yaml")  # as error messages name the files
 BASE_THERAPIES = str(DATA / "therapies.yaml")
+# As JSON records name their origin, (layer, source_file, overlay): the same on every machine.
+BUNDLED_SUBTYPES = ("bundled", "subtypes.yaml", False)
+BUNDLED_THERAPIES = ("bundled", "therapies.yaml", False)
 SUBTYPES_TEXT = (DATA / "subtypes.yaml").read_text(encoding="utf-8")
 THERAPIES_TEXT = (DATA / "therapies.yaml").read_text(encoding="utf-8")
 SUBTYPES_YAML = yaml.safe_load(SUBTYPES_TEXT)
@@ -223,6 +226,16 @@ def run_module(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
+def origin(record: dict) -> tuple[Any, Any, Any]:
+    """(layer, source_file, overlay): where a JSON record says it came from."""
+    return record["layer"], record["source_file"], record["overlay"]
+
+
+def from_overlay(directory: str | Path, name: str) -> tuple[str, str, bool]:
+    """The origin of a record from the overlay `directory` (as CALCREF_DATA gave it)."""
+    return str(directory), name, True
+
+
 def ids(records: list[dict]) -> list[str]:
     return [r["id"] for r in records]
 
@@ -273,21 +286,18 @@ def test_overlay_therapy_is_added_to_treat_and_show_with_its_source_file(stack, 
     assert ids(treated).count(THERAPY_ID) == 1
     record = by_id(treated)[THERAPY_ID]
     assert record["name"] == THERAPY_NAME
-    assert record["source_file"] == overlay_file
-    assert record["overlay"] is True
+    assert origin(record) == from_overlay(full_overlay, "therapies.yaml")
     # The bundled therapies are all still there, each still the bundled record.
     bundled = [t["id"] for t in THERAPIES_YAML["therapies"]]
     assert sorted(ids(treated)) == sorted([*bundled, THERAPY_ID])
     for other in treated:
         if other["id"] != THERAPY_ID:
-            assert other["overlay"] is False
-            assert other["source_file"] == BASE_THERAPIES
+            assert origin(other) == BUNDLED_THERAPIES
 
     shown = ok_json("show", THERAPY_ID)
     assert shown["id"] == THERAPY_ID
     assert shown["name"] == THERAPY_NAME
-    assert shown["source_file"] == overlay_file
-    assert shown["overlay"] is True
+    assert origin(shown) == from_overlay(full_overlay, "therapies.yaml")
     card = ok("show", THERAPY_ID, env=WIDE).stdout
     assert THERAPY_NAME in card
     assert f"{MARK}: {overlay_file}" in card
@@ -301,12 +311,12 @@ def test_search_hits_say_which_file_the_matching_record_came_from(stack, full_ov
     assert THERAPY_ID in {h["id"] for h in hits}
     # every hit (the therapy, and its study, which names the therapy's id) is the overlay's
     assert {h["id"] for h in hits} <= {THERAPY_ID, STUDY_ID}
-    assert {(h["source_file"], h["overlay"]) for h in hits} == {(overlay_file, True)}
+    assert {origin(h) for h in hits} == {from_overlay(full_overlay, "therapies.yaml")}
     bundled = ok_json("search", "minocycline")
     assert {h["overlay"] for h in bundled} == {False}
-    files = {h["source_file"] for h in bundled if h["kind"] != "note"}
-    assert files <= {BASE_THERAPIES, BASE_SUBTYPES}
-    assert {h["source_file"] for h in bundled if h["kind"] == "note"} <= {None}
+    origins = {origin(h) for h in bundled if h["kind"] != "note"}
+    assert origins <= {BUNDLED_THERAPIES, BUNDLED_SUBTYPES}
+    assert {origin(h) for h in bundled if h["kind"] == "note"} <= {(None, None, False)}
     rows = csv_rows(ok("search", THERAPY_NAME, "--format", "csv").stdout)
     assert {r["overlay"] for r in rows} == {overlay_file}
     assert f"{MARK}: {overlay_file}" in ok("search", THERAPY_NAME, env=WIDE).stdout
@@ -314,7 +324,6 @@ def test_search_hits_say_which_file_the_matching_record_came_from(stack, full_ov
 
 def test_overlay_study_is_nested_under_its_therapy_with_counts_intact(stack, full_overlay):
     stack("", full_overlay)
-    overlay_file = str(full_overlay / "therapies.yaml")
     # Every count field is present; the ones the overlay left out are null, not zero, except
     # `responders`, always the total who improved (complete + partial where only the split
     # is given, as the README documents).
@@ -331,8 +340,7 @@ def test_overlay_study_is_nested_under_its_therapy_with_counts_intact(stack, ful
         assert study["therapies"] == [THERAPY_ID]
         assert study["n"] == 5
         assert study["counts"] == expected_counts
-        assert study["source_file"] == overlay_file
-        assert study["overlay"] is True
+        assert origin(study) == from_overlay(full_overlay, "therapies.yaml")
     # No bundled therapy picked the overlay study up.
     for other in ok_json("treat"):
         if other["id"] != THERAPY_ID:
@@ -347,8 +355,7 @@ def test_overlay_reference_is_cited_and_marked_in_the_csv_overlay_column(stack, 
     assert ids(cited) == [*bundled, REFERENCE_ID]  # added after the existing ones
     reference = by_id(cited)[REFERENCE_ID]
     assert reference["title"] == "An overlay test reference"
-    assert reference["source_file"] == overlay_file
-    assert reference["overlay"] is True
+    assert origin(reference) == from_overlay(full_overlay, "therapies.yaml")
     assert ids(ok_json("cite", "--therapy", THERAPY_ID)) == [REFERENCE_ID]
 
     rows = csv_rows(ok("cite", "--format", "csv").stdout)
@@ -361,14 +368,12 @@ def test_overlay_reference_is_cited_and_marked_in_the_csv_overlay_column(stack, 
 
 def test_overlay_context_is_listed_and_filters_treat(stack, full_overlay):
     stack("", full_overlay)
-    overlay_file = str(full_overlay / "subtypes.yaml")
     listed = ok_json("contexts")
     bundled = [c["id"] for c in SUBTYPES_YAML["contexts"]]
     assert ids(listed) == [*bundled, CONTEXT_ID]
     context = by_id(listed)[CONTEXT_ID]
     assert context["name"] == "Overlay test context"
-    assert context["source_file"] == overlay_file
-    assert context["overlay"] is True
+    assert origin(context) == from_overlay(full_overlay, "subtypes.yaml")
 
     treated = ok_json("treat", "--context", CONTEXT_ID)
     assert ids(treated) == [THERAPY_ID]  # no bundled therapy names the new context
@@ -385,8 +390,7 @@ def test_overlay_investigation_is_added_to_workup(stack, full_overlay):
     assert ids(listed) == [*bundled, INVESTIGATION_ID]
     investigation = by_id(listed)[INVESTIGATION_ID]
     assert investigation["name"] == "Overlay test investigation"
-    assert investigation["source_file"] == str(full_overlay / "subtypes.yaml")
-    assert investigation["overlay"] is True
+    assert origin(investigation) == from_overlay(full_overlay, "subtypes.yaml")
     # Tied to 'all': it serves every subtype.
     first_subtype = SUBTYPES_YAML["subtypes"][0]["id"]
     assert INVESTIGATION_ID in ids(ok_json("workup", "--subtype", first_subtype))
@@ -396,9 +400,9 @@ def test_overlay_clinical_feature_is_always_added_even_when_identical(stack, ful
     stack("", full_overlay)
     overview = ok_json("overview")
     same = [r for r in overview if r["text"] == FIRST_FEATURE["text"]]
-    assert [(r["overlay"], r["source_file"]) for r in same] == [
-        (False, BASE_SUBTYPES),
-        (True, str(full_overlay / "subtypes.yaml")),
+    assert [origin(r) for r in same] == [
+        BUNDLED_SUBTYPES,
+        from_overlay(full_overlay, "subtypes.yaml"),
     ]
 
 
@@ -503,15 +507,14 @@ def test_replace_true_replaces_minocycline_where_it_stood(stack, tmp_path):
     assert ids(treated).count("minocycline") == 1
     record = by_id(treated)["minocycline"]
     assert record["name"] == REPLACED_NAME
-    assert record["source_file"] == str(overlay / "therapies.yaml")
-    assert record["overlay"] is True
+    assert origin(record) == from_overlay(overlay, "therapies.yaml")
     assert "replace" not in record
     # Same ladder place (same positions, a name that sorts alike) and the same file position.
     assert ids(treated) == before_ladder
     assert unknown_therapy_listing() == before_files
     # Studies still attach to the id; they stay bundled records.
     assert ids(record["studies"]) == bundled_studies
-    assert {s["overlay"] for s in record["studies"]} == {False}
+    assert {origin(s) for s in record["studies"]} == {BUNDLED_THERAPIES}
 
 
 def test_replace_true_keeps_a_context_at_its_file_position(stack, tmp_path):
@@ -534,11 +537,9 @@ def test_replace_true_keeps_a_context_at_its_file_position(stack, tmp_path):
     for record in listed:
         if record["id"] == "dm":
             assert record["name"] == "Overlay dermatomyositis"
-            assert record["source_file"] == str(overlay / "subtypes.yaml")
-            assert record["overlay"] is True
+            assert origin(record) == from_overlay(overlay, "subtypes.yaml")
         else:
-            assert record["source_file"] == BASE_SUBTYPES
-            assert record["overlay"] is False
+            assert origin(record) == BUNDLED_SUBTYPES
 
 
 REDEFINED_C = (
@@ -557,9 +558,8 @@ def test_replace_true_keeps_an_evidence_level_at_its_letter(stack, tmp_path):
     assert [r["letter"] for r in rows] == [e["letter"] for e in THERAPIES_YAML["evidence_levels"]]
     for row in rows:
         replaced = row["letter"] == "C"
-        assert row["overlay"] is replaced
-        assert row["source_file"] == (
-            str(overlay / "therapies.yaml") if replaced else BASE_THERAPIES
+        assert origin(row) == (
+            from_overlay(overlay, "therapies.yaml") if replaced else BUNDLED_THERAPIES
         )
         if replaced:
             assert row["definition"] == "Overlay definition of C"
@@ -602,8 +602,7 @@ def test_later_overlay_replaces_what_an_earlier_overlay_added(stack, tmp_path):
     assert ids(treated).count(THERAPY_ID) == 1
     record = by_id(treated)[THERAPY_ID]
     assert record["name"] == f"{THERAPY_NAME}, revised"
-    assert record["source_file"] == str(second / "therapies.yaml")
-    assert record["overlay"] is True
+    assert origin(record) == from_overlay(second, "therapies.yaml")
     rows = csv_rows(ok("treat", "--format", "csv").stdout)
     assert {r["id"]: r["overlay"] for r in rows}[THERAPY_ID] == str(second / "therapies.yaml")
 
@@ -624,21 +623,23 @@ def test_later_overlay_without_replace_names_the_earlier_overlay(stack, tmp_path
 # =============================================================================================
 
 BUNDLED_LISTINGS = {
-    "treat": BASE_THERAPIES,
-    "subtypes": BASE_SUBTYPES,
-    "workup": BASE_SUBTYPES,
-    "cite": BASE_THERAPIES,
-    "levels": BASE_THERAPIES,
-    "overview": BASE_SUBTYPES,
-    "contexts": BASE_SUBTYPES,
+    "treat": BUNDLED_THERAPIES,
+    "subtypes": BUNDLED_SUBTYPES,
+    "workup": BUNDLED_SUBTYPES,
+    "cite": BUNDLED_THERAPIES,
+    "levels": BUNDLED_THERAPIES,
+    "overview": BUNDLED_SUBTYPES,
+    "contexts": BUNDLED_SUBTYPES,
 }
+PROVENANCE_KEYS = ("layer", "source_file", "overlay")
 
 
-def provenance(value: Any, where: str = "") -> Iterator[tuple[str, Any, Any]]:
-    """(json path, source_file, overlay) of every record inside `value` that carries them."""
+def provenance(value: Any, where: str = "") -> Iterator[tuple[str, tuple[Any, Any, Any]]]:
+    """(json path, (layer, source_file, overlay)) of every record inside `value` that carries
+    any of them; a key it lacks is "MISSING"."""
     if isinstance(value, dict):
-        if "source_file" in value or "overlay" in value:
-            yield where, value.get("source_file", "MISSING"), value.get("overlay", "MISSING")
+        if any(key in value for key in PROVENANCE_KEYS):
+            yield where, tuple(value.get(key, "MISSING") for key in PROVENANCE_KEYS)
         for key, item in value.items():
             yield from provenance(item, f"{where}.{key}")
     elif isinstance(value, list):
@@ -652,29 +653,74 @@ def test_bundled_listing_records_name_their_file_and_no_overlay(command):
     assert rows
     for row in rows:
         if command == "levels" and row["letter"] is None:
-            continue  # the "not graded" row is a tally, not a record of any file
-        assert row["source_file"] == BUNDLED_LISTINGS[command], row
-        assert row["overlay"] is False, row
+            # the "not graded" row is a tally, not a record of any file
+            assert origin(row) == (None, None, False), row
+            continue
+        assert origin(row) == BUNDLED_LISTINGS[command], row
     if command == "treat":  # studies nested in therapies come from therapies.yaml too
         studies = [s for row in rows for s in row["studies"]]
         assert len({s["id"] for s in studies}) == len(THERAPIES_YAML["studies"])
-        assert {(s["source_file"], s["overlay"]) for s in studies} == {(BASE_THERAPIES, False)}
+        assert {origin(s) for s in studies} == {BUNDLED_THERAPIES}
 
 
 def test_bundled_show_and_subtype_card_records_name_their_file():
     shown = ok_json("show", "minocycline")
-    found = {path: (source, flag) for path, source, flag in provenance(shown)}
-    assert found[""] == (BASE_THERAPIES, False)
+    found = dict(provenance(shown))
+    assert found[""] == BUNDLED_THERAPIES
     assert any(path.startswith(".studies[") for path in found)
     assert any(path.startswith(".references[") for path in found)
-    assert set(found.values()) == {(BASE_THERAPIES, False)}
+    assert set(found.values()) == {BUNDLED_THERAPIES}
 
     subtype = SUBTYPES_YAML["subtypes"][0]["id"]
     card = ok_json("subtypes", subtype)
-    found = {path: (source, flag) for path, source, flag in provenance(card)}
-    assert found["[0]"] == (BASE_SUBTYPES, False)
+    found = dict(provenance(card))
+    assert found["[0]"] == BUNDLED_SUBTYPES
     assert any(path.startswith("[0].workup[") for path in found)
-    assert set(found.values()) == {(BASE_SUBTYPES, False)}
+    assert set(found.values()) == {BUNDLED_SUBTYPES}
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string inside a JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+SAME_EVERYWHERE = [
+    ("treat",),
+    ("treat", "--context", "ssc"),
+    ("studies",),
+    ("cite",),
+    ("show", "minocycline"),
+    ("search", "minocycline"),
+    ("levels",),
+    ("overview",),
+    ("contexts",),
+    ("subtypes",),
+    ("subtypes", SUBTYPES_YAML["subtypes"][0]["id"]),
+    ("workup",),
+    ("workup", "--subtype", SUBTYPES_YAML["subtypes"][0]["id"]),
+]
+
+
+@pytest.mark.parametrize("command", SAME_EVERYWHERE, ids=" ".join)
+def test_bundled_answers_are_the_same_on_every_machine(command):
+    """No JSON answer names where this installation keeps the bundled knowledge: its records
+    say `bundled` and a file name, whatever the directory (site-packages, a checkout)."""
+    text = ok(*command, "--json").stdout  # (a gap may be told on stderr)
+    assert str(DATA) not in text
+    answer = json.loads(text)
+    assert answer
+    assert not [value for value in strings(answer) if str(DATA) in value]
+    origins = {found for _, found in provenance(answer)}
+    assert origins, "the answer's records carry their provenance"
+    assert origins <= {BUNDLED_THERAPIES, BUNDLED_SUBTYPES, (None, None, False)}
 
 
 @pytest.mark.parametrize("command", sorted(BUNDLED_LISTINGS))
@@ -750,13 +796,12 @@ def test_overlay_study_of_a_bundled_therapy_is_listed_under_it(stack, tmp_path):
     studies = by_id(ok_json("treat"))["minocycline"]["studies"]
     assert ids(studies) == [*bundled, STUDY_ID]
     added = by_id(studies)[STUDY_ID]
-    assert added["source_file"] == str(overlay / "therapies.yaml")
-    assert added["overlay"] is True
+    assert origin(added) == from_overlay(overlay, "therapies.yaml")
     assert added["counts"]["responders"] == 2
     assert added["counts"]["none"] == 1
-    assert {s["overlay"] for s in studies if s["id"] != STUDY_ID} == {False}
+    assert {origin(s) for s in studies if s["id"] != STUDY_ID} == {BUNDLED_THERAPIES}
     # The bundled therapy itself is still a bundled record.
-    assert by_id(ok_json("treat"))["minocycline"]["overlay"] is False
+    assert origin(by_id(ok_json("treat"))["minocycline"]) == BUNDLED_THERAPIES
 
 
 def test_overlay_naming_an_unknown_context_fails_at_its_line(stack, tmp_path):
@@ -808,7 +853,7 @@ def test_leading_empty_entry_is_the_bundled_knowledge(stack, full_overlay):
     stack(DATA, full_overlay)
     explicit = ok("treat", "--json").stdout
     assert implicit == explicit
-    assert by_id(json.loads(explicit))["minocycline"]["source_file"] == BASE_THERAPIES
+    assert origin(by_id(json.loads(explicit))["minocycline"]) == BUNDLED_THERAPIES
 
 
 def test_an_explicit_base_copy_takes_overlays_like_the_bundled_one(stack, tmp_path, full_overlay):
@@ -816,15 +861,43 @@ def test_an_explicit_base_copy_takes_overlays_like_the_bundled_one(stack, tmp_pa
     shutil.copytree(DATA, base)
     stack(base, full_overlay)
     treated = by_id(ok_json("treat"))
-    assert treated["minocycline"]["source_file"] == str(base / "therapies.yaml")
-    assert treated["minocycline"]["overlay"] is False
-    assert treated[THERAPY_ID]["source_file"] == str(full_overlay / "therapies.yaml")
-    assert treated[THERAPY_ID]["overlay"] is True
+    # a base other than the bundled one is named by its directory, as given
+    assert origin(treated["minocycline"]) == (str(base), "therapies.yaml", False)
+    assert origin(treated[THERAPY_ID]) == from_overlay(full_overlay, "therapies.yaml")
 
 
 def test_an_empty_setting_is_the_bundled_knowledge(stack):
     stack("")
-    assert {r["source_file"] for r in ok_json("treat")} == {BASE_THERAPIES}
+    assert {origin(r) for r in ok_json("treat")} == {BUNDLED_THERAPIES}
+
+
+def test_an_overlay_given_as_a_relative_directory_is_named_as_given(stack, tmp_path, monkeypatch):
+    """The layer is the directory as CALCREF_DATA named it, not made absolute: the same
+    answer wherever the clinic's folder lies. The tables and the overlay column show it
+    joined to the file."""
+    write_overlay(tmp_path / "clinic", FULL_THERAPIES, FULL_SUBTYPES)
+    monkeypatch.chdir(tmp_path)
+    stack("", "clinic")
+    treated = by_id(ok_json("treat"))
+    assert origin(treated[THERAPY_ID]) == ("clinic", "therapies.yaml", True)
+    assert origin(treated["minocycline"]) == BUNDLED_THERAPIES
+    assert origin(by_id(ok_json("contexts"))[CONTEXT_ID]) == ("clinic", "subtypes.yaml", True)
+    assert not [text for text in strings(treated) if str(tmp_path) in text]
+    rows = csv_rows(ok("treat", "--format", "csv").stdout)
+    assert {r["id"]: r["overlay"] for r in rows}[THERAPY_ID] == "clinic/therapies.yaml"
+    assert f"{MARK}: clinic/therapies.yaml" in ok("show", THERAPY_ID, env=WIDE).stdout
+
+
+def test_an_overlay_directory_named_bundled_is_shown_by_its_directory(stack, tmp_path, monkeypatch):
+    """`bundled` names the bundled knowledge only for a record no overlay gave: an overlay
+    directory that happens to be called so is still shown with its file."""
+    write_overlay(tmp_path / "bundled", therapies=THERAPY_ONLY)
+    monkeypatch.chdir(tmp_path)
+    stack("", "bundled")
+    assert origin(ok_json("show", THERAPY_ID)) == ("bundled", "therapies.yaml", True)
+    rows = csv_rows(ok("treat", "--format", "csv").stdout)
+    assert {r["id"]: r["overlay"] for r in rows}[THERAPY_ID] == "bundled/therapies.yaml"
+    assert f"{MARK}: bundled/therapies.yaml" in ok("show", THERAPY_ID, env=WIDE).stdout
 
 
 BAD_STACKS = {
@@ -970,8 +1043,8 @@ def test_info_reports_the_parse_cache_written_then_hit_then_off(tmp_path, full_o
     # The overlay's records are the same whichever way the run was answered.
     for extra in ({}, {"CALCREF_NO_CACHE": "1"}):
         treated = by_id(json.loads(run_module("treat", "--json", **env, **extra).stdout))
-        assert treated[THERAPY_ID]["source_file"] == str(full_overlay / "therapies.yaml")
-        assert treated[THERAPY_ID]["overlay"] is True
+        assert origin(treated[THERAPY_ID]) == from_overlay(full_overlay, "therapies.yaml")
+        assert origin(treated["minocycline"]) == BUNDLED_THERAPIES
 
 
 # =============================================================================================
@@ -986,18 +1059,18 @@ def test_same_overlay_bytes_at_two_paths_each_name_their_own_path(tmp_path, full
     shutil.copytree(full_overlay, two)
     cache = {"XDG_CACHE_HOME": str(tmp_path / "shared-cache")}
 
-    def answered(directory: Path) -> tuple[str, dict]:
+    def answered(directory: Path) -> tuple[tuple[Any, Any, Any], dict]:
         setting = os.pathsep.join(["", str(directory)])
         info = run_module("info", "--json", CALCREF_DATA=setting, **cache).stdout
         treated = run_module("treat", "--json", CALCREF_DATA=setting, **cache).stdout
-        return by_id(json.loads(treated))[THERAPY_ID]["source_file"], json.loads(info)["cache"]
+        return origin(by_id(json.loads(treated))[THERAPY_ID]), json.loads(info)["cache"]
 
     source_one, cache_one = answered(one)
     source_two, cache_two = answered(two)
     source_again, cache_again = answered(one)
-    assert source_one == str(one / "therapies.yaml")
-    assert source_two == str(two / "therapies.yaml")
-    assert source_again == str(one / "therapies.yaml")
+    assert source_one == from_overlay(one, "therapies.yaml")
+    assert source_two == from_overlay(two, "therapies.yaml")
+    assert source_again == from_overlay(one, "therapies.yaml")
     # The second path's first run is no hit on the first path's entry, though the bytes match.
     assert cache_one["state"] == "written"
     assert cache_two["state"] == "written"
@@ -1030,8 +1103,8 @@ def test_installed_entry_point_reads_an_overlay(tmp_path, full_overlay):
     assert stderr == ""
     treated = by_id(json.loads(result.stdout.decode("utf-8")))
     assert treated[THERAPY_ID]["name"] == THERAPY_NAME
-    assert treated[THERAPY_ID]["source_file"] == str(full_overlay / "therapies.yaml")
-    assert treated[THERAPY_ID]["overlay"] is True
+    assert origin(treated[THERAPY_ID]) == from_overlay(full_overlay, "therapies.yaml")
+    assert origin(treated["minocycline"]) == BUNDLED_THERAPIES
 
 
 # =============================================================================================
@@ -1144,11 +1217,16 @@ def test_legend_entry_marks_a_letter_an_overlay_defined():
 
     bundled = {"letter": "C", "definition": "Clinical trial < 20 subjects"}
     assert legend_entry(bundled) == "C Clinical trial < 20 subjects"
-    assert legend_entry(bundled | {"source_file": BASE_THERAPIES, "overlay": False}) == (
+    assert legend_entry(bundled | dict(zip(PROVENANCE_KEYS, BUNDLED_THERAPIES, strict=True))) == (
         "C Clinical trial < 20 subjects"
     )
-    overlaid = {"letter": "C", "definition": "Clinic", "source_file": "/c/t.yaml", "overlay": True}
-    assert legend_entry(overlaid) == f"C Clinic [{MARK}: /c/t.yaml]"
+    overlaid = {"letter": "C", "definition": "Clinic", "layer": "/c", "source_file": "t.yaml"}
+    assert legend_entry(overlaid | {"overlay": True}) == f"C Clinic [{MARK}: /c/t.yaml]"
+    relative = overlaid | {"layer": "clinic", "overlay": True}
+    assert legend_entry(relative) == f"C Clinic [{MARK}: clinic/t.yaml]"
+    # a record built outside any layer keeps its file as it was given
+    unlayered = {"letter": "C", "definition": "Clinic", "layer": None, "source_file": "/c/t.yaml"}
+    assert legend_entry(unlayered | {"overlay": True}) == f"C Clinic [{MARK}: /c/t.yaml]"
 
 
 def test_treat_legend_marks_a_letter_an_overlay_redefined(stack, tmp_path):

@@ -106,7 +106,9 @@ def test_ctrl_c_ends_calcref_quietly_at_any_moment(args, delay, tmp_path):
 
 def test_a_knowledge_directory_whose_name_is_not_utf8_answers_and_is_cached(tmp_path):
     """The name's bytes are kept (as Python keeps them, surrogates) from the environment to
-    the cache and back; the answer is the bundled one, and the second run is a hit."""
+    the cache and back; the answer is the bundled one, its records' layer the directory as
+    given, and the second run is a hit."""
+    import json
     import shutil
 
     from calcref.knowledge.stack import bundled_dir
@@ -115,17 +117,37 @@ def test_a_knowledge_directory_whose_name_is_not_utf8_answers_and_is_cached(tmp_
     os.mkdir(odd)
     for name in ("knowledge.yaml", "subtypes.yaml", "therapies.yaml"):
         shutil.copy(bundled_dir() / name, os.fsdecode(odd + b"/" + name.encode()))
-    env = {"CALCREF_DATA": os.fsdecode(odd), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    given = os.fsdecode(odd)  # ends in the surrogate "\udcff"
+    env = {"CALCREF_DATA": given, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     first = ok("treat", "--context", "ssc", "--json", env=env)
-    assert first.stdout == ok("treat", "--context", "ssc", "--json").stdout.replace(
-        str(bundled_dir()), os.fsdecode(odd).encode("utf-8", "backslashreplace").decode()
-    )
+    bundled = ok("treat", "--context", "ssc", "--json").stdout
+
+    def relayered(value):
+        """The bundled answer with every record's layer the directory given instead."""
+        if isinstance(value, list):
+            return [relayered(item) for item in value]
+        if isinstance(value, dict):
+            return {
+                k: given if (k, v) == ("layer", "bundled") else relayered(v)
+                for k, v in value.items()
+            }
+        return value
+
+    answer = json.loads(first.stdout)
+    assert answer == relayered(json.loads(bundled))
+    assert {(r["layer"], r["source_file"], r["overlay"]) for r in answer} == {
+        (given, "therapies.yaml", False)
+    }
+    # JSON escapes the surrogate: the answer stays UTF-8, and reads back as the name given
+    escaped = given.encode("utf-8", "backslashreplace").decode()
+    assert bundled.count('"bundled"') >= len(answer)
+    assert first.stdout == bundled.replace('"bundled"', f'"{escaped}"')
     states = [
         ok("info", "--json", env=env).stdout for _ in range(2)
     ]  # the first info may write or hit; the second must hit
-    import json
-
     assert json.loads(states[1])["cache"]["state"] == "hit"
+    # answered from the cache, the layer is still the name given, surrogate and all
+    assert ok("treat", "--context", "ssc", "--json", env=env).stdout == first.stdout
 
 
 def test_at_most_sixteen_overlays_stack_on_one_base(tmp_path):

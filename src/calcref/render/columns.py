@@ -212,9 +212,12 @@ def population_tag(study: Record) -> str:
 
 
 def origin_path(record: Record) -> str:
-    """The layer and the file together, as a reader finds the file: clinic/therapies.yaml."""
+    """The layer and the file together, as a reader finds the file: clinic/therapies.yaml.
+    `bundled` is the bundled knowledge only in a record no overlay gave: an overlay's layer is
+    always a directory, even one called `bundled`."""
     layer, name = record.get("layer"), record.get("source_file") or ""
-    return name if not layer or layer == "bundled" else f"{layer.rstrip('/')}/{name}"
+    bundled = layer == "bundled" and not record.get("overlay")
+    return name if not layer or bundled else f"{layer.rstrip('/')}/{name}"
 
 
 def overlay_file(record: Record) -> str:
