@@ -740,7 +740,9 @@ def csv_records(text: str) -> tuple[list[str], list[dict[str, str]]]:
 
 def derived_columns(json_rows: list[dict]) -> list[str]:
     """The CSV and Markdown columns: every JSON key in order, then `overlay`."""
-    keys = dict.fromkeys(k for row in json_rows for k in row if k not in ("source_file", "overlay"))
+    keys = dict.fromkeys(
+        k for row in json_rows for k in row if k not in ("layer", "source_file", "overlay")
+    )
     return [*keys, "overlay"]
 
 
