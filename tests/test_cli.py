@@ -1566,12 +1566,26 @@ def test_subtypes_json_five_major_and_five_variants():
 
 
 def test_subtypes_table_marks_variants():
-    out = ok("subtypes", env=WIDE).stdout
+    out = ok("subtypes", "--details", env=WIDE).stdout
     for subtype in SUBTYPES_YAML["subtypes"]:
         assert subtype["name"] in out
     marks = column_text(out, "Subtype", "Ca/phosphate")
     assert marks.count("rare variant") == 5
     assert marks.count("most common form") == 1
+
+
+def test_subtypes_fit_one_screen_with_every_figure_attributed():
+    """The compact list at 80 columns: the five major subtypes in full, the variants in one
+    line, within 40 lines; each frequency names its source (the chapter's 25% in SSc and
+    Tajalli 2019's 25% of limited SSc are two figures, never one)."""
+    out = ok("subtypes", env={"COLUMNS": "80"}).stdout
+    assert len(out.splitlines()) <= 40
+    for subtype in SUBTYPES_YAML["subtypes"]:
+        assert f"({subtype['id']})" in out
+    text = " ".join(out.split())
+    assert "ssc: approximately 25% [Chapter, Cloutier (JOPA), Walsh 1995]" in text
+    assert "ssc: about 25% [Tajalli 2019]" in text
+    assert "Rare variants: Calcinosis cutis circumscripta (circumscripta)" in text
 
 
 def test_subtypes_metastatic_card():
@@ -2509,7 +2523,7 @@ def test_piped_tables_never_cut_with_an_ellipsis(args):
         ),
         (["treat", "-d"], "Therapy", "Regimens", "Extracorporeal shock wave lithotripsy"),
         (["treat", "-d"], "Therapy", "Regimens", "Methotrexate (with oral prednisolone)"),
-        (["subtypes"], "Subtype", "Ca/phosphate", "Milia-like idiopathic calcinosis cutis"),
+        (["subtypes", "-d"], "Subtype", "Ca/phosphate", "Milia-like idiopathic calcinosis cutis"),
         (["levels"], "Therapies", "Count", "sodium-metabisulfite"),
     ],
 )

@@ -290,14 +290,18 @@ def subtypes(
             autocompletion=_completer("subtype"),
         ),
     ] = None,
+    details: Annotated[
+        bool, typer.Option("--details", "-d", help="The full table of every subtype.")
+    ] = False,
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
     fields: FieldsOpt = None,
 ) -> None:
     """Example: calcref subtypes dystrophic
 
-    Without an id: the five major subtypes and the rare variants (marked), with definition,
-    calcium/phosphate status, associations and frequency figures. With an id: that subtype's
+    Without an id: the five major subtypes, each with its definition, calcium/phosphate
+    status, associations and frequency figures (each with its sources), then the rare
+    variants; --details gives the full table. With an id: that subtype's
     card with its contexts, its workup and a pointer to its treatments.
     """
     settings: Settings = ctx.obj
@@ -306,7 +310,8 @@ def subtypes(
     chosen = _resolve(kb, "subtype", subtype_id)
     rows = [records.subtype(kb, s) for s in query.subtypes(kb, chosen)]
     if chosen is None:
-        answer = Answer("subtypes", rows, table_options={"labels": records.labels(kb)})
+        options = {"labels": records.labels(kb), "details": details}
+        answer = Answer("subtypes", rows, table_options=options)
         _emit(settings, fmt, answer, "no subtypes recorded")
         return
     workup_rows = records.workup(kb, query.workup(kb, subtype=chosen))

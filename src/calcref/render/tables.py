@@ -478,7 +478,44 @@ def _frequency(frequency: Record, labels: Labels | None) -> Text:
     return Text.assemble(said, sources_text(list(dict.fromkeys(sources)), labels))
 
 
-def draw_subtypes(out: Console, records: list[Record], labels: Labels | None = None) -> None:
+def draw_subtypes(
+    out: Console, records: list[Record], labels: Labels | None = None, details: bool = False
+) -> None:
+    """The major subtypes, each in a few lines (what it is, calcium and phosphate, what it
+    comes with, how often, each figure with its sources), then the rare variants in one line
+    each; `details` gives the full table."""
+    if details:
+        _subtypes_table(out, records, labels)
+        return
+    out.print(t("Calcinosis cutis subtypes", "bold"))
+    for record in (r for r in records if r["major"]):
+        marks = len(warnings(record))
+        head = Text.assemble(
+            t(f"{record['name']} ({record['id']})", "bold"),
+            t(" · most common form" if record["most_common"] else "", "italic"),
+            t(f" · calcium/phosphate: {record['calcium_phosphate']}"),
+            t(f" ⚑{marks}" if marks else "", "yellow"),
+        )
+        body = [t(record["summary"])]
+        if record["examples"]:
+            body.append(t(f"With: {', '.join(record['examples'])}", "dim"))
+        if record["frequencies"]:
+            often = Text("How often: ")
+            for index, frequency in enumerate(record["frequencies"]):
+                often.append_text(
+                    Text("; " if index else "").append_text(_frequency(frequency, labels))
+                )
+            body.append(often)
+        out.print(lines([head, *overlay_mark(record)]))
+        out.print(Padding(lines(body), (0, 0, 0, 2)))
+    variants = [r for r in records if not r["major"]]
+    if variants:
+        named = ", ".join(f"{r['name']} ({r['id']})" for r in variants)
+        out.print(Text.assemble(t("Rare variants: ", "bold"), t(named)))
+    out.print(t("⚑ notes · calcref subtypes ID for one in full · --details for the table", "dim"))
+
+
+def _subtypes_table(out: Console, records: list[Record], labels: Labels | None) -> None:
     table = _table(
         "Calcinosis cutis subtypes",
         "Subtype",
