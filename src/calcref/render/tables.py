@@ -384,7 +384,7 @@ def _compact_rows(out: Console, records: list[Record], title: str, labels: Label
     out.print(Padding(grid, (0, 0, 0, 1)))
 
 
-NO_REGIMEN = "regimen: none from a source about these patients (calcref show THERAPY)"
+NO_REGIMEN = "no regimen given for these patients"
 NEAR = (None, "this", "narrower", "broader")  # a study's patients are, or include, those asked
 
 
