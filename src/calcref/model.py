@@ -832,6 +832,12 @@ class KnowledgeBase:
         self._contexts_of = {
             s: tuple(c for c in self.contexts if c.id in ids) for s, ids in contexts.items()
         }
+        self._forms = _forms([t.id for t in self.therapies])
+
+    def forms_of(self, therapy_id: str) -> tuple[str, ...]:
+        """The other therapies of the same root id: the same drug by other routes or forms
+        (sodium-thiosulfate-intravenous, -intralesional, ...), in file order."""
+        return self._forms[therapy_id]
 
     def studies_of(self, therapy_id: str) -> tuple[Study, ...]:
         """A therapy's studies, in knowledge-file order."""
@@ -847,6 +853,21 @@ class KnowledgeBase:
         return all(getattr(self, s) == getattr(other, s) for s in SECTIONS)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _forms(ids: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each id with the others sharing its root: the shortest id that, followed by a hyphen,
+    begins it (sodium-thiosulfate for sodium-thiosulfate-intravenous), else itself."""
+    known = set(ids)
+    root = {}
+    for therapy_id in ids:
+        parts = therapy_id.split("-")
+        prefixes = ("-".join(parts[:k]) for k in range(1, len(parts)))
+        root[therapy_id] = next((p for p in prefixes if p in known), therapy_id)
+    families: dict[str, list[str]] = {}
+    for therapy_id in ids:
+        families.setdefault(root[therapy_id], []).append(therapy_id)
+    return {i: tuple(x for x in families[root[i]] if x != i) for i in ids}
 
 
 def name_key(text: str) -> str:

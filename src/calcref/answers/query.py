@@ -280,12 +280,10 @@ def _at_least(letter: str | None, minimum: str) -> bool:
 
 
 def other_forms(kb: KnowledgeBase, therapy: Therapy) -> list[str]:
-    """The same treatment by another route or form, by the ids' shared root (sodium
-    thiosulfate: topical, intralesional, intravenous, intraperitoneal), so a reader who asked
-    for one learns of the others."""
-    ids = [t.id for t in kb.therapies]
-    root = min((i for i in ids if therapy.id.startswith(f"{i}-")), key=len, default=therapy.id)
-    return [i for i in ids if i != therapy.id and (i == root or i.startswith(f"{root}-"))]
+    """The same treatment by another route or form (sodium thiosulfate: topical,
+    intralesional, intravenous, intraperitoneal), so a reader who asked for one learns of the
+    others."""
+    return list(kb.forms_of(therapy.id))
 
 
 def therapy_references(kb: KnowledgeBase, therapy: Therapy) -> list[Reference]:
