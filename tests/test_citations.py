@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 from clirun import ok
 from helpers import load_active as load
+from pack import LITERATURE_DOIS
 
 from calcref.answers.links import (
     LABEL_PUBMED,
@@ -30,24 +31,11 @@ SCHEMA_PATH = Path(__file__).parent / "data" / "csl-data.schema.json"
 CHAPTER_LABEL = "no link: a book chapter is not indexed in PubMed"
 PUBMED = PUBMED_SEARCH
 
-# Every confirmed DOI: the chapter's two (sources README), then the literature pack's, each as
-# its file's "Identifiers" gives it (/work/shared/sources/literature/<key>.md).
+# Every confirmed DOI: the chapter's two (sources README), then the literature pack's.
 CONFIRMED_DOIS = {
     "balin2012": "10.1001/archdermatol.2011.2052",
     "robertson2003": "10.1136/ard.62.3.267",
-    "arthresther-antitnf-jdm": "10.1186/s13075-020-02164-5",
-    "clinrheumatol2021-ilsts": "10.1007/s10067-020-05523-4",
-    "floege2015": "10.2215/CJN.10221014",
-    "gossett2023": "10.3390/medicina59071306",
-    "jaad2011-diagnostic-pathway": "10.1016/j.jaad.2010.08.038",
-    "jhandsurg2021-debulking": "10.1016/j.jhsa.2021.01.025",
-    "kodumudi2020": "10.1007/s12325-020-01504-w",
-    "nephrology2015-hbot": "10.1111/nep.12433",
-    "nowaczyk2021": "10.1007/s00403-021-02264-5",
-    "pedrheumatol-ilinfliximab-jdm": "10.1186/s12969-023-00941-5",
-    "tajalli2019": "10.1016/j.jdcr.2019.08.011",
-    "traineau2020": "10.1016/j.jaad.2019.07.006",
-}
+} | LITERATURE_DOIS
 # The pack's confirmed PMIDs of the works that have no confirmed DOI: their link is the record.
 PMID_ONLY = {"bottomley1996": "8881679", "jcem2016-topicalsts": "27163355"}
 RIS_TYPES = {"article": "JOUR", "chapter": "CHAP", "online": "ELEC"}

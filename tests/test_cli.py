@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import calcref
+from calcref.model import SOURCE_KINDS
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -332,22 +333,6 @@ CAUTION = {
     "required": ["id", "text", "likely"],
     "properties": {"id": {"type": "string"}, "text": {"type": "string"}, "likely": NULLABLE_STR},
 }
-# The kinds of source, strongest first, as the knowledge documentation lists them.
-SOURCE_KINDS = [
-    "randomised double-blind trial",
-    "randomised trial",
-    "meta-analysis",
-    "post hoc analysis of a randomised trial",
-    "systematic review",
-    "prospective trial",
-    "prospective series",
-    "retrospective cohort or series",
-    "case series",
-    "case report",
-    "narrative review",
-    "textbook chapter",
-    "conference abstract",
-]
 STATEMENT = {  # a harm: what a source says, with its sources
     "type": "object",
     "required": ["text", "sources", "caution", "notes"],
