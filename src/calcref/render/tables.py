@@ -32,7 +32,6 @@ from calcref.render.columns import (
     population_tag,
     position_text,
     study_phrase,
-    study_summary,
     warning_text,
     warnings,
 )
@@ -195,11 +194,6 @@ def _statement(statement: Record, labels: Labels | None = None) -> Text:
 def _regimens(record: Record, labels: Labels | None = None) -> Text:
     parts = [_statement(regimen, labels) for regimen in record["regimens"]]
     return lines(parts) if parts else t("not stated in the sources", "dim")
-
-
-def _study_summary(study: Record, shown: frozenset[str]) -> Text:
-    """One line per study; a note already printed in the same row is not repeated."""
-    return lines([t(study_summary(study)), *note_texts(study, shown), *overlay_mark(study)])
 
 
 def _study_details(study: Record) -> Text:
