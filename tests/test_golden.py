@@ -23,7 +23,10 @@ COMMANDS = {
     "treat-ssc": ("treat", "--context", "ssc"),
     "treat-ssc-details": ("treat", "--context", "ssc", "--details"),
     "treat-ssc-chart": ("treat", "--context", "ssc", "--chart"),
+    "treat-jdm": ("treat", "--context", "jdm"),
+    "workup": ("workup",),
     "workup-metastatic": ("workup", "--subtype", "metastatic"),
+    "studies-ssc": ("studies", "--context", "ssc"),
     "subtypes": ("subtypes",),
     "subtype-dystrophic": ("subtypes", "dystrophic"),
     "show-colchicine": ("show", "colchicine"),
@@ -57,6 +60,22 @@ def test_no_line_is_wider_than_the_screen(name: str, width: int) -> None:
     assert max(map(len, text.splitlines())) <= width
 
 
+def test_treat_for_ssc_fits_one_screen() -> None:
+    """The point-of-care answer, with its gap, legend and the management principles, fits
+    one 80 x 40 screen; at 120 columns it takes fewer lines still."""
+    heights = [len((GOLDEN / f"treat-ssc.{w}.txt").read_text().splitlines()) for w in WIDTHS]
+    assert heights[0] <= 40 and heights[1] <= heights[0]
+
+
+@pytest.mark.parametrize("name", ["treat-ssc", "treat-jdm", "workup", "subtypes"])
+def test_the_first_rows_are_on_the_first_screen(name: str) -> None:
+    """On an 80 x 50 screen, the first thing to do is read before anything scrolls away:
+    the first-line rows of a treatment answer, the tests for every patient of a workup."""
+    first_screen = (GOLDEN / f"{name}.80.txt").read_text().splitlines()[:50]
+    wanted = {"treat": " 1st ", "workup": "For every patient", "subtypes": "Dystrophic"}
+    assert any(wanted[name.split("-")[0]] in line for line in first_screen)
+
+
 NARROW = (40, 50, 65, 80)  # below what the treatment table can hold: its rows are stacked
 
 
@@ -73,7 +92,7 @@ DOSE = re.compile(r"[<>≥≤]?\d[\d.,–-]* ?(?:mg|g)(?:/[a-z]+)*")
 
 
 @pytest.mark.parametrize("width", NARROW)
-@pytest.mark.parametrize("name", ["treat-ssc", "show-colchicine", "treat-ssc-details"])
+@pytest.mark.parametrize("name", ["show-colchicine", "treat-ssc-details"])
 def test_every_dose_survives_a_narrow_screen(name: str, width: int) -> None:
     """Stacked, every field wraps between words: each dose reads whole, as on a wide screen."""
     # (a wide table interleaves its columns line by line, so compare the doses, not their order)

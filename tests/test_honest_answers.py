@@ -52,8 +52,11 @@ def test_lupus_is_answered_with_the_group_s_evidence_labelled_as_the_group_s():
     assert {"sle", "dm"} <= set(case["contexts"])
     assert "12.5 g three times a week" in case["regimen"]
     # in the table, a study of others' patients never reads as lupus patients' result
-    assert "[ctd: the whole group]" in result.stdout
+    assert "study [ctd as a whole]: n=17: 9 partial" in result.stdout  # diltiazem
+    assert "study [jdm, not sle]: n=1" in result.stdout  # intralesional corticosteroid
     assert "only for ctd as a whole" in result.stdout
+    details = ok("treat", "--context", "sle", "--details", env=WIDE).stdout
+    assert "[ctd: the whole group]" in details
 
 
 def test_ssc_rows_say_whether_ssc_patients_were_studied_or_the_drug_only_named():
@@ -77,9 +80,13 @@ def test_ssc_rows_say_whether_ssc_patients_were_studied_or_the_drug_only_named()
     assert records["aluminum-hydroxide"]["match"]["evidence"] == "named"
     assert records["aluminum-hydroxide"]["studies"] == []
     table = ok("treat", "--context", "ssc", env=WIDE).stdout
-    assert "named for ssc; no study in it" in table
-    assert "[jdm: another population]" in table
-    assert "studied in ssc · Traineau 2020 [ssc, dm], systematic review" in table
+    assert re.search(r"Aluminum hydroxide ⚑ ⚠ +no study in ssc\n", table)
+    # intralesional corticosteroid: named for SSc; its one study is of a JDM patient
+    assert re.search(r"Intralesional corticosteroid ⚑ +study \[jdm, not ssc\]: n=1", table)
+    assert re.search(r"Bisphosphonates ⚑ ⚠ +systematic review \[ssc, dm\] → benefit", table)
+    details = ok("treat", "--context", "ssc", "--details", env=WIDE).stdout
+    assert "named for ssc; no study in it" in details
+    assert "[jdm: another population]" in details
 
 
 def test_a_chart_labels_every_bar_with_whose_patients_it_counts():
@@ -172,7 +179,8 @@ def test_crest_first_line_includes_minocycline_as_the_jopa_article_places_it():
 
 
 def test_the_legend_says_the_letters_are_the_chapter_s():
-    assert "Evidence letters are the chapter's grades" in ok("treat", env=WIDE).stdout
+    legend = "Treatment ladder: the chapter's lines and letters (C Clinical trial < 20 subjects"
+    assert legend in ok("treat", env=WIDE).stdout
 
 
 # --- names ----------------------------------------------------------------------------------
@@ -190,6 +198,13 @@ def test_scleroderma_is_ambiguous_and_calcref_asks():
 # --- warnings travel with the number --------------------------------------------------------
 
 DOSE = "<1.2 g/day"
+
+
+@pytest.mark.parametrize("args", [("treat",), ("treat", "--chart")])
+def test_the_one_row_answer_prints_no_dose_to_carry_a_caution_for(args):
+    """Regimens are in --details and show, where each dose has its caution beside it."""
+    for width in ("400", "80"):
+        assert "g/day" not in ok(*args, env={"COLUMNS": width}).stdout
 
 
 def test_json_carries_the_caution_on_the_dose_s_own_object():
@@ -225,9 +240,7 @@ def test_every_search_hit_on_the_dose_carries_its_caution(fmt):
 @pytest.mark.parametrize(
     "args",
     [
-        ("treat",),
         ("treat", "--details"),
-        ("treat", "--chart"),
         ("show", "colchicine"),
         ("treat", "--format", "csv"),
         ("treat", "--format", "markdown"),

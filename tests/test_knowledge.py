@@ -1556,5 +1556,5 @@ def test_balin_combined_counts_are_never_surgerys_alone(kb: KnowledgeBase) -> No
 
 def test_knowledge_version(kb: KnowledgeBase) -> None:
     base = kb.layers[0]
-    # 2.0.0: the literature pack merged in (commit "Knowledge version 2.0.0").
-    assert (base.version, base.date) == ("2.0.0", "2026-11-27")
+    # 2.0.0: the literature pack merged in; 2.0.1: a one-line SSc/DM gap, shorter principles.
+    assert (base.version, base.date) == ("2.0.1", "2026-11-28")

@@ -115,8 +115,10 @@ def test_calciphylaxis_gap_says_what_the_chapter_holds_and_that_the_trial_missed
 def test_intraperitoneal_thiosulfate_shows_its_harm_wherever_it_appears():
     # gossett2023: 80% stopped for adverse events, 20% died of chemical peritonitis (of 5)
     for args in (("treat", "--subtype", "calciphylaxis"), ("treat", "--context", "dialysis")):
+        # the one-row answer marks the harm; --details and show give it in full
         row = row_of(ok(*args, env=WIDE).stdout, "Intraperitoneal sodium thiosulfate")
-        assert "Harm: Chemical peritonitis" in row, args
+        assert "Intraperitoneal sodium thiosulfate ⚑ ⚠" in row, args
+        assert "Harm: Chemical peritonitis" in ok(*args, "--details", env=WIDE).stdout, args
     card = ok("show", "intraperitoneal-sts", env=WIDE).stdout
     assert "Harms (adverse effects the sources report)" in card
     assert "died of chemical peritonitis" in card
@@ -205,7 +207,7 @@ def test_info_lists_every_source_with_what_it_covers():
     assert len(sources) == 51  # the chapter, JOPA, the chapter's 10 cited works, 39 from the pack
     assert sources["sinha2024"]["kind"] == "randomised double-blind trial"
     assert sources["sinha2024"]["covers"]
-    assert info["knowledge"]["version"] == "2.0.0"
+    assert info["knowledge"]["version"] == "2.0.1"
 
 
 def test_cite_gives_only_confirmed_identifiers():

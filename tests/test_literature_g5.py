@@ -511,7 +511,7 @@ def test_valenzuela2016_positions_and_measures(kb):
     assert any("acetaminophen and/or NSAIDs" in p.text and "narcotics" in p.text for p in found)
     # "no randomised controlled trial had been completed at the time of writing."
     gaps = [g for g in kb.gaps if "valenzuela2016" in g.sources]
-    assert any("no randomised controlled trial" in g.text for g in gaps)
+    assert any("Valenzuela 2016: no completed RCT" in g.text for g in gaps)
 
 
 # --- Conflicts g5 owns: the chapter stays, each side is attributed ------------------------------

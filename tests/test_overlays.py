@@ -1233,6 +1233,6 @@ def test_treat_legend_marks_a_letter_an_overlay_redefined(stack, tmp_path):
     overlay = write_overlay(tmp_path / "clinic", therapies=REDEFINED_C)
     stack("", overlay)
     out = ok("treat", env=WIDE).stdout
-    [legend] = [line for line in out.splitlines() if line.startswith("Evidence letters")]
+    [legend] = [line for line in out.splitlines() if line.startswith("Treatment ladder: ")]
     assert f"C Overlay definition of C [{MARK}: {overlay / 'therapies.yaml'}]" in legend
     assert legend.count(MARK) == 1

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from clirun import invoke, ok
+from test_golden import COMMANDS, GOLDEN, WIDTHS
 
 CALCREF = shutil.which("calcref", path=str(Path(sys.executable).parent)) or "calcref"
 
@@ -27,11 +28,11 @@ CALCREF = shutil.which("calcref", path=str(Path(sys.executable).parent)) or "cal
 # --- the pager ---------------------------------------------------------------------------------
 
 
-def on_a_terminal(args: list[str], env: dict[str, str], rows: int = 24) -> str:
-    """Run calcref with stdout on a pseudo-terminal of `rows` x 100; what reached the
+def on_a_terminal(args: list[str], env: dict[str, str], rows: int = 24, cols: int = 100) -> str:
+    """Run calcref with stdout on a pseudo-terminal of `rows` x `cols`; what reached the
     terminal itself."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, 100, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     clean = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "PAGER")}
     process = subprocess.Popen(
         [CALCREF, *args], stdout=slave, stderr=subprocess.PIPE, env=clean | env
@@ -68,7 +69,7 @@ def test_a_long_answer_on_a_terminal_goes_through_the_pager(recording_pager):
     pager, got = recording_pager
     shown = on_a_terminal(["treat", "--context", "ssc"], {"PAGER": pager})
     paged = got.read_text(encoding="utf-8")
-    assert "Treatment ladder (the chapter's lines and letters)" in paged
+    assert "Treatment ladder: the chapter's lines and letters" in paged
     assert "Treatment ladder" not in shown  # the pager showed it, not calcref
 
 
@@ -84,8 +85,39 @@ def test_a_long_answer_on_a_terminal_goes_through_the_pager(recording_pager):
 def test_the_pager_is_bypassed_when_asked(recording_pager, args, env):
     pager, got = recording_pager
     shown = on_a_terminal(args, {"PAGER": pager} | env)
-    assert "Treatment ladder (the chapter's lines and letters)" in shown
+    assert "Treatment ladder: the chapter's lines and letters" in shown
     assert not got.exists()
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def as_read(terminal_text: str) -> str:
+    """What a reader sees: the text without its colours, the terminal's line ends as newlines
+    and without the padding a terminal shows as blank."""
+    plain = ANSI.sub("", terminal_text).replace("\r\n", "\n")
+    return "".join(line.rstrip() + "\n" for line in plain.splitlines())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cols", WIDTHS)
+@pytest.mark.parametrize("name", ["treat-ssc", "treat-jdm", "workup", "subtypes"])
+def test_a_terminal_shows_the_golden_answer_in_colour(recording_pager, name, cols):
+    """On a pseudo-terminal of 50 rows the answer is the golden one, in colour: written to
+    the terminal when it fits or the pager is bypassed, given to the pager when it is longer
+    than the screen."""
+    golden = (GOLDEN / f"{name}.{cols}.txt").read_text(encoding="utf-8")
+    pager, got = recording_pager
+    shown = on_a_terminal([*COMMANDS[name], "--no-pager"], {"PAGER": pager}, 50, cols)
+    assert "\x1b[1m" in shown and as_read(shown) == golden
+    assert not got.exists()
+    shown = on_a_terminal(list(COMMANDS[name]), {"PAGER": pager}, 50, cols)
+    if len(golden.splitlines()) < 50:
+        assert as_read(shown) == golden and not got.exists()
+    else:
+        paged = got.read_text(encoding="utf-8")
+        assert "\x1b[1m" in paged and as_read(paged) == golden
+        assert as_read(shown) == ""
 
 
 @pytest.mark.slow

@@ -403,6 +403,7 @@ def treat(
         "show_chart": show_chart,
         "plain": not settings.screen.terminal,
         "gaps": gaps,
+        "asked": context_id or subtype_id,
         "principles": records.principles(kb),
         "labels": records.labels(kb),
     }

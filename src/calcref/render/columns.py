@@ -81,12 +81,17 @@ def outcomes(counts: Record) -> dict[str, int]:
     return {key: value for key, value in found.items() if value is not None}
 
 
-def counts_text(study: Record) -> str:
+NO_COUNT = "no patient count given"
+
+
+def counts_text(study: Record, brief: bool = False) -> str:
     """Outcome counts as the chart draws them, every patient once:
-    'n=3: 1 complete, 2 responded, degree not given'."""
+    'n=3: 1 complete, 2 responded, degree not given' (`brief`: 'n=9: 8 responded' where the
+    source gives no degree for anyone, so there is nothing to tell apart)."""
     given = outcomes(study["counts"])
-    parts = [f"{value} {OUTCOME_LABELS[key]}" for key, value in given.items()]
-    prefix = f"n={study['n']}" if study["n"] is not None else "no patient count given"
+    labels = OUTCOME_LABELS | ({"responded": "responded"} if brief and len(given) == 1 else {})
+    parts = [f"{value} {labels[key]}" for key, value in given.items()]
+    prefix = f"n={study['n']}" if study["n"] is not None else NO_COUNT
     return f"{prefix}: {', '.join(parts)}" if parts else prefix
 
 
@@ -119,20 +124,28 @@ def effect_text(effect: Record) -> str:
     return with_notes(f"{effect['measure']}: {effect['type']} {effect['value']}{bounds}{p}", effect)
 
 
-def study_phrase(study: Record) -> str:
-    """The study in one phrase, for a compact row: who, what kind, whose patients, how many,
-    what happened and which way the source says it points."""
+def study_phrase(study: Record, asked: str | None = None) -> str:
+    """The study in one phrase: who reported it, what kind, whose patients, how many, what
+    happened and which way the source says it points. For treat's one-row answer about the
+    population `asked`, without the reporter (`show` names them) and shorter."""
     kind = kind_text(study.get("kind")) if study.get("kind") else study.get("design")
-    head = f"{study_name(study)}, {kind}" if kind else study_name(study)
+    reporter = asked is None
+    if reporter:
+        head = f"{study_name(study)}, {kind}" if kind else study_name(study)
+    else:
+        given = f" ({study['treatment']})" if study.get("treatment") else ""
+        head = f"{kind or 'study'}{population_tag(study, asked)}{given}"
     effects = study.get("effects") or []
     if outcomes(study["counts"]) or not effects:
-        result = counts_text(study)
+        result = counts_text(study, brief=not reporter)
     else:
-        n = f"n={study['n']}" if study["n"] is not None else "no patient count given"
+        n = f"n={study['n']}" if study["n"] is not None else NO_COUNT
         result = f"{n}; {effect_text(effects[0])}"
+    if not reporter and result == NO_COUNT:
+        result = ""  # the one-row answer leaves out what is not there
     direction = f" → {study['direction']}" if study.get("direction") else ""
     aim = " (prevention)" if study.get("aim") == "prevention" else ""
-    return f"{head}{aim}: {result}{direction}"
+    return f"{head}{aim}{': ' + result if result else ''}{direction}"
 
 
 def study_name(study: Record) -> str:
@@ -202,12 +215,18 @@ def match_text(record: Record) -> str:
 RELATIONS = {"broader": "the whole group", "other": "another population"}
 
 
-def population_tag(study: Record) -> str:
+def population_tag(study: Record, asked: str | None = None) -> str:
     """'[ssc]', or for patients who are not the population asked about '[ctd: the whole
-    group]', '[dm: another population]': their counts are never read as this population's."""
-    parts = [", ".join(study["contexts"])] if study["contexts"] else []
-    if study.get("relation") in RELATIONS:
-        parts.append(RELATIONS[study["relation"]])
+    group]', '[dm: another population]': their counts are never read as this population's.
+    Naming the population `asked` says it shorter: '[ctd as a whole]', '[jdm, not ssc]'."""
+    where, relation = ", ".join(study["contexts"]), study.get("relation")
+    if asked and relation == "other":
+        return f" [{where}, not {asked}]" if where else f" [not {asked}]"
+    if asked and where and relation == "broader":
+        return f" [{where} as a whole]"
+    parts = [where] if where else []
+    if relation in RELATIONS:
+        parts.append(RELATIONS[relation])
     return f" [{': '.join(parts)}]" if parts else ""
 
 

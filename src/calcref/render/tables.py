@@ -238,14 +238,12 @@ def _therapy_name(record: Record) -> Text:
     return lines(parts)
 
 
-def _evidence_legend(levels: list[Record]) -> Text:
-    items = [legend_entry(lvl) for lvl in levels if lvl["letter"]]
-    return t(
-        "Evidence letters are the chapter's grades: "
-        + " · ".join(items)
-        + f" · {NOT_GRADED} not graded in the source",
-        "dim",
-    )
+def _evidence_legend(levels: list[Record], records: list[Record]) -> str:
+    """The chapter's lines and the letters the answer shows, each with its meaning."""
+    shown = {r["evidence"] or NOT_GRADED for r in records if r["place"] == LADDER or r["evidence"]}
+    items = [legend_entry(lvl) for lvl in levels if lvl["letter"] in shown]
+    items += [f"{NOT_GRADED} not graded"] if NOT_GRADED in shown else []
+    return f"the chapter's lines and letters ({' · '.join(items)})" if items else ""
 
 
 def draw_treat(
@@ -258,9 +256,11 @@ def draw_treat(
     gaps: tuple[Record, ...] = (),
     principles: tuple[Record, ...] = (),
     labels: Labels | None = None,
+    asked: str | None = None,
 ) -> None:
     """The chapter's ladder, then the therapies beyond the chapter: one row each, with its
-    strongest study in a phrase (`details`: every regimen and study in full)."""
+    strongest study for the patients `asked` in a phrase (`details`: every regimen and study
+    in full)."""
     for gap in gaps:
         out.print(t(f"⚠ Gap: {gap['text']}", "bold yellow"))
     if not records:
@@ -268,13 +268,18 @@ def draw_treat(
         return
     ladder = [r for r in records if r["place"] == LADDER]
     beyond = [r for r in records if r["place"] != LADDER]
-    draw = _detailed_rows if details else _compact_rows
-    if ladder:
-        draw(out, ladder, "Treatment ladder (the chapter's lines and letters)", labels)
-    if beyond:
-        title = "Beyond the chapter (other sources; strongest kind of source first)"
-        draw(out, beyond, title, labels)
-    out.print(_evidence_legend(levels))
+    legend = _evidence_legend(levels, records)
+    sections = (
+        (ladder, f"Treatment ladder: {legend}" if legend else "Treatment ladder"),
+        (beyond, "Beyond the chapter (other sources; strongest kind of source first)"),
+    )
+    for rows, title in sections:
+        if rows and details:
+            _detailed_rows(out, rows, title, labels)
+        elif rows:
+            _compact_rows(out, rows, title, asked)
+    if legend and not ladder:  # the letters of a chapter line beyond the ladder
+        out.print(t(legend[0].upper() + legend[1:], "dim"))
     if not details:
         out.print(t(MARK_LEGEND, "dim"))
     draw_principles(out, principles, labels)
@@ -283,17 +288,17 @@ def draw_treat(
 
 
 LADDER = "chapter ladder"
-MARK_LEGEND = (
-    "⚑ notes, views and harms: calcref show THERAPY, or --details · [population]: whose "
-    "patients the study counts"
-)
+ORDINALS = {"first": "1st", "second": "2nd", "third": "3rd"}
+MARK_LEGEND = "⚑ notes and views, ⚠ harms: calcref show THERAPY · [...]: whose patients"
 
 
 def _place_cells(record: Record, merged: bool = False) -> list[Text]:
     """The Line and Ev. cells on the ladder; the strongest kind of source beyond it."""
     if record["place"] == LADDER:
         line, letter = record["line"] or NOT_GRADED, record["evidence"] or NOT_GRADED
-        return [t(f"{line} {letter}", "bold")] if merged else [t(line), t(letter, "bold")]
+        if merged:  # the one-row answer: '2nd E'
+            return [t(f"{ORDINALS.get(line, line)} {letter}", "bold")]
+        return [t(line), t(letter, "bold")]
     best = _strongest(record)
     return [t(kind_text(best["kind"]) if best else "views only", "bold")]
 
@@ -318,64 +323,99 @@ def _marks(record: Record) -> int:
     )
 
 
-def _compact_rows(out: Console, records: list[Record], title: str, labels: Labels | None) -> None:
-    """Each therapy in three short lines beside its place: its name, with a mark for what
-    `show` adds and any other source's line; its first regimen, with the correction of a
-    flagged dose; its strongest study in one phrase, with any caution on its figures. Text
-    wraps between words under its own column, so nothing is cut at any width: where a word
-    would not fit beside the place ("double-blind RCT" leaves 2 columns of a 20-column
-    screen), the place is printed above each row's lines instead of beside them."""
+def _compact_rows(out: Console, records: list[Record], title: str, asked: str | None) -> None:
+    """One row per therapy: its place on the ladder, its name with marks for what `show`
+    adds, and its strongest study for the patients asked in one phrase (with any caution on
+    that study's figures). Regimens, notes, harms and every study follow with --details:
+    the compact answer is the one screen a clinician reads at the point of care."""
     out.print(t(title, "bold"))
+    ladder = records[0]["place"] == LADDER
+    unstudied: dict[str, list[Text]] = {}  # beyond the ladder: named with no study, by why
     rows = []
     for record in records:
-        marks = _marks(record)
-        name = Text.assemble(t(record["name"], "bold"), t(f" ⚑{marks}" if marks else "", "yellow"))
-        if record["place"] != LADDER and record["evidence"]:
-            whom = ", ".join(record["graded_for"])
-            graded = f" · the chapter's {record['line']} line, {record['evidence']}, is for {whom}"
-            name.append_text(t(graded, "italic"))
-        for p in record["positions"]:
-            if p["evidence"] is None and p["line"]:
-                name.append_text(t(f" · {p['label']}: {p['line']} line", "italic"))
-        regimens = _regimens_for(record)
-        regimen = (
-            Text.assemble(
-                t(regimens[0]["text"]),
-                likely(regimens[0]),
-                " ",
-                sources_text(regimens[0]["sources"], labels),
-                t(f" (+{len(regimens) - 1} more)" if len(regimens) > 1 else "", "dim"),
-            )
-            if regimens
-            else t(NO_REGIMEN if record["regimens"] else "regimen not stated", "dim")
-        )
-        flagged = [
-            n
-            for n in (note_texts(regimens[0]) if regimens else [])
-            if not (regimens[0].get("caution") or {}).get("likely") or "Curator" in n.plain
-        ]
-        best, matched = _strongest(record), match_text(record)
-        if best is not None:
-            said = f"{matched} · {study_phrase(best)}" if matched else study_phrase(best)
-            study = [t(said), *_figure_caution(best)]
-        else:
-            study = [t(matched or "no study recorded", "dim")]
-        body = [name, *overlay_mark(record), regimen, *flagged, *_harms(record, labels), *study]
-        rows.append((_place_cells(record, merged=True)[0], lines(body)))
-    grid = Table.grid(padding=(0, 1))
-    place_width = max(place.cell_len for place, _ in rows)
-    room = out.width - 1 - place_width - 1  # the grid's indent, the place, the gap
-    longest = max(Measurement.get(out, out.options, body).minimum for _, body in rows)
-    if longest > room:  # a word would be cut beside the place: the place goes above it
-        grid.add_column(overflow="fold")
-        for place, body in rows:
-            grid.add_row(lines([place, body]))
+        if not ladder and _strongest(record) is None and not record["evidence"]:
+            said = _compact_evidence(record, asked).plain
+            unstudied.setdefault(said, []).append(_compact_name(record))
+            continue
+        place = _place_cells(record, merged=True)[0] if ladder else None
+        rows.append((place, _compact_name(record), _compact_evidence(record, asked)))
+    if rows:
+        _grid(out, rows)
+    for said, names in unstudied.items():
+        head = t(f"{said[0].upper()}{said[1:]}: ", "dim")
+        out.print(Padding(Text.assemble(head, Text(" · ").join(names)), (0, 0, 0, 1)))
+
+
+def _compact_name(record: Record) -> Text:
+    """The name, its marks, and another source's line for it where that differs from the
+    chapter's (a disagreement stays in view): 'Minocycline ⚑6 · Cloutier (JOPA): first line'."""
+    name = Text.assemble(
+        t(record["name"], "bold"),
+        t(" ⚑" if _marks(record) else "", "yellow"),
+        t(" ⚠" if record["harms"] else "", "red"),
+    )
+    if record["place"] != LADDER and record["evidence"]:
+        whom = ", ".join(record["graded_for"])
+        graded = f" · the chapter's {record['line']} line, {record['evidence']}, is for {whom}"
+        name.append_text(t(graded, "italic"))
+    for p in record["positions"]:
+        if p["evidence"] is None and p["line"] and p["line"] != record["line"]:
+            name.append_text(t(f" · {p['label']}: {p['line']} line", "italic"))
+    return lines([name, *overlay_mark(record)])
+
+
+def _compact_evidence(record: Record, asked: str | None) -> Text:
+    """The strongest study for the patients `asked`, without its reporter ('open-label study
+    [ssc]: n=9: 8 responded'); where the population the therapy matched has no study, say
+    so unless the study's own tag does ('[jdm, not ssc]')."""
+    best, match = _strongest(record), record.get("match") or {}
+    if not match or match["evidence"] == "studied":
+        said = ""  # the study's population tag says whose: [ssc], [ctd as a whole]
+    elif match["kind"] != "direct":
+        said = match_text(record)  # 'named only for ctd as a whole'
+    elif best is None or best.get("relation") != "other":
+        said = f"no study in {match['context']}"
     else:
-        grid.add_column(no_wrap=True)
+        said = ""  # '[jdm, not ssc]' says it
+    if best is None:
+        return t(said or "no study recorded", "dim")
+    phrase = study_phrase(best, asked=asked or "")
+    return lines([t(f"{said} · {phrase}" if said else phrase), *_figure_caution(best)])
+
+
+def _grid(out: Console, rows: list[tuple[Text | None, Text, Text]]) -> None:
+    """Rows of place, name and evidence side by side when every word fits its column, the
+    columns shared out so the rows take the fewest lines; else each row's fields one under
+    another, so a word, id or figure is never cut or split."""
+    places = [place for place, _, _ in rows if place is not None]
+    place_width = max((place.cell_len for place in places), default=0)
+    room = out.width - 1 - (place_width + 1 if places else 0) - 1
+    narrowest = max(Measurement.get(out, out.options, name).minimum for _, name, _ in rows)
+    words = max(Measurement.get(out, out.options, ev).minimum for _, _, ev in rows)
+    widths = range(narrowest, room - max(words, 16) + 1)
+    grid = Table.grid(padding=(0, 1))
+    if not widths:
         grid.add_column(overflow="fold")
-        for place, body in rows:
-            grid.add_row(place, body)
+        for place, name, evidence in rows:
+            head = Text.assemble(place, " ", name) if place is not None else name
+            grid.add_row(Group(head, Padding(evidence, (0, 0, 0, 2))))
+    else:
+        name_width = min(widths, key=lambda width: _height(out, rows, width, room - width))
+        if places:
+            grid.add_column(no_wrap=True)
+        grid.add_column(width=name_width, overflow="fold")
+        grid.add_column(width=room - name_width, overflow="fold")
+        for place, name, evidence in rows:
+            grid.add_row(*([place] if places else []), name, evidence)
     out.print(Padding(grid, (0, 0, 0, 1)))
+
+
+def _height(out: Console, rows: list[tuple[Text | None, Text, Text]], name: int, rest: int) -> int:
+    """How many lines the rows take with these widths of the name and evidence columns."""
+    return sum(
+        max(len(name_cell.wrap(out, name)), len(evidence.wrap(out, rest)))
+        for _, name_cell, evidence in rows
+    )
 
 
 NO_REGIMEN = "no regimen given for these patients"
