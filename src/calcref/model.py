@@ -184,12 +184,11 @@ class _Declared(type):
 
 
 def _from_row(field: Field | None) -> Any:
-    """How one value of a cached row becomes a record's value (None: as it is)."""
-    if field is None or field.type in ("str", "int", "bool"):
+    """How one value of a cached row becomes a record's value (None: as it is). Only nested
+    rows need it: the cache keeps tuples as tuples."""
+    if field is None or field.kind is None:
         return None
-    if field.type == "strs":
-        return tuple
-    from_row = field.kind.from_row  # type: ignore[union-attr]
+    from_row = field.kind.from_row
     if field.type == "record":
         return from_row
     return lambda rows: tuple(map(from_row, rows))
@@ -201,7 +200,7 @@ class Record(metaclass=_Declared):
     __slots__ = ()
     FIELDS: ClassVar[dict[str, Field]]
     SLOTS: ClassVar[tuple[str, ...]]  # declared fields and any extra slots, such as source_file
-    CONVERT: ClassVar[tuple[tuple[int, Any], ...]]  # cached row values that need converting
+    CONVERT: ClassVar[tuple[tuple[int, Any], ...]]  # nested rows and how to build them
     NESTED: ClassVar[tuple[tuple[int, bool], ...]]  # slots holding a record (True) or records
 
     def __init__(self, **values: Any) -> None:
@@ -231,27 +230,32 @@ class Record(metaclass=_Declared):
         """Every declared field, in declaration order, as JSON-ready plain data."""
         return {name: _plain(getattr(self, name)) for name in self.FIELDS}
 
-    def as_row(self) -> list[Any]:
+    def as_row(self) -> tuple[Any, ...]:
         """Every slot's value, in slot order, nested records as rows: the compact form the
-        parse cache stores (no key names to write, parse or look up). Tuples stay tuples:
-        JSON writes them as lists."""
-        row = list(map(getattr, repeat(self), self.SLOTS))
+        parse cache stores (no key names to write, parse or look up)."""
+        row = tuple(map(getattr, repeat(self), self.SLOTS))
+        if not self.NESTED:
+            return row
+        values = list(row)
         for index, single in self.NESTED:
-            value = row[index]
+            value = values[index]
             if value is not None:
-                row[index] = value.as_row() if single else [item.as_row() for item in value]
-        return row
+                values[index] = value.as_row() if single else tuple(v.as_row() for v in value)
+        return tuple(values)
 
     @classmethod
-    def from_row(cls: type[R], row: list[Any]) -> R:
-        """A record from `as_row`'s list, which it converts in place (lists to tuples, nested
-        rows to records); a row of the wrong length is a ValueError. The hot loop of a warm
-        start, so the slots are filled by `map` rather than a Python loop."""
+    def from_row(cls: type[R], row: tuple[Any, ...]) -> R:
+        """A record from `as_row`'s tuple (nested rows become records); a row of the wrong
+        length is a ValueError. The hot loop of a warm start, so the slots are filled by
+        `map` rather than a Python loop."""
         if len(row) != len(cls.SLOTS):
             raise ValueError(f"a {cls.__name__} row has {len(row)} values, not {len(cls.SLOTS)}")
-        for index, convert in cls.CONVERT:
-            if row[index] is not None:
-                row[index] = convert(row[index])
+        if cls.CONVERT:
+            values = list(row)
+            for index, convert in cls.CONVERT:
+                if values[index] is not None:
+                    values[index] = convert(values[index])
+            row = values  # type: ignore[assignment]
         record = cls.__new__(cls)
         deque(map(setattr, repeat(record), cls.SLOTS, row), maxlen=0)
         return record

@@ -237,12 +237,14 @@ def build(parsed: dict[str, Any], load_info: LoadInfo = NOT_CACHED) -> Knowledge
 
 
 def to_cache(kb: KnowledgeBase) -> dict[str, Any]:
-    """What the parse cache stores: every record as a row (`Record.as_row`), and the layers."""
-    sections = {s: [record.as_row() for record in getattr(kb, s)] for s in SECTIONS}
-    return {"sections": sections, "layers": [layer._asdict() for layer in kb.layers]}
+    """What the parse cache stores: every record as a row (`Record.as_row`), and the layers;
+    sequences as tuples, which `from_cache` insists on and `marshal` keeps."""
+    sections = {s: tuple(record.as_row() for record in getattr(kb, s)) for s in SECTIONS}
+    return {"sections": sections, "layers": tuple(layer._asdict() for layer in kb.layers)}
 
 
-_SHAPE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+# RecursionError: a forged body may nest a row inside itself (marshal keeps references).
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError)
 
 
 def from_cache(payload: dict[str, Any], load_info: LoadInfo) -> KnowledgeBase:
@@ -261,7 +263,7 @@ def from_cache(payload: dict[str, Any], load_info: LoadInfo) -> KnowledgeBase:
 #
 # A cached entry is checked as strictly as the files were typed: each value of a row has its
 # field's declared type (None only where the record may hold None), ints within the YAML
-# reader's nine digits, lists of strings, nested rows of the nested kind, enums within their
+# reader's nine digits, tuples of strings, nested rows of the nested kind, enums within their
 # values. It runs on every warm start, so it goes kind by kind rather than value by value: the
 # rows of a kind (gathered from every section and parent holding it) are transposed into
 # columns in C (zip), and the columns that admit the same types are checked together, so the
@@ -274,9 +276,9 @@ _TYPES: dict[str, type] = {
     "str": str,
     "int": int,
     "bool": bool,
-    "strs": list,
-    "record": list,
-    "records": list,
+    "strs": tuple,
+    "record": tuple,
+    "records": tuple,
 }
 
 
@@ -286,7 +288,7 @@ class _Plan(NamedTuple):
     width: int  # values in a row
     groups: tuple[tuple[tuple[int, ...], frozenset[type]], ...]  # columns admitting these types
     ints: tuple[int, ...]  # columns of ints (or None), within MAX_INT
-    strs: tuple[int, ...]  # columns of lists whose items are strings
+    strs: tuple[int, ...]  # columns of tuples whose items are strings
     enums: tuple[tuple[int, bool, frozenset[str | None]], ...]  # (column, of a strs, values)
     nested: tuple[tuple[int, bool, Any], ...]  # (column, one record, its kind)
 
@@ -351,8 +353,8 @@ def _check_payload(payload: Any) -> None:
     rows_of: dict[Any, list[Any]] = {kind: [] for kind in _KINDS}
     for section, kind in SECTIONS.items():
         rows = sections[section]
-        if type(rows) is not list:
-            raise TypeError(f"section {section} is not a list")
+        if type(rows) is not tuple:
+            raise TypeError(f"section {section} is not a tuple")
         rows_of[kind] += rows
     for kind, plan in _KINDS.items():
         if rows_of[kind]:
@@ -361,11 +363,11 @@ def _check_payload(payload: Any) -> None:
 
 
 def _check_rows(kind: Any, plan: _Plan, rows: list[Any], rows_of: dict[Any, list[Any]]) -> None:
-    """Every row a list of the kind's slots, each value of its declared type; the rows nested
+    """Every row a tuple of the kind's slots, each value of its declared type; the rows nested
     in them are added to `rows_of`, to be checked with the other rows of their kind."""
     width, groups, ints, strs, enums, nested = plan
-    if {*map(type, rows)} != {list} or {*map(len, rows)} != {width}:
-        raise TypeError(f"a {kind.__name__} row is not a list of {width} values")
+    if {*map(type, rows)} != {tuple} or {*map(len, rows)} != {width}:
+        raise TypeError(f"a {kind.__name__} row is not a tuple of {width} values")
     columns = list(zip(*rows, strict=True))
     column = columns.__getitem__
     for indices, types in groups:
@@ -379,7 +381,7 @@ def _check_rows(kind: Any, plan: _Plan, rows: list[Any], rows_of: dict[Any, list
     if strs:
         items = chain.from_iterable(chain.from_iterable(map(column, strs)))
         if not {*map(type, items)} <= {str}:
-            raise TypeError(f"a {kind.__name__} row holds a list of non-strings")
+            raise TypeError(f"a {kind.__name__} row holds a tuple of non-strings")
     for index, of_strs, values in enums:
         used = chain.from_iterable(columns[index]) if of_strs else columns[index]
         if not values.issuperset(used):
@@ -394,7 +396,7 @@ def _check_rows(kind: Any, plan: _Plan, rows: list[Any], rows_of: dict[Any, list
 _LAYER_TYPES = {
     "directory": (str,),
     "overlay": (bool,),
-    "files": (list,),
+    "files": (tuple,),
     "version": (str, _NONE),
     "date": (str, _NONE),
     "title": (str, _NONE),
@@ -402,9 +404,9 @@ _LAYER_TYPES = {
 
 
 def _check_layers(layers: Any) -> None:
-    """A non-empty list of layers, each with exactly KnowledgeLayer's keys, of their types."""
-    if type(layers) is not list or not layers:
-        raise TypeError("a cache entry's layers are a non-empty list")
+    """A non-empty tuple of layers, each with exactly KnowledgeLayer's keys, of their types."""
+    if type(layers) is not tuple or not layers:
+        raise TypeError("a cache entry's layers are a non-empty tuple")
     for layer in layers:
         if type(layer) is not dict or layer.keys() != _LAYER_TYPES.keys():
             raise TypeError("a cached layer does not have a layer's keys")
@@ -415,7 +417,7 @@ def _check_layers(layers: Any) -> None:
             raise TypeError("a cached layer's files are not strings")
 
 
-def _layers(layers: list[dict[str, Any]]) -> tuple[KnowledgeLayer, ...]:
+def _layers(layers: Sequence[dict[str, Any]]) -> tuple[KnowledgeLayer, ...]:
     return tuple(KnowledgeLayer(**layer | {"files": tuple(layer["files"])}) for layer in layers)
 
 
