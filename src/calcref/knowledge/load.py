@@ -207,7 +207,8 @@ def load(
         return _parsed(stack_files, LoadInfo(entry, "unsafe"))
     if cached is not None:
         try:
-            return from_cache(cached, LoadInfo(entry, "hit"))
+            with _collector_paused():
+                return from_cache(cached, LoadInfo(entry, "hit"))
         except _SHAPE_ERRORS:
             pass  # an entry that does not fit this calcref is ignored and rebuilt
     with _collector_paused():
@@ -436,7 +437,7 @@ def _key_parts(stack_files: list[LayerFiles]) -> list[bytes]:
 def _collector_paused() -> Iterator[None]:
     """Parsing makes millions of small objects and no reference cycles; left on, the cyclic
     collector rescans them again and again (a third of a cold load of a large knowledge base).
-    """
+    Building from the cache makes thousands of records and their tuples: the same holds."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
