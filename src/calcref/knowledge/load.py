@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from calcref.errors import KnowledgeError, Problem
 from calcref.knowledge import cache as parse_cache
@@ -25,6 +25,7 @@ from calcref.model import (
     KnowledgeLayer,
     LoadInfo,
     Manifest,
+    Value,
 )
 from calcref.version import __version__
 
@@ -36,7 +37,7 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_TOTAL_BYTES = 128 * 1024 * 1024  # every file of every layer: bounds time and memory
 
 
-class LayerFiles(NamedTuple):
+class LayerFiles(Value):
     """The bytes of one layer's files, by name, with the path each was read from."""
 
     layer: stack.Layer
@@ -94,7 +95,7 @@ def _read_bytes(path: Path) -> bytes:
     return raw
 
 
-class Checked(NamedTuple):
+class Checked(Value):
     """Everything one pass over a stack found: the merged records, each layer's description,
     the problems, and whether every file parsed (the cross-record checks need that)."""
 
@@ -283,7 +284,7 @@ _TYPES: dict[str, type] = {
 }
 
 
-class _Plan(NamedTuple):
+class _Plan(Value):
     """How to check the rows of one kind, built once from its declarations."""
 
     width: int  # values in a row

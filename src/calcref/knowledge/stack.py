@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple
 
 from calcref.errors import KnowledgeError
-from calcref.model import FILE_NAMES, KNOWLEDGE_FILES
+from calcref.model import FILE_NAMES, KNOWLEDGE_FILES, Value
 
 DATA_ENV = "CALCREF_DATA"  # named in messages about a setting; read only by the CLI
 MAX_OVERLAYS = 16  # a bound on the files read (and the memory used) for one answer
 
 
-class Layer(NamedTuple):
+class Layer(Value):
     """One directory of the stack; an overlay holds only the files it adds to."""
 
     directory: Path

@@ -11,9 +11,9 @@ module (1.3 ms that a table never needs).
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
-from calcref.model import KnowledgeLayer
+from calcref.model import KnowledgeLayer, Value
 from calcref.render.columns import cell, columns
 from calcref.render.screen import Screen
 from calcref.render.textsafe import json_safe, visible
@@ -21,7 +21,7 @@ from calcref.render.textsafe import json_safe, visible
 Record = dict[str, Any]
 
 
-class Answer(NamedTuple):
+class Answer(Value):
     """What a command found: its kind (which names its table), the records (a list, or one
     record), the arguments its table drawing takes beyond them, and the records of the JSON
     output when they differ (a subtype's card adds its workup and therapies)."""
