@@ -252,7 +252,13 @@ class _Declared(type):
             for i, n in enumerate(cls.SLOTS)
             if n in cls.FIELDS and cls.FIELDS[n].kind is not None
         )
+        typed = {t: tuple(n for n, f in cls.FIELDS.items() if f.type == t) for t in _HELD}
+        cls.NAMES = tuple(cls.FIELDS)  # type: ignore[attr-defined]
+        cls.STRS, cls.ONE, cls.MANY = typed.values()  # type: ignore[attr-defined]
         return cls
+
+
+_HELD = ("strs", "record", "records")  # the types whose values as_json converts
 
 
 def _from_row(field: Field | None) -> Any:
@@ -274,6 +280,10 @@ class Record(metaclass=_Declared):
     SLOTS: ClassVar[tuple[str, ...]]  # declared fields and any extra slots, such as source_file
     CONVERT: ClassVar[tuple[tuple[int, Any], ...]]  # nested rows and how to build them
     NESTED: ClassVar[tuple[tuple[int, bool], ...]]  # slots holding a record (True) or records
+    NAMES: ClassVar[tuple[str, ...]]  # the declared fields, in order
+    STRS: ClassVar[tuple[str, ...]]  # fields holding strings
+    ONE: ClassVar[tuple[str, ...]]  # fields holding a record (or None)
+    MANY: ClassVar[tuple[str, ...]]  # fields holding records
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - set(self.FIELDS)
@@ -299,8 +309,19 @@ class Record(metaclass=_Declared):
         return record
 
     def as_json(self) -> dict[str, Any]:
-        """Every declared field, in declaration order, as JSON-ready plain data."""
-        return {name: _plain(getattr(self, name)) for name in self.FIELDS}
+        """Every declared field, in declaration order, as JSON-ready plain data. Every answer
+        is made of these, so the values are gathered in C and only the fields holding
+        strings or records are converted."""
+        names = self.NAMES
+        plain = dict(zip(names, map(getattr, repeat(self), names), strict=True))
+        for name in self.STRS:
+            plain[name] = list(plain[name])
+        for name in self.ONE:
+            if plain[name] is not None:
+                plain[name] = plain[name].as_json()
+        for name in self.MANY:
+            plain[name] = [record.as_json() for record in plain[name]]
+        return plain
 
     def as_row(self) -> tuple[Any, ...]:
         """Every slot's value, in slot order, nested records as rows: the compact form the
@@ -371,14 +392,6 @@ class Entry(Record):
         record = super().build(data)  # type: ignore[misc]
         record.source_file = data.get("source_file", "")
         return record
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Record):
-        return value.as_json()
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 class CuratorNote(Record):
