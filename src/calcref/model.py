@@ -16,7 +16,6 @@ every invariant before a record is built.
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Iterator
 from itertools import repeat
 from typing import Any, ClassVar, TypeVar
@@ -245,8 +244,6 @@ class _Declared(type):
         inherited = {k: v for base in bases for k, v in getattr(base, "FIELDS", {}).items()}
         cls.FIELDS = inherited | own  # type: ignore[attr-defined]
         cls.SLOTS = tuple(s for k in reversed(cls.__mro__) for s in k.__dict__.get("__slots__", ()))  # type: ignore[attr-defined]
-        convert = ((i, _from_row(cls.FIELDS.get(n))) for i, n in enumerate(cls.SLOTS))
-        cls.CONVERT = tuple((i, c) for i, c in convert if c is not None)  # type: ignore[attr-defined]
         cls.NESTED = tuple(  # type: ignore[attr-defined]
             (i, cls.FIELDS[n].type == "record")
             for i, n in enumerate(cls.SLOTS)
@@ -261,24 +258,12 @@ class _Declared(type):
 _HELD = ("strs", "record", "records")  # the types whose values as_json converts
 
 
-def _from_row(field: Field | None) -> Any:
-    """How one value of a cached row becomes a record's value (None: as it is). Only nested
-    rows need it: the cache keeps tuples as tuples."""
-    if field is None or field.kind is None:
-        return None
-    from_row = field.kind.from_row
-    if field.type == "record":
-        return from_row
-    return lambda rows: tuple(map(from_row, rows))
-
-
 class Record(metaclass=_Declared):
     """A record built from validated plain data; immutable by convention."""
 
     __slots__ = ()
     FIELDS: ClassVar[dict[str, Field]]
     SLOTS: ClassVar[tuple[str, ...]]  # declared fields and any extra slots, such as source_file
-    CONVERT: ClassVar[tuple[tuple[int, Any], ...]]  # nested rows and how to build them
     NESTED: ClassVar[tuple[tuple[int, bool], ...]]  # slots holding a record (True) or records
     NAMES: ClassVar[tuple[str, ...]]  # the declared fields, in order
     STRS: ClassVar[tuple[str, ...]]  # fields holding strings
@@ -325,7 +310,8 @@ class Record(metaclass=_Declared):
 
     def as_row(self) -> tuple[Any, ...]:
         """Every slot's value, in slot order, nested records as rows: the compact form the
-        parse cache stores (no key names to write, parse or look up)."""
+        parse cache stores (no key names to write, parse or look up), from which
+        `knowledge.load.from_cache` builds the records again."""
         row = tuple(map(getattr, repeat(self), self.SLOTS))
         if not self.NESTED:
             return row
@@ -335,23 +321,6 @@ class Record(metaclass=_Declared):
             if value is not None:
                 values[index] = value.as_row() if single else tuple(v.as_row() for v in value)
         return tuple(values)
-
-    @classmethod
-    def from_row(cls: type[R], row: tuple[Any, ...]) -> R:
-        """A record from `as_row`'s tuple (nested rows become records); a row of the wrong
-        length is a ValueError. The hot loop of a warm start, so the slots are filled by
-        `map` rather than a Python loop."""
-        if len(row) != len(cls.SLOTS):
-            raise ValueError(f"a {cls.__name__} row has {len(row)} values, not {len(cls.SLOTS)}")
-        if cls.CONVERT:
-            values = list(row)
-            for index, convert in cls.CONVERT:
-                if values[index] is not None:
-                    values[index] = convert(values[index])
-            row = values  # type: ignore[assignment]
-        record = cls.__new__(cls)
-        deque(map(setattr, repeat(record), cls.SLOTS, row), maxlen=0)
-        return record
 
     def replace(self: R, **changes: Any) -> R:
         """A copy with some values changed; the record itself never changes."""
