@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -68,22 +69,18 @@ def read(layers: tuple[stack.Layer, ...]) -> list[LayerFiles]:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """A regular file's bytes: one stat decides, so a directory, a FIFO or a device is
+    reported without ever being opened (a FIFO would block, a device might never end)."""
     try:
-        if path.is_dir():
+        status = os.stat(path)
+        if stat.S_ISDIR(status.st_mode):
             raise KnowledgeError([Problem(str(path), 1, "is a directory, expected a YAML file")])
-        if path.exists() and not path.is_file():
-            # A FIFO or device would block or never end: only regular files are read.
+        if not stat.S_ISREG(status.st_mode):
             raise KnowledgeError([Problem(str(path), 1, "is not a regular file")])
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise KnowledgeError(
-                [
-                    Problem(
-                        str(path), 1, f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit"
-                    )
-                ]
-            )
-        with path.open("rb") as handle:
+        if status.st_size > MAX_FILE_BYTES:
+            message = f"file is {status.st_size} bytes, over the {MAX_FILE_BYTES}-byte limit"
+            raise KnowledgeError([Problem(str(path), 1, message)])
+        with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise KnowledgeError([Problem(str(path), 1, "file not found")]) from None
