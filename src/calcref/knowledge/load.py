@@ -196,6 +196,8 @@ def load(
     (no cache_dir) or "unsafe" (a directory that is not the user's own, see
     `cache.private`: neither read nor written)."""
     stack_files = read(tuple(layers) if layers is not None else stack.bundled())
+    if cache_dir is None:  # no cache: no key to make (half a millisecond of hashing)
+        return _parsed(stack_files, NOT_CACHED)
     key = parse_cache.make_key(__version__, _key_parts(stack_files))
     entry = parse_cache.entry_path(cache_dir, key)
     size = sum(len(raw) for layer_files in stack_files for _, raw in layer_files.files.values())
@@ -214,7 +216,7 @@ def load(
         kb = build(parse_and_validate(stack_files))
         try:
             saved = parse_cache.write(cache_dir, key, to_cache(kb), limit)
-            state = "off" if entry is None else "written" if saved else "not written"
+            state = "written" if saved else "not written"
         except parse_cache.Unsafe:
             state = "unsafe"
     kb.load_info = LoadInfo(entry, state)
