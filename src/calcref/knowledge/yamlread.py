@@ -109,7 +109,10 @@ def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
     """Build the documents from parser events. The hot loop of a cold load (it costs as much
     as libyaml producing the events): dispatch on the exact event type, scalars first (they
     are most events), with the event types and checks bound to locals, and attach values
-    inline."""
+    inline. Equal strings of a file become one object (`keep`): the ids, sources and enum
+    values repeated throughout are then stored once, and the parse cache, which marshal
+    writes with back-references, is written and read with each of them once (at ten times
+    the bundled knowledge: a quarter of the size, read in a quarter of the time)."""
     documents: list[tuple[object, int]] = []
     stack: list[list] = []  # [container, pending_key_or_None, key_line]
     root: object = None
@@ -118,6 +121,7 @@ def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
     scalar, mapping, sequence = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
     mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
     resolved, container_tags, line_list = _RESOLVED, _CONTAINER_TAGS, LineList
+    keep = {}.setdefault
     while True:
         event = get_event()
         kind = type(event)
@@ -129,6 +133,8 @@ def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
             # character no implicit type starts with): those are strings as they stand.
             if event.tag is not None or (event.implicit[0] and value[:1] in resolved):
                 value = _scalar(event, line)
+            if type(value) is str:
+                value = keep(value, value)
         elif kind is mapping or kind is sequence:
             if event.tag not in container_tags:
                 _refuse_tag(event, line, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
