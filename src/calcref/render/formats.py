@@ -4,8 +4,9 @@ document on stdout.
 
     text = FORMATS["csv"].write(Answer("treat", rows), Screen())
 
-Only the table writer imports Rich (and only when it runs). Piped JSON is written by the
-json module's own C encoder without importing the module (see `_compact`).
+Each writer imports what only it needs when it runs: Rich for tables, the column layout for
+Markdown and CSV. Piped JSON is written by the json module's own C encoder without importing
+the module (see `_compact`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import re
 from typing import Any
 
 from calcref.model import KnowledgeLayer, Value
-from calcref.render.columns import cell, columns
 from calcref.render.screen import Screen
 from calcref.render.textsafe import json_safe, visible
 
@@ -49,6 +49,8 @@ class Markdown:
     name = "markdown"
 
     def write(self, answer: Answer, screen: Screen) -> str:
+        from calcref.render.columns import cell, columns
+
         rows = _as_list(answer.rows)
         keys = columns(rows)
         lines = ["| " + " | ".join(keys) + " |", "|" + "|".join(" --- " for _ in keys) + "|"]
@@ -66,6 +68,8 @@ class Csv:
     def write(self, answer: Answer, screen: Screen) -> str:
         import csv
         import io
+
+        from calcref.render.columns import cell, columns
 
         rows = _as_list(answer.rows)
         keys = columns(rows)
