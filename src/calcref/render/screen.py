@@ -6,12 +6,12 @@ nothing below it looks at either.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from calcref.model import Value
 
 PIPED_WIDTH = 80  # piped, when neither COLUMNS nor a controlling terminal says otherwise
 
 
-class Screen(NamedTuple):
+class Screen(Value):
     width: int = PIPED_WIDTH
     terminal: bool = False  # colour and live width; piped output is plain
     no_color: bool = False

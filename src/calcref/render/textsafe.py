@@ -11,18 +11,38 @@ surrogate (how Python keeps the bytes of a file name that is not valid UTF-8) is
 so it can be written to any stream. Printable text, square brackets included, passes
 through untouched.
 
-Regular expressions rather than str.translate: most text holds nothing to escape, and a regex
-scan of a large JSON document costs a few milliseconds where translate costs a hundred.
+Most text holds nothing to escape, and `str.isprintable()` says so in C without a regular
+expression: every character escaped here is one it calls non-printable (the controls; the
+format characters, bidi, zero-width and tags among them; the line and paragraph separators;
+the surrogates; the tag block's unassigned code points), so printable text, or text whose
+only non-printable characters are newlines and tabs, is returned as it is
+(tests/test_textsafe.py checks every code point). Anything else goes through a regular
+expression, compiled on first use: the two cost about a millisecond to compile, which most
+runs never pay. Regular expressions rather than str.translate: a regex scan of a large JSON
+document costs a few milliseconds where translate costs a hundred.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
 
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _INVISIBLE = "\u200b-\u200d\u2060\ufeff\u2028\u2029\U000e0000-\U000e007f\ud800-\udfff"
-_CONTROLS = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}{_INVISIBLE}]")
-_JSON_UNESCAPED = re.compile(f"[\x7f-\x9f{_BIDI}{_INVISIBLE}]")
+CONTROLS = f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}{_INVISIBLE}]"
+"""What `visible` escapes: every C0 control but tab and newline, DEL, C1, bidi, invisible."""
+JSON_UNESCAPED = f"[\x7f-\x9f{_BIDI}{_INVISIBLE}]"
+"""What `json_safe` escapes: what json.dumps leaves raw of the above."""
+
+
+@cache
+def _compiled(characters: str) -> re.Pattern[str]:
+    return re.compile(characters)
+
+
+def _clean(text: str) -> bool:
+    """Nothing in `text` to escape: every character printable, or a newline or a tab."""
+    return text.isprintable() or text.replace("\n", "").replace("\t", "").isprintable()
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -43,11 +63,15 @@ def _json_escape(match: re.Match[str]) -> str:
 def visible(text: str) -> str:
     """`text` with every control, bidi-override or invisible character replaced by a visible
     escape (tables, Markdown, CSV, citations). Tab and newline are kept."""
-    return _CONTROLS.sub(_escape, text)
+    if _clean(text):
+        return text
+    return _compiled(CONTROLS).sub(_escape, text)
 
 
 def json_safe(document: str) -> str:
     """A JSON document with DEL, the C1 controls, the bidi controls and the invisible
     characters as \\uXXXX escapes (json.dumps already escapes the C0 ones): still valid JSON,
     decoding to the same text."""
-    return _JSON_UNESCAPED.sub(_json_escape, document)
+    if _clean(document):
+        return document
+    return _compiled(JSON_UNESCAPED).sub(_json_escape, document)
