@@ -7,8 +7,6 @@ terminal, read once) as `ctx.obj`, asks `calcref.answers`, and writes the string
 `calcref.render.formats` returns.
 """
 
-from __future__ import annotations
-
 import gc
 import os
 import sys
@@ -412,7 +410,7 @@ def treat(
     filters = _describe_filters(
         context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
-    empty = f"no therapies recorded for {filters}{_hint(kb, context_id)}"
+    empty = "" if rows else f"no therapies recorded for {filters}{_hint(kb, context_id)}"
     if fmt != "table":  # a table says its gaps above the rows; elsewhere stdout is data
         for gap in gaps:
             sys.stderr.write(f"calcref: gap: {visible(gap['text'])}\n")

@@ -7,8 +7,6 @@ results.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from calcref.errors import AmbiguousValueError, UnknownValueError
 from calcref.model import (
     ALL_SUBTYPES,
@@ -26,6 +24,7 @@ from calcref.model import (
     Subtype,
     Therapy,
     Tie,
+    Value,
     name_key,
     references_of,
 )
@@ -83,7 +82,7 @@ def descendants(kb: KnowledgeBase, context_id: str) -> list[str]:
     return [c.id for c in kb.contexts if context_id in ancestors(kb, c.id)]
 
 
-class Match(NamedTuple):
+class Match(Value):
     """Why a therapy answers a context: where it was reported (the context itself, a narrower
     group inside it, or only a broader group containing it) and how: `studied` (a study's
     patients were in that group) or `named` (a source lists it for the group, without a
@@ -94,7 +93,7 @@ class Match(NamedTuple):
     evidence: str  # studied | named
 
 
-class ContextFilter(NamedTuple):
+class ContextFilter(Value):
     """A context with its parents and children looked up once, not once per record."""
 
     wanted: str
@@ -132,7 +131,7 @@ class ContextFilter(NamedTuple):
         return "other"
 
 
-class SubtypeView(NamedTuple):
+class SubtypeView(Value):
     """A subtype asked about: a study's patients had it, or they are another population."""
 
     wanted: str
@@ -154,7 +153,7 @@ def viewpoint(
 # --- therapies -----------------------------------------------------------------------------
 
 
-class TherapyResult(NamedTuple):
+class TherapyResult(Value):
     """A therapy that answers the question: how it matched the context asked, whether it is on
     the chapter's ladder, and its strongest study for the patients asked about."""
 
@@ -351,7 +350,7 @@ def source_kind(value: str) -> str:
 # --- workup --------------------------------------------------------------------------------
 
 
-class WorkupResult(NamedTuple):
+class WorkupResult(Value):
     investigation: Investigation
     ties: tuple[Tie, ...]
 

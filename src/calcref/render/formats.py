@@ -4,9 +4,8 @@ document on stdout.
 
     text = FORMATS["csv"].write(Answer("treat", rows), Screen())
 
-Each writer imports what only it needs when it runs: Rich for tables, the column layout for
-Markdown and CSV. Piped JSON is written by the json module's own C encoder without importing
-the module (see `_compact`).
+Each writer imports what only it needs when it runs: Rich for tables, json for JSON, the
+column layout for Markdown and CSV.
 """
 
 from __future__ import annotations
@@ -104,38 +103,13 @@ def write(name: str, answer: Answer, screen: Screen) -> str:
 
 def to_json(data: object, pretty: bool = True) -> str:
     """Indented for people; piped, one line, as `gh --json` does (and several times faster to
-    write: Python's C encoder does not indent)."""
+    write: Python's C encoder does not indent). json is imported here, by the one writer that
+    needs it: a table never pays for it."""
+    import json
+
     if pretty:
-        import json
-
         return json_safe(json.dumps(data, ensure_ascii=False, indent=2)) + "\n"
-    return json_safe(_compact(data)) + "\n"
-
-
-def _compact(data: object) -> str:
-    """`json.dumps(data, ensure_ascii=False, separators=(",", ":"))`, made by the same C
-    encoder (`_json.make_encoder`, which json.dumps calls for exactly these options) but
-    without importing json: its decoder and the six regular expressions it compiles cost
-    1.2 ms, most of what a piped JSON answer costs beyond reading the knowledge.
-    tests/test_formats.py checks the two agree."""
-    try:
-        from _json import encode_basestring, make_encoder
-    except ImportError:  # another interpreter: the json module it has
-        import json
-
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    # markers (circular references), default, string encoder, indent, key and item
-    # separators, sort_keys, skipkeys, allow_nan: json.dumps's values for these options.
-    markers: dict[int, object] = {}
-    encode = make_encoder(
-        markers, _unserializable, encode_basestring, None, ":", ",", False, False, True
-    )
-    return "".join(encode(data, 0))
-
-
-def _unserializable(value: object) -> object:
-    """What json.JSONEncoder.default raises for a value JSON has no form for."""
-    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
+    return json_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":"))) + "\n"
 
 
 def knowledge_versions(layers: tuple[KnowledgeLayer, ...]) -> str:
