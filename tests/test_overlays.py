@@ -888,6 +888,24 @@ def test_an_overlay_given_as_a_relative_directory_is_named_as_given(stack, tmp_p
     assert f"{MARK}: clinic/therapies.yaml" in ok("show", THERAPY_ID, env=WIDE).stdout
 
 
+@pytest.mark.parametrize("given", ["./clinic/", "clinic//", "../here/clinic"])
+def test_an_overlay_keeps_its_directory_exactly_as_spelled(stack, tmp_path, monkeypatch, given):
+    """Nothing the user wrote is altered: "./clinic/" stays "./clinic/" in the JSON (and in
+    the parse cache's key, so another spelling of the same directory never gets the first
+    spelling back from the cache), joined to the file without a doubled slash."""
+    write_overlay(tmp_path / "here" / "clinic", therapies=THERAPY_ONLY)
+    monkeypatch.chdir(tmp_path / "here")
+    for setting in ("clinic", given):  # the plain spelling first, so it is cached first
+        stack("", setting)
+        record = ok_json("show", THERAPY_ID)
+        assert origin(record) == (setting, "therapies.yaml", True)
+    shown = f"{given.rstrip('/')}/therapies.yaml"
+    assert {r["id"]: r["overlay"] for r in csv_rows(ok("treat", "--format", "csv").stdout)}[
+        THERAPY_ID
+    ] == shown
+    assert [layer["directory"] for layer in ok_json("info")["layers"]][1] == given
+
+
 def test_an_overlay_directory_named_bundled_is_shown_by_its_directory(stack, tmp_path, monkeypatch):
     """`bundled` names the bundled knowledge only for a record no overlay gave: an overlay
     directory that happens to be called so is still shown with its file."""

@@ -179,7 +179,7 @@ def _in_order(problems: list[Problem]) -> list[Problem]:
 def _layer_record(layer_files: LayerFiles, manifest: dict[str, Any]) -> dict[str, Any]:
     """What `info` and `--version` tell about a layer, as plain data for the cache."""
     return {
-        "directory": str(layer_files.layer.directory),
+        "directory": layer_files.layer.name,
         "overlay": layer_files.layer.overlay,
         "files": [path for path, _ in layer_files.files.values()],
         **{key: manifest.get(key) for key in Manifest.FIELDS},
@@ -462,11 +462,13 @@ def _layers(layers: Sequence[dict[str, Any]]) -> tuple[KnowledgeLayer, ...]:
 
 
 def _key_parts(stack_files: list[LayerFiles]) -> list[bytes]:
-    """Each layer's role, and each file's path and bytes: a record's source_file is part of
-    the answer, so the same bytes at another path are another entry."""
+    """Each layer's role and name as given, and each file's path and bytes: a record's layer
+    and source_file are part of the answer, so the same bytes at another path (or the same
+    directory spelled another way) are another entry."""
     parts = []
     for layer_files in stack_files:
         parts.append(b"overlay" if layer_files.layer.overlay else b"base")
+        parts.append(os.fsencode(layer_files.layer.name))  # answers repeat it as given
         for path, raw in layer_files.files.values():
             parts += [os.fsencode(path), raw]
     return parts

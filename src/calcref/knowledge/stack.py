@@ -21,10 +21,17 @@ MAX_OVERLAYS = 16  # a bound on the files read (and the memory used) for one ans
 
 
 class Layer(Value):
-    """One directory of the stack; an overlay holds only the files it adds to."""
+    """One directory of the stack; an overlay holds only the files it adds to. `given` is the
+    directory as the setting spelled it ("./clinic/"), which answers repeat: a path says
+    where a record came from in the user's own words, the same on every machine."""
 
     directory: Path
     overlay: bool
+    given: str | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.directory) if self.given is None else self.given
 
     def paths(self) -> list[tuple[str, Path]]:
         """The files to read, by name. A base must have both knowledge files (a missing one is
@@ -64,7 +71,9 @@ def from_setting(setting: str | None) -> tuple[Layer, ...]:
             "only come first"
         )
     base = Path(entries[0]) if entries[0] else None
-    return of(base, [Path(entry) for entry in entries[1:]], setting)
+    layers = of(base, [Path(entry) for entry in entries[1:]], setting)
+    given = entries if base else [None, *entries[1:]]
+    return tuple(layer._replace(given=text) for layer, text in zip(layers, given, strict=True))
 
 
 def of(base: Path | None, overlays: list[Path], setting: str | None = None) -> tuple[Layer, ...]:
