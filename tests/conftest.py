@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from calcref.knowledge import load, stack
+from calcref.model import KnowledgeBase
+
 # Variables from the caller's shell that change what calcref draws or loads; every test starts
 # without them, as a pipe would.
 OUTSIDE_VARS = (
@@ -47,3 +50,11 @@ def private_cache(tmp_path, monkeypatch):
     directory = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(directory))
     return directory
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    """The shipped knowledge, loaded once per session (per xdist worker) straight from its
+    files, without any cache. Shared: read it, never change it (records are immutable by
+    convention; a test that needs other knowledge loads a copy of its own)."""
+    return load(stack.bundled(), None)

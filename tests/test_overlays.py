@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 import yaml
 from clirun import invoke, ok
+from helpers import yaml_data
 
 import calcref
 from calcref.knowledge.stack import bundled_dir
@@ -42,9 +43,9 @@ BUNDLED_SUBTYPES = ("bundled", "subtypes.yaml", False)
 BUNDLED_THERAPIES = ("bundled", "therapies.yaml", False)
 SUBTYPES_TEXT = (DATA / "subtypes.yaml").read_text(encoding="utf-8")
 THERAPIES_TEXT = (DATA / "therapies.yaml").read_text(encoding="utf-8")
-SUBTYPES_YAML = yaml.safe_load(SUBTYPES_TEXT)
-THERAPIES_YAML = yaml.safe_load(THERAPIES_TEXT)
-MANIFEST_YAML = yaml.safe_load((DATA / "knowledge.yaml").read_text(encoding="utf-8"))
+SUBTYPES_YAML = yaml_data(DATA / "subtypes.yaml")
+THERAPIES_YAML = yaml_data(DATA / "therapies.yaml")
+MANIFEST_YAML = yaml_data(DATA / "knowledge.yaml")
 
 MARK = "◆ overlay"
 WIDE = {"COLUMNS": "1000"}  # no folded cells: a path stays on one line

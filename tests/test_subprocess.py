@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from clirun import call
+from helpers import yaml_data
 
 import calcref
 from calcref.knowledge.stack import bundled_dir as calcref_data
@@ -75,8 +75,8 @@ def treat_gap_lines(context: str) -> bytes:
     "calcref: gap: ..." line for each gap of therapies.yaml about the context or one of its
     subtypes, in file order (the same rule test_cli's gap_stderr states)."""
     data = calcref_data()
-    therapies = yaml.safe_load((data / "therapies.yaml").read_text("utf-8"))
-    subtypes_yaml = yaml.safe_load((data / "subtypes.yaml").read_text("utf-8"))
+    therapies = yaml_data(data / "therapies.yaml")
+    subtypes_yaml = yaml_data(data / "subtypes.yaml")
     found = next(c for c in subtypes_yaml["contexts"] if c["id"] == context)
     subtypes = set(found.get("subtypes", []))
     lines = [
@@ -95,7 +95,7 @@ def treat_gap_lines(context: str) -> bytes:
 def test_version(launcher, flag):
     result = run(launcher, flag)
     assert result.returncode == 0
-    manifest = yaml.safe_load((calcref_data() / "knowledge.yaml").read_text("utf-8"))
+    manifest = yaml_data(calcref_data() / "knowledge.yaml")
     stated = f"{manifest['version']} ({manifest['date']})"
     expected = f"calcref {calcref.__version__}\nknowledge {stated}\n"
     assert result.stdout == expected.encode()
