@@ -36,6 +36,9 @@ load_module = importlib.import_module("calcref.knowledge.load")
 
 THERAPY = "diltiazem"
 NAME_AT = Therapy.SLOTS.index("name")
+# Slow as a whole (see CONTRIBUTING): the tests load copies of the knowledge through cache
+# entries and directories of their own, forged or unsafe, each load a cold parse.
+pytestmark = pytest.mark.slow
 
 
 # --- helpers -----------------------------------------------------------------------------------

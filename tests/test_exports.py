@@ -27,6 +27,9 @@ WIDE = {"COLUMNS": "1000"}
 WALSH_TITLE = "    title: Calcifying disorders of the skin\n"
 WALSH_AUTHORS = "    authors: [Walsh JS, Fairley JA]\n"
 COLCHICINE = "  - id: colchicine\n    name: Colchicine\n"
+# Slow as a whole (see CONTRIBUTING): every test answers from a copy of the knowledge it
+# rewrote, a cold parse each time.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

@@ -31,6 +31,9 @@ from calcref.model import SECTIONS, KnowledgeBase, LoadInfo, Study, Therapy
 load_module = importlib.import_module("calcref.knowledge.load")
 
 SUBTYPES, THERAPIES = "subtypes.yaml", "therapies.yaml"
+# Slow as a whole (see CONTRIBUTING): the tests load knowledge or cache entries they broke,
+# each a cold parse of a copy of their own.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 import yaml
 from clirun import call
-from helpers import data_dir
+from helpers import data_dir, yaml_data
 from helpers import load_active as load
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -39,6 +39,10 @@ from typer.main import get_command
 from calcref.cli import CITATION_STYLES, app
 from calcref.model import KNOWLEDGE_FILES
 from calcref.render.formats import FORMATS
+
+# The whole module is slow, as CONTRIBUTING files it: knowledge rewritten with hostile
+# strings, real processes, pipes and locales, 500 generated argument vectors.
+pytestmark = pytest.mark.slow
 
 CITE_FORMATS = [*FORMATS, *CITATION_STYLES]
 """Everything `cite --format` accepts: the output formats, and (deprecated) the citation styles."""
@@ -97,9 +101,7 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
 
 def bundled_yaml() -> tuple[dict, dict]:
     directory = data_dir()
-    return tuple(  # type: ignore[return-value]
-        yaml.safe_load((directory / name).read_text(encoding="utf-8")) for name in KNOWLEDGE_FILES
-    )
+    return tuple(yaml_data(directory / name) for name in KNOWLEDGE_FILES)  # type: ignore[return-value]
 
 
 def by_id(records: list[dict], record_id: str) -> dict:
@@ -386,11 +388,16 @@ def _every_rendering(first_subtype: str) -> list[list[str]]:
     return runs
 
 
+@pytest.fixture(scope="module")
+def hostile_knowledge(tmp_path_factory) -> Path:
+    """The ESCAPES knowledge, written once for the module: the tests only read it."""
+    return write_knowledge(tmp_path_factory.mktemp("hostile"), *_hostile_knowledge(ESCAPES))
+
+
 @pytest.fixture
-def hostile_dir(tmp_path, monkeypatch) -> Path:
-    directory = write_knowledge(tmp_path / "hostile", *_hostile_knowledge(ESCAPES))
-    monkeypatch.setenv("CALCREF_DATA", str(directory))
-    return directory
+def hostile_dir(hostile_knowledge, monkeypatch) -> Path:
+    monkeypatch.setenv("CALCREF_DATA", str(hostile_knowledge))
+    return hostile_knowledge
 
 
 @pytest.mark.slow

@@ -42,6 +42,9 @@ DAY_FIRST = "{2}.{1}.{0}".format(*MANIFEST_DATE.groups())
 BIN_DIR = Path(sys.executable).parent
 ENTRY_POINT = BIN_DIR / "calcref"
 MODULE = [sys.executable, "-m", "calcref"]
+# Slow as a whole (see CONTRIBUTING): every test validates a copy of the knowledge it edited,
+# a cold parse each time (validate never reads the parse cache).
+pytestmark = pytest.mark.slow
 
 
 # --- helpers ------------------------------------------------------------------------------------
