@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import copy_knowledge
 
 from calcref.knowledge import load, stack
 from calcref.model import KnowledgeBase
@@ -96,3 +97,10 @@ def kb() -> KnowledgeBase:
     files, without any cache. Shared: read it, never change it (records are immutable by
     convention; a test that needs other knowledge loads a copy of its own)."""
     return load(stack.bundled(), None)
+
+
+@pytest.fixture
+def knowledge(tmp_path) -> Path:
+    """A private, editable copy of the bundled knowledge (tmp_path/knowledge). Not active by
+    itself: a test points CALCREF_DATA (or load()) at it."""
+    return copy_knowledge(tmp_path / "knowledge")

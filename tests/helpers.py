@@ -1,11 +1,16 @@
-"""Helpers shared by the test modules: the knowledge as the CLI would load it, and the bundled
-files as YAML reads them."""
+"""Helpers shared by the test modules: the knowledge as the CLI would load it, the bundled files
+as YAML reads them, and private copies of the knowledge to edit.
+
+The other shared pieces: tests/clirun.py runs calcref (in process, or as a real process);
+tests/conftest.py holds the fixtures (isolation, the session's knowledge base, a knowledge
+copy)."""
 
 from __future__ import annotations
 
 import copy
 import functools
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +45,18 @@ def yaml_data(path: Path) -> Any:
     """A fresh copy of what yaml.safe_load reads from `path`, a file no test changes (the
     bundled knowledge): parsed once per process, copied for each caller, who may change it."""
     return copy.deepcopy(_parsed(Path(path).resolve()))
+
+
+def copy_knowledge(target: Path) -> Path:
+    """A copy of the bundled knowledge directory at `target` (not there yet), for a test to
+    edit: files of its own, so nothing it changes reaches another test."""
+    shutil.copytree(stack.bundled_dir(), target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the one occurrence of `old` in `path`; fail if it is not there exactly once."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    assert new in path.read_text(encoding="utf-8")

@@ -17,7 +17,6 @@ import hashlib
 import importlib
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -42,14 +41,6 @@ pytestmark = pytest.mark.slow
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def knowledge(tmp_path: Path) -> Path:
-    """A private copy of the shipped knowledge."""
-    directory = tmp_path / "knowledge"
-    shutil.copytree(stack.bundled_dir(), directory)
-    return directory
 
 
 @pytest.fixture

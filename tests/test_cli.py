@@ -22,7 +22,7 @@ from typing import Any
 import jsonschema
 import pytest
 from clirun import invoke, ok
-from helpers import yaml_data
+from helpers import edit, yaml_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -585,12 +585,6 @@ def data_copy(tmp_path, monkeypatch) -> Path:
     target = copy_knowledge_files(tmp_path / "data")
     monkeypatch.setenv("CALCREF_DATA", str(target))
     return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} must occur exactly once in {path.name}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 # =============================================================================================

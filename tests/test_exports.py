@@ -13,11 +13,11 @@ import csv
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from clirun import invoke, ok
+from helpers import edit
 
 from calcref.knowledge.stack import bundled_dir
 
@@ -33,18 +33,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def knowledge(tmp_path, monkeypatch) -> Path:
-    """A copy of the bundled knowledge, active through CALCREF_DATA."""
-    copy = tmp_path / "kb"
-    shutil.copytree(DATA, copy)
-    monkeypatch.setenv("CALCREF_DATA", str(copy))
-    return copy
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
+def knowledge(knowledge, monkeypatch) -> Path:
+    """conftest's copy of the bundled knowledge, active through CALCREF_DATA."""
+    monkeypatch.setenv("CALCREF_DATA", str(knowledge))
+    return knowledge
 
 
 _SURROGATES = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")

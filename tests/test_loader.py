@@ -13,7 +13,6 @@ import hashlib
 import importlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -34,20 +33,6 @@ SUBTYPES, THERAPIES = "subtypes.yaml", "therapies.yaml"
 # Slow as a whole (see CONTRIBUTING): the tests load knowledge or cache entries they broke,
 # each a cold parse of a copy of their own.
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def shipped() -> Path:
-    """The knowledge directory calcref ships (repository data/ or the installed package's)."""
-    return stack.bundled_dir()
-
-
-@pytest.fixture
-def knowledge(tmp_path: Path, shipped: Path) -> Path:
-    """A private, editable copy of the shipped knowledge."""
-    directory = tmp_path / "knowledge"
-    shutil.copytree(shipped, directory)
-    return directory
 
 
 def load_copy(directory: Path, cache_dir: Path | None = None) -> KnowledgeBase:

@@ -18,18 +18,16 @@ import copy
 import csv
 import io
 import json
-import os
 import re
 import shlex
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import yaml
-from clirun import call
+from clirun import MODULE, call, process_env
 from helpers import data_dir, yaml_data
 from helpers import load_active as load
 from hypothesis import HealthCheck, event, given, settings
@@ -66,17 +64,6 @@ def assert_no_traceback(result) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(
         result.exception
     )
-
-
-def subprocess_env(**overrides: str | None) -> dict[str, str]:
-    """The test's environment (private XDG cache, no colour forcing) with `overrides`."""
-    env = dict(os.environ)  # conftest has already removed the colour-forcing variables
-    for key, value in overrides.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
 
 
 def write_knowledge(directory: Path, subtypes: dict, therapies: dict) -> Path:
@@ -517,7 +504,7 @@ def test_typed_escapes_are_not_echoed_raw(argv) -> None:
 
 
 def _calcref(*args: str) -> list[str]:
-    return [sys.executable, "-m", "calcref", *args]
+    return [*MODULE, *args]
 
 
 PIPES = [
@@ -540,7 +527,7 @@ def test_closed_pipe_ends_quietly(command, reader, tmp_path) -> None:
         "echo ${PIPESTATUS[0]}"
     )
     result = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, timeout=60, env=subprocess_env()
+        ["bash", "-c", script], capture_output=True, text=True, timeout=60, env=process_env()
     )
     stderr = err_path.read_text(encoding="utf-8", errors="replace")
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
@@ -572,7 +559,7 @@ def test_unwritable_stdout_is_one_error_line(command, redirect) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env=subprocess_env(),
+        env=process_env(),
     )
     assert "Traceback" not in done.stderr, done.stderr[-1500:]
     assert done.returncode == 1, done.stderr
@@ -582,7 +569,7 @@ def test_unwritable_stdout_is_one_error_line(command, redirect) -> None:
 
 @pytest.mark.slow
 def test_head_receives_a_prefix_of_the_full_output() -> None:
-    env = subprocess_env()
+    env = process_env()
     full = subprocess.run(_calcref("treat", "--json"), capture_output=True, env=env, timeout=60)
     calcref = " ".join(_calcref("treat", "--json"))
     head = subprocess.run(
@@ -608,7 +595,7 @@ LOCALES = {
 @pytest.mark.slow
 @pytest.mark.parametrize("locale_env", LOCALES.values(), ids=LOCALES.keys())
 def test_utf8_output_whatever_the_locale(locale_env) -> None:
-    env = subprocess_env(
+    env = process_env(
         **({"PYTHONIOENCODING": None, "PYTHONUTF8": None, "LC_CTYPE": None} | locale_env)
     )
     table = subprocess.run(_calcref("treat"), capture_output=True, env=env, timeout=60)
@@ -663,7 +650,7 @@ def test_same_query_same_bytes_across_processes(tmp_path) -> None:
     for argv in (a for a in SAME_QUERIES if "--json" in a or "csv" in a or "bibtex" in a):
         outputs = set()
         for seed in ("0", "12345"):
-            env = subprocess_env(PYTHONHASHSEED=seed, XDG_CACHE_HOME=str(tmp_path / seed))
+            env = process_env(PYTHONHASHSEED=seed, XDG_CACHE_HOME=str(tmp_path / seed))
             for _ in range(2):  # cold, then warm
                 done = subprocess.run(_calcref(*argv), capture_output=True, env=env, timeout=60)
                 assert done.returncode == 0, done.stderr
