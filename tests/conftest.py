@@ -1,4 +1,5 @@
-"""Shared test isolation: every test gets its own parse cache and the bundled knowledge.
+"""The shared fixtures: isolation (the session's own parse cache, none of the caller's
+variables), the bundled knowledge loaded once, and an editable copy of it.
 
 Also how the suite runs in parallel: pyproject's addopts give `-n auto` (pytest-xdist), which
 `pytest_xdist_auto_num_workers` below turns into a number of worker processes.
