@@ -1,15 +1,21 @@
-"""Running calcref in process, shared by the CliRunner tests.
+"""Running calcref: in process, shared by the CliRunner tests, and as a real process.
 
 Every in-process run goes through `invoke`, which calls `calcref.cli.run` (the same function
 the console script calls) inside CliRunner's isolation (captured streams, the test's
 environment), so every test also checks the error contract: `run` returns an exit code and
 nothing else may end a command; no traceback ever reaches stdout or stderr.
+
+A real process is the installed console script (ENTRY_POINT) or `python -m calcref` (MODULE),
+in `process_env()`: the test's environment, with conftest's isolation.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import traceback
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -62,3 +68,26 @@ def ok(*args: str, env: dict[str, str] | None = None) -> Result:
     result = invoke(*args, env=env)
     assert result.exit_code == 0, f"exit {result.exit_code}; stderr: {result.stderr}"
     return result
+
+
+# --- calcref as a real process -----------------------------------------------------------------
+
+ENTRY_POINT = Path(sys.executable).parent / "calcref"
+"""The installed console script, beside this Python (or on PATH in a venv laid out otherwise;
+tests that need it skip where it is not installed)."""
+if not ENTRY_POINT.exists():  # pragma: no cover - a venv laid out differently
+    ENTRY_POINT = Path(shutil.which("calcref") or ENTRY_POINT)
+MODULE = [sys.executable, "-m", "calcref"]
+
+
+def process_env(**changes: str | None) -> dict[str, str]:
+    """The environment for calcref as a real process: this test's (conftest's session cache,
+    none of the caller's display or CALCREF_* variables unless the test set them) with
+    `changes`; None removes a variable."""
+    env = dict(os.environ)
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env

@@ -18,7 +18,6 @@ import importlib
 import json
 import marshal
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -38,17 +37,12 @@ load_module = importlib.import_module("calcref.knowledge.load")
 
 THERAPY = "diltiazem"
 NAME_AT = Therapy.SLOTS.index("name")
+# Slow as a whole (see CONTRIBUTING): the tests load copies of the knowledge through cache
+# entries and directories of their own, forged or unsafe, each load a cold parse.
+pytestmark = pytest.mark.slow
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def knowledge(tmp_path: Path) -> Path:
-    """A private copy of the shipped knowledge."""
-    directory = tmp_path / "knowledge"
-    shutil.copytree(stack.bundled_dir(), directory)
-    return directory
 
 
 @pytest.fixture

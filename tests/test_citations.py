@@ -13,7 +13,6 @@ from pathlib import Path
 import jsonschema
 import pytest
 from clirun import ok
-from helpers import load_active as load
 from pack import LITERATURE_DOIS
 
 from calcref.answers.links import (
@@ -39,12 +38,6 @@ CONFIRMED_DOIS = {
 # The pack's confirmed PMIDs of the works that have no confirmed DOI: their link is the record.
 PMID_ONLY = {"bottomley1996": "8881679", "jcem2016-topicalsts": "27163355"}
 RIS_TYPES = {"article": "JOUR", "chapter": "CHAP", "online": "ELEC"}
-
-
-@pytest.fixture
-def kb(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    yield load()
 
 
 @pytest.fixture
@@ -693,6 +686,7 @@ def test_cli_cite_printed_styles_and_fields_keep_the_source_range():
 # --- import cost ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a Python process of its own
 def test_import_is_light():
     code = (
         "import sys, calcref.render.citations; "

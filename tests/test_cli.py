@@ -21,8 +21,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 from clirun import invoke, ok
+from helpers import edit, yaml_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,9 +32,9 @@ from calcref.model import SOURCE_KINDS
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 CSL_SCHEMA = Path(__file__).parent / "data" / "csl-data.schema.json"
-MANIFEST_YAML = yaml.safe_load((DATA / "knowledge.yaml").read_text(encoding="utf-8"))
-SUBTYPES_YAML = yaml.safe_load((DATA / "subtypes.yaml").read_text(encoding="utf-8"))
-THERAPIES_YAML = yaml.safe_load((DATA / "therapies.yaml").read_text(encoding="utf-8"))
+MANIFEST_YAML = yaml_data(DATA / "knowledge.yaml")
+SUBTYPES_YAML = yaml_data(DATA / "subtypes.yaml")
+THERAPIES_YAML = yaml_data(DATA / "therapies.yaml")
 # as data/knowledge.yaml states it, e.g. "1.1.0 (2026-11-27)"
 KNOWLEDGE_VERSION = f"{MANIFEST_YAML['version']} ({MANIFEST_YAML['date']})"
 
@@ -572,21 +572,19 @@ CITE_SCHEMA = {
 # --- knowledge copies for CALCREF_DATA --------------------------------------------------------
 
 
-@pytest.fixture
-def data_copy(tmp_path, monkeypatch) -> Path:
-    """A private copy of the knowledge files, made the one calcref reads."""
-    target = tmp_path / "data"
+def copy_knowledge_files(target: Path) -> Path:
     target.mkdir()
     for name in ("subtypes.yaml", "therapies.yaml"):
         shutil.copyfile(DATA / name, target / name)
-    monkeypatch.setenv("CALCREF_DATA", str(target))
     return target
 
 
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} must occur exactly once in {path.name}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch) -> Path:
+    """A private copy of the knowledge files, made the one calcref reads."""
+    target = copy_knowledge_files(tmp_path / "data")
+    monkeypatch.setenv("CALCREF_DATA", str(target))
+    return target
 
 
 # =============================================================================================
@@ -2379,9 +2377,12 @@ def test_calcref_data_override_is_used(data_copy):
 MARKUP = "Ca [mmol/L] high [/b] [bold red]x[/bold red]"
 
 
-@pytest.fixture
-def markup_data(data_copy) -> Path:
-    therapies, subtypes = data_copy / "therapies.yaml", data_copy / "subtypes.yaml"
+@pytest.fixture(scope="module")
+def markup_knowledge(tmp_path_factory) -> Path:
+    """The knowledge with MARKUP in strings every command shows, written once for the tests
+    below, which only read it (one directory, so the parse cache answers after the first)."""
+    data = copy_knowledge_files(tmp_path_factory.mktemp("markup") / "data")
+    therapies, subtypes = data / "therapies.yaml", data / "subtypes.yaml"
     edit(therapies, "    name: Minocycline\n", '    name: "Minocycline [/b]"\n')
     edit(
         therapies,
@@ -2400,7 +2401,13 @@ def markup_data(data_copy) -> Path:
         " with minocycline\n",
         f'    title: "Minocycline {MARKUP}"\n',
     )
-    return data_copy
+    return data
+
+
+@pytest.fixture
+def markup_data(markup_knowledge, monkeypatch) -> Path:
+    monkeypatch.setenv("CALCREF_DATA", str(markup_knowledge))
+    return markup_knowledge
 
 
 @pytest.mark.parametrize(

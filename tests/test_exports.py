@@ -13,11 +13,11 @@ import csv
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from clirun import invoke, ok
+from helpers import edit
 
 from calcref.knowledge.stack import bundled_dir
 
@@ -27,21 +27,16 @@ WIDE = {"COLUMNS": "1000"}
 WALSH_TITLE = "    title: Calcifying disorders of the skin\n"
 WALSH_AUTHORS = "    authors: [Walsh JS, Fairley JA]\n"
 COLCHICINE = "  - id: colchicine\n    name: Colchicine\n"
+# Slow as a whole (see CONTRIBUTING): every test answers from a copy of the knowledge it
+# rewrote, a cold parse each time.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def knowledge(tmp_path, monkeypatch) -> Path:
-    """A copy of the bundled knowledge, active through CALCREF_DATA."""
-    copy = tmp_path / "kb"
-    shutil.copytree(DATA, copy)
-    monkeypatch.setenv("CALCREF_DATA", str(copy))
-    return copy
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
+def knowledge(knowledge, monkeypatch) -> Path:
+    """conftest's copy of the bundled knowledge, active through CALCREF_DATA."""
+    monkeypatch.setenv("CALCREF_DATA", str(knowledge))
+    return knowledge
 
 
 _SURROGATES = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")

@@ -10,6 +10,7 @@ and read the diff before committing it.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -39,7 +40,17 @@ COMMANDS = {
 
 
 def draw(args: tuple[str, ...], width: int) -> str:
-    return ok(*args, env={"COLUMNS": str(width), "CALCREF_NO_CACHE": "1"}).stdout
+    """`args` at `width` columns. The knowledge comes through the session's parse cache (see
+    conftest), as a user's second run gets it, instead of a cold parse for every drawing
+    (CALCREF_NO_CACHE); cold and cached answers are the same bytes (test_reliability)."""
+    return ok(*args, env={"COLUMNS": str(width)}).stdout
+
+
+@functools.cache
+def wide(args: tuple[str, ...]) -> str:
+    """`args` at 250 columns, drawn once: the parametrised tests below compare each narrow
+    drawing with it (a module-wide result, like a module-scoped fixture)."""
+    return draw(args, 250)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -84,8 +95,8 @@ def test_every_patient_count_survives_the_width(width: int) -> None:
     """At any width the answer shows exactly the counts (n=…) the wide one does: nothing
     squeezed or cut (at 65 columns a squeezed table once printed 'n=17' as 'n=1')."""
     args = COMMANDS["treat-ssc-details"]
-    wide = sorted(re.findall(r"n=\d+\b", draw(args, 250)))
-    assert sorted(re.findall(r"n=\d+\b", draw(args, width))) == wide
+    counts = sorted(re.findall(r"n=\d+\b", wide(args)))
+    assert sorted(re.findall(r"n=\d+\b", draw(args, width))) == counts
 
 
 DOSE = re.compile(r"[<>≥≤]?\d[\d.,–-]* ?(?:mg|g)(?:/[a-z]+)*")
@@ -96,16 +107,16 @@ DOSE = re.compile(r"[<>≥≤]?\d[\d.,–-]* ?(?:mg|g)(?:/[a-z]+)*")
 def test_every_dose_survives_a_narrow_screen(name: str, width: int) -> None:
     """Stacked, every field wraps between words: each dose reads whole, as on a wide screen."""
     # (a wide table interleaves its columns line by line, so compare the doses, not their order)
-    wide = sorted(DOSE.findall(" ".join(draw(COMMANDS[name], 250).split())))
-    assert wide
-    assert sorted(DOSE.findall(" ".join(draw(COMMANDS[name], width).split()))) == wide
+    doses = sorted(DOSE.findall(" ".join(wide(COMMANDS[name]).split())))
+    assert doses
+    assert sorted(DOSE.findall(" ".join(draw(COMMANDS[name], width).split()))) == doses
 
 
 @pytest.mark.parametrize("width", NARROW)
 def test_no_word_is_cut_on_a_narrow_screen(width: int) -> None:
     """Every word of the wide answer is in the narrow one (a cut cell loses its end)."""
     args = COMMANDS["treat-ssc"]
-    words = set(draw(args, 250).split()) - {"━" * n for n in range(300)}
+    words = set(wide(args).split()) - {"━" * n for n in range(300)}
     narrow = " ".join(draw(args, width).split())
     missing = {w for w in words if w not in narrow and not set(w) <= set("━─")}
     assert not missing, sorted(missing)[:20]

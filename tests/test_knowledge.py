@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from helpers import load_active as load
 from pack import LITERATURE_DOIS, LITERATURE_PMCIDS, LITERATURE_PMIDS
 
 from calcref.answers import query
@@ -85,15 +84,6 @@ LITERATURE = frozenset(
         "jaad2011-diagnostic-pathway",
     }
 )
-
-
-@pytest.fixture(scope="module")
-def kb() -> Iterator[KnowledgeBase]:
-    """The shipped knowledge, loaded without touching any user cache."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CALCREF_NO_CACHE", "1")
-        mp.delenv("CALCREF_DATA", raising=False)
-        yield load()
 
 
 def numbers(text: str | None) -> list[str]:

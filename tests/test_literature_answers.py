@@ -8,12 +8,10 @@ wide width (phrases whole), the JSON a script reads, or `validate`'s problems.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import pytest
 from clirun import invoke, ok
-from helpers import data_dir
+from helpers import edit
 
 from calcref.model import SOURCE_RANK
 
@@ -221,23 +219,10 @@ def test_cite_gives_only_confirmed_identifiers():
 # --- validate: the literature's rules --------------------------------------------------------
 
 
-@pytest.fixture
-def knowledge(tmp_path) -> Path:
-    target = tmp_path / "kb"
-    shutil.copytree(data_dir(), target)
-    return target
-
-
 def problems(directory: Path) -> str:
     result = invoke("validate", str(directory))
     assert result.exit_code == 1
     return result.stdout + result.stderr
-
-
-def replace_once(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, old
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def test_validate_refuses_a_chapter_letter_from_another_source(knowledge):
@@ -255,7 +240,7 @@ def test_validate_refuses_a_chapter_letter_from_another_source(knowledge):
 
 
 def test_validate_refuses_a_ratio_without_its_interval(knowledge):
-    replace_once(
+    edit(
         knowledge / "therapies.yaml",
         "        interval: 0.70–1.10\n",
         "",

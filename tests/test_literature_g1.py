@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from calcref.knowledge import load, stack
-
 G1_REFS = (
     "sinha2024",
     "calciphyx-protocol",
@@ -28,11 +26,6 @@ CALCIPHYLAXIS_THERAPIES = (
     "hyperbaric-oxygen",
     "bisphosphonates",
 )
-
-
-@pytest.fixture(scope="module")
-def kb():
-    return load(stack.bundled(), None)
 
 
 def effect(study, fragment):

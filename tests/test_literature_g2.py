@@ -10,8 +10,6 @@ import json
 
 import pytest
 
-from calcref.knowledge import load, stack
-
 G2_REFS = (
     "weenig2007",
     "surgery2000-calciphylaxis",
@@ -21,11 +19,6 @@ G2_REFS = (
     "biglione2024",
 )
 G2_THERAPIES = ("debridement", "parathyroidectomy", "hyperbaric-oxygen", "tpa")
-
-
-@pytest.fixture(scope="module")
-def kb():
-    return load(stack.bundled(), None)
 
 
 def everything(kb) -> str:

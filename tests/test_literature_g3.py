@@ -13,7 +13,6 @@ import json
 
 import pytest
 
-from calcref.knowledge import load, stack
 from calcref.model import SOURCE_KINDS
 
 G3_SOURCES = (
@@ -24,11 +23,6 @@ G3_SOURCES = (
     "jaad2011-diagnostic-pathway",
     "jimenezgallo2015",
 )
-
-
-@pytest.fixture(scope="module")
-def kb():
-    return load(stack.bundled(), None)
 
 
 def dumped(record) -> str:

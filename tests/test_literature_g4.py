@@ -14,7 +14,6 @@ import json
 import pytest
 
 from calcref.answers import query
-from calcref.knowledge import load, stack
 
 G4 = (
     "nowaczyk2021",
@@ -37,11 +36,6 @@ G4_THERAPIES = (
     "surgical-debulking",
 )
 COUNT_FIELDS = ("responders", "complete", "partial", "none", "unknown")
-
-
-@pytest.fixture(scope="module")
-def kb():
-    return load(stack.bundled(), None)
 
 
 def counts(study) -> dict:

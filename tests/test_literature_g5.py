@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from calcref.knowledge import load, stack
 from calcref.model import Record
 
 G5 = (
@@ -25,11 +24,6 @@ G5 = (
     "valenzuela2016",
 )
 CHAPTER_LETTERS = {"A", "B", "C", "D", "E"}
-
-
-@pytest.fixture(scope="module")
-def kb():
-    return load(stack.bundled(), None)
 
 
 def texts(obj: object) -> Iterator[str]:

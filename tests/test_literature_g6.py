@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from calcref.knowledge import load, stack
+from calcref.knowledge import stack
 
 G6_SOURCES = (
     "arthresther-antitnf-jdm",
@@ -18,11 +18,6 @@ G6_SOURCES = (
     "davuluri2022",
     "nunley2020-calcinosis-treatment",
 )
-
-
-@pytest.fixture(scope="module")
-def kb():
-    return load(stack.bundled(), None)
 
 
 def knowledge_text() -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import marshal
 import os
-import shutil
 import subprocess
 import sys
 import zlib
@@ -32,20 +31,9 @@ from calcref.model import SECTIONS, KnowledgeBase, LoadInfo, Study, Therapy
 load_module = importlib.import_module("calcref.knowledge.load")
 
 SUBTYPES, THERAPIES = "subtypes.yaml", "therapies.yaml"
-
-
-@pytest.fixture
-def shipped() -> Path:
-    """The knowledge directory calcref ships (repository data/ or the installed package's)."""
-    return stack.bundled_dir()
-
-
-@pytest.fixture
-def knowledge(tmp_path: Path, shipped: Path) -> Path:
-    """A private, editable copy of the shipped knowledge."""
-    directory = tmp_path / "knowledge"
-    shutil.copytree(shipped, directory)
-    return directory
+# Slow as a whole (see CONTRIBUTING): the tests load knowledge or cache entries they broke,
+# each a cold parse of a copy of their own.
+pytestmark = pytest.mark.slow
 
 
 def load_copy(directory: Path, cache_dir: Path | None = None) -> KnowledgeBase:

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +26,8 @@ from typing import Any
 
 import pytest
 import yaml
-from clirun import invoke, ok
+from clirun import ENTRY_POINT, MODULE, invoke, ok, process_env
+from helpers import yaml_data
 
 import calcref
 from calcref.knowledge.stack import bundled_dir
@@ -42,18 +42,12 @@ BUNDLED_SUBTYPES = ("bundled", "subtypes.yaml", False)
 BUNDLED_THERAPIES = ("bundled", "therapies.yaml", False)
 SUBTYPES_TEXT = (DATA / "subtypes.yaml").read_text(encoding="utf-8")
 THERAPIES_TEXT = (DATA / "therapies.yaml").read_text(encoding="utf-8")
-SUBTYPES_YAML = yaml.safe_load(SUBTYPES_TEXT)
-THERAPIES_YAML = yaml.safe_load(THERAPIES_TEXT)
-MANIFEST_YAML = yaml.safe_load((DATA / "knowledge.yaml").read_text(encoding="utf-8"))
+SUBTYPES_YAML = yaml_data(DATA / "subtypes.yaml")
+THERAPIES_YAML = yaml_data(DATA / "therapies.yaml")
+MANIFEST_YAML = yaml_data(DATA / "knowledge.yaml")
 
 MARK = "◆ overlay"
 WIDE = {"COLUMNS": "1000"}  # no folded cells: a path stays on one line
-
-BIN_DIR = Path(sys.executable).parent
-ENTRY_POINT = BIN_DIR / "calcref"
-if not ENTRY_POINT.exists():  # pragma: no cover - a venv laid out differently
-    found = shutil.which("calcref")
-    ENTRY_POINT = Path(found) if found else ENTRY_POINT
 
 
 # --- fictional overlay content ----------------------------------------------------------------
@@ -207,14 +201,16 @@ def one_error(*args: str) -> str:
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALCREF_")}
-    return {**env, **extra}
+    """process_env() without the CALCREF_* variables the test set in-process (`stack`), plus
+    `extra`: a process gets only what it is given."""
+    dropped: dict[str, str | None] = {k: None for k in os.environ if k.startswith("CALCREF_")}
+    return process_env(**(dropped | extra))
 
 
 def run_module(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`python -m calcref` as a real process: a fresh load() and the on-disk parse cache."""
     result = subprocess.run(
-        [sys.executable, "-m", "calcref", *args],
+        [*MODULE, *args],
         capture_output=True,
         text=True,
         encoding="utf-8",

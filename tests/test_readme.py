@@ -60,6 +60,7 @@ def test_the_readme_has_examples() -> None:
     assert len(EXAMPLES) >= 8
 
 
+@pytest.mark.slow  # runs a shell (the installed calcref) or a Python process
 @pytest.mark.parametrize(("command", "shown"), EXAMPLES, ids=[c for c, _ in EXAMPLES])
 def test_readme_example_is_real_output(command: str, shown: list[str]) -> None:
     if "| jq" in command and shutil.which("jq") is None:
@@ -83,6 +84,7 @@ LIBRARY = re.compile(
 )
 
 
+@pytest.mark.slow  # runs a shell (the installed calcref) or a Python process
 def test_the_library_example_prints_what_the_readme_shows(tmp_path) -> None:
     """The "Use as a library" code runs as written, outside the repository, and prints the
     lines shown under it."""

@@ -18,19 +18,17 @@ import copy
 import csv
 import io
 import json
-import os
 import re
 import shlex
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import yaml
-from clirun import call
-from helpers import data_dir
+from clirun import MODULE, call, process_env
+from helpers import data_dir, yaml_data
 from helpers import load_active as load
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -39,6 +37,10 @@ from typer.main import get_command
 from calcref.cli import CITATION_STYLES, app
 from calcref.model import KNOWLEDGE_FILES
 from calcref.render.formats import FORMATS
+
+# The whole module is slow, as CONTRIBUTING files it: knowledge rewritten with hostile
+# strings, real processes, pipes and locales, 500 generated argument vectors.
+pytestmark = pytest.mark.slow
 
 CITE_FORMATS = [*FORMATS, *CITATION_STYLES]
 """Everything `cite --format` accepts: the output formats, and (deprecated) the citation styles."""
@@ -64,17 +66,6 @@ def assert_no_traceback(result) -> None:
     )
 
 
-def subprocess_env(**overrides: str | None) -> dict[str, str]:
-    """The test's environment (private XDG cache, no colour forcing) with `overrides`."""
-    env = dict(os.environ)  # conftest has already removed the colour-forcing variables
-    for key, value in overrides.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
-
-
 def write_knowledge(directory: Path, subtypes: dict, therapies: dict) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, data in (("subtypes.yaml", subtypes), ("therapies.yaml", therapies)):
@@ -97,9 +88,7 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[mi
 
 def bundled_yaml() -> tuple[dict, dict]:
     directory = data_dir()
-    return tuple(  # type: ignore[return-value]
-        yaml.safe_load((directory / name).read_text(encoding="utf-8")) for name in KNOWLEDGE_FILES
-    )
+    return tuple(yaml_data(directory / name) for name in KNOWLEDGE_FILES)  # type: ignore[return-value]
 
 
 def by_id(records: list[dict], record_id: str) -> dict:
@@ -386,11 +375,16 @@ def _every_rendering(first_subtype: str) -> list[list[str]]:
     return runs
 
 
+@pytest.fixture(scope="module")
+def hostile_knowledge(tmp_path_factory) -> Path:
+    """The ESCAPES knowledge, written once for the module: the tests only read it."""
+    return write_knowledge(tmp_path_factory.mktemp("hostile"), *_hostile_knowledge(ESCAPES))
+
+
 @pytest.fixture
-def hostile_dir(tmp_path, monkeypatch) -> Path:
-    directory = write_knowledge(tmp_path / "hostile", *_hostile_knowledge(ESCAPES))
-    monkeypatch.setenv("CALCREF_DATA", str(directory))
-    return directory
+def hostile_dir(hostile_knowledge, monkeypatch) -> Path:
+    monkeypatch.setenv("CALCREF_DATA", str(hostile_knowledge))
+    return hostile_knowledge
 
 
 @pytest.mark.slow
@@ -510,7 +504,7 @@ def test_typed_escapes_are_not_echoed_raw(argv) -> None:
 
 
 def _calcref(*args: str) -> list[str]:
-    return [sys.executable, "-m", "calcref", *args]
+    return [*MODULE, *args]
 
 
 PIPES = [
@@ -533,7 +527,7 @@ def test_closed_pipe_ends_quietly(command, reader, tmp_path) -> None:
         "echo ${PIPESTATUS[0]}"
     )
     result = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, timeout=60, env=subprocess_env()
+        ["bash", "-c", script], capture_output=True, text=True, timeout=60, env=process_env()
     )
     stderr = err_path.read_text(encoding="utf-8", errors="replace")
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
@@ -565,7 +559,7 @@ def test_unwritable_stdout_is_one_error_line(command, redirect) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env=subprocess_env(),
+        env=process_env(),
     )
     assert "Traceback" not in done.stderr, done.stderr[-1500:]
     assert done.returncode == 1, done.stderr
@@ -575,7 +569,7 @@ def test_unwritable_stdout_is_one_error_line(command, redirect) -> None:
 
 @pytest.mark.slow
 def test_head_receives_a_prefix_of_the_full_output() -> None:
-    env = subprocess_env()
+    env = process_env()
     full = subprocess.run(_calcref("treat", "--json"), capture_output=True, env=env, timeout=60)
     calcref = " ".join(_calcref("treat", "--json"))
     head = subprocess.run(
@@ -601,7 +595,7 @@ LOCALES = {
 @pytest.mark.slow
 @pytest.mark.parametrize("locale_env", LOCALES.values(), ids=LOCALES.keys())
 def test_utf8_output_whatever_the_locale(locale_env) -> None:
-    env = subprocess_env(
+    env = process_env(
         **({"PYTHONIOENCODING": None, "PYTHONUTF8": None, "LC_CTYPE": None} | locale_env)
     )
     table = subprocess.run(_calcref("treat"), capture_output=True, env=env, timeout=60)
@@ -656,7 +650,7 @@ def test_same_query_same_bytes_across_processes(tmp_path) -> None:
     for argv in (a for a in SAME_QUERIES if "--json" in a or "csv" in a or "bibtex" in a):
         outputs = set()
         for seed in ("0", "12345"):
-            env = subprocess_env(PYTHONHASHSEED=seed, XDG_CACHE_HOME=str(tmp_path / seed))
+            env = process_env(PYTHONHASHSEED=seed, XDG_CACHE_HOME=str(tmp_path / seed))
             for _ in range(2):  # cold, then warm
                 done = subprocess.run(_calcref(*argv), capture_output=True, env=env, timeout=60)
                 assert done.returncode == 0, done.stderr

@@ -35,7 +35,10 @@ NEGATION = re.compile(r"\b(?:no|not|none|never|without)\b", re.I)
 
 
 def draw(args: tuple[str, ...], width: int) -> str:
-    return ok(*args, env={"COLUMNS": str(width), "CALCREF_NO_CACHE": "1"}).stdout
+    """`args` at `width` columns. The knowledge comes through the session's parse cache (see
+    conftest), as a user's second run gets it, instead of a cold parse for every drawing
+    (CALCREF_NO_CACHE); cold and cached answers are the same bytes (test_reliability)."""
+    return ok(*args, env={"COLUMNS": str(width)}).stdout
 
 
 def facts(text: str, longest: int) -> collections.Counter:

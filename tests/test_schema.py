@@ -43,6 +43,7 @@ from typing import Any
 import pytest
 import yaml
 from clirun import invoke
+from helpers import yaml_data
 from jsonschema import Draft202012Validator
 
 from calcref import model
@@ -84,14 +85,9 @@ def schema_errors(file_name: str, data: object, overlay: bool = False) -> list:
     return list(validator(kind_of(file_name), overlay).iter_errors(data))
 
 
-@functools.cache
-def _bundled_text(file_name: str) -> str:
-    return (DATA / file_name).read_text(encoding="utf-8")
-
-
 def bundled(file_name: str) -> dict:
     """A fresh copy of a bundled file's data, as yaml.safe_load reads it."""
-    return yaml.safe_load(_bundled_text(file_name))
+    return yaml_data(DATA / file_name)
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
@@ -275,6 +271,41 @@ def enriched_bytes() -> dict[str, bytes]:
     return {name: dump(_enriched()[name]) for name in FILES}
 
 
+Piece = bytes | tuple[bytes, list[bytes]]
+
+
+def _item_dump(section: str, item: object) -> bytes:
+    """One record of a section's list as dump() writes it inside the file (after the
+    section's `key:` line, at the same indentation: the top-level list is not indented)."""
+    return dump({section: [item]}).split(b"\n", 1)[1]
+
+
+def _joined(pieces: dict[str, Piece]) -> bytes:
+    parts: list[bytes] = []
+    for piece in pieces.values():
+        if isinstance(piece, bytes):
+            parts.append(piece)
+        else:
+            head, items = piece
+            parts += [head, *items]
+    return b"".join(parts)
+
+
+@functools.cache
+def _pieces(file_name: str) -> dict[str, Piece]:
+    """The enriched file's dump, top-level key by key, a list of records item by item: joined,
+    exactly dump() of the whole file (checked), so a case re-dumps only its record."""
+    pieces: dict[str, Piece] = {}
+    for key, value in _enriched()[file_name].items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            head = dump({key: value[:1]}).split(b"\n", 1)[0] + b"\n"
+            pieces[key] = (head, [_item_dump(key, item) for item in value])
+        else:
+            pieces[key] = dump({key: value})
+    assert _joined(pieces) == enriched_bytes()[file_name], "pieces apart from dump()"
+    return pieces
+
+
 def key_sites() -> Iterator[tuple[Kind, str, Field, list[Site]]]:
     """Every (kind of record, key) of the rules, with the records that hold that key (the
     enriched data holds every key somewhere)."""
@@ -313,15 +344,35 @@ class Case:
         return f"{self.site.file}:{at}.{self.key}{item} = {shown}"
 
     def apply(self) -> dict:
-        data = enriched(self.site.file)
-        record = get(data, self.site.where)
+        """The enriched file with this change. Copy-on-write: only the containers on the way
+        down to the changed record are copied, the rest is shared with the enriched data
+        (which nothing changes); a deep copy of therapies.yaml per case cost more."""
+        data = record = copy.copy(_enriched()[self.site.file])
+        for step in self.site.where:
+            record[step] = copy.copy(record[step])  # type: ignore[index]
+            record = record[step]  # type: ignore[index]
         if self.value is _DELETE:
             del record[self.key]
         elif self.item is not None:
+            record[self.key] = copy.copy(record[self.key])
             record[self.key][self.item] = copy.deepcopy(self.value)
         else:
             record[self.key] = copy.deepcopy(self.value)
         return data
+
+    def dump(self, data: dict) -> bytes:
+        """dump(data), for `data` from apply(). Within a section's list only the changed record
+        is dumped again: the others' YAML is the enriched file's own (see `_pieces`)."""
+        where = self.site.where
+        pieces = _pieces(self.site.file)
+        piece = pieces.get(where[0]) if where else None  # type: ignore[call-overload]
+        if len(where) < 2 or not isinstance(piece, tuple):
+            return dump(data)  # a change to the file's own keys
+        head, items = piece
+        section, index = where[0], where[1]
+        changed = [*items]
+        changed[index] = _item_dump(section, data[section][index])  # type: ignore[index]
+        return _joined(pieces | {section: (head, changed)})  # type: ignore[index]
 
 
 WRONG_TYPES: dict[str, list[object]] = {
@@ -477,7 +528,7 @@ def related(error: Any, where: Where) -> bool:
 
 
 def loader_verdict(tmp: Path, case: Case, data: dict) -> tuple[list[Problem], Any]:
-    files = enriched_bytes() | {case.site.file: dump(data)}
+    files = enriched_bytes() | {case.site.file: case.dump(data)}
     return run_loader(tmp, files)
 
 
@@ -551,6 +602,7 @@ def test_modeline_names_the_files_own_base_schema(file_name):
 # --- 5. schema and loader agree, file by file --------------------------------------------------
 
 
+@pytest.mark.slow  # the base of the corruption loops below, slow with them
 def test_corruption_base_is_valid_and_covers_every_record_kind(tmp_path):
     """The copy every case starts from: accepted by both, written and read back unchanged,
     holding at least one record of every kind the rules describe in both files."""
@@ -563,6 +615,13 @@ def test_corruption_base_is_valid_and_covers_every_record_kind(tmp_path):
     problems, parsed = run_loader(tmp_path / "base", enriched_bytes())
     assert problems == []
     build_everything(parsed)
+    # What the cases hand the loader: dump() of their data (re-dumped record by record), and
+    # their copy-on-write changes leave the base as it was.
+    for cases in plan().values():
+        for case in cases[::20]:
+            data = case.apply()
+            assert case.dump(data) == dump(data), case.label
+    assert {name: dump(_enriched()[name]) for name in FILES} == enriched_bytes()
     date = _enriched()["knowledge.yaml"]["date"]  # as data/knowledge.yaml states it
     assert isinstance(date, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date)
     assert enriched_bytes()["knowledge.yaml"].decode().count(f"'{date}'") == 1  # quoted
@@ -586,10 +645,10 @@ def test_corruptions_cover_every_kind_and_field_type():
 @pytest.mark.parametrize("category", REFUSED)
 def test_schema_and_loader_both_refuse(category, tmp_path):
     disagreements = []
-    for index, case in enumerate(plan()[category]):
+    for case in plan()[category]:
         data = case.apply()
         errors = schema_errors(case.site.file, data)
-        problems, _ = loader_verdict(tmp_path / str(index), case, data)
+        problems, _ = loader_verdict(tmp_path / "case", case, data)
         at_record = [e for e in leaves(errors) if within(e, case.site.where)]
         outside = [e for e in leaves(errors) if not related(e, case.site.where)]
         named = [
@@ -613,10 +672,10 @@ def test_schema_and_loader_both_refuse(category, tmp_path):
 @pytest.mark.parametrize("category", ACCEPTED)
 def test_schema_and_loader_both_accept(category, tmp_path):
     disagreements = []
-    for index, case in enumerate(plan()[category]):
+    for case in plan()[category]:
         data = case.apply()
         errors = schema_errors(case.site.file, data)
-        problems, parsed = loader_verdict(tmp_path / str(index), case, data)
+        problems, parsed = loader_verdict(tmp_path / "case", case, data)
         if errors:
             disagreements.append(f"schema refuses {case.label}: {errors[0].message}")
         if problems:
@@ -634,6 +693,7 @@ def _changed(tmp: Path, file_name: str, data: dict) -> tuple[list, list[Problem]
     return schema_errors(file_name, data), problems
 
 
+@pytest.mark.slow  # a loop of corrupted copies, each loaded cold
 def test_reference_to_unknown_id_passes_the_schema_but_not_the_loader(tmp_path):
     """Every key that names an id of another record (`ref` in the rules), set to an id nothing
     defines: the file's shape is fine, so the schema accepts; the loader refuses."""
@@ -669,6 +729,7 @@ def _two_of(data: dict, records: list) -> tuple[dict, dict]:
     return first, second
 
 
+@pytest.mark.slow  # a loop of corrupted copies, each loaded cold
 def test_duplicate_ids_and_alias_collisions_pass_the_schema_but_not_the_loader(tmp_path):
     index = 0
     duplicated = set()
@@ -696,6 +757,7 @@ def test_duplicate_ids_and_alias_collisions_pass_the_schema_but_not_the_loader(t
     assert duplicated == set(model.NAMESPACES)
 
 
+@pytest.mark.slow  # a loop of corrupted copies, each loaded cold
 def test_whole_number_written_as_a_float_passes_the_schema_but_not_the_loader(tmp_path):
     """JSON has one kind of number: 2020.0 is an integer to JSON Schema, a float to YAML."""
     ints = [(kind, key, holders) for kind, key, rule, holders in key_sites() if rule.type == "int"]
@@ -717,6 +779,7 @@ def _ecma_search(pattern: str, text: str) -> bool:
     return re.search(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern, text) is not None
 
 
+@pytest.mark.slow  # a loop of corrupted copies, each loaded cold
 def test_ids_and_dates_with_a_trailing_newline_are_refused_as_editors_read_the_schema(tmp_path):
     """A block scalar (`id: |`) gives "abc\\n": not lowercase letters, digits and hyphens."""
     patterned = [(k, key, r, h) for k, key, r, h in key_sites() if r.pattern]

@@ -19,21 +19,14 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
-from clirun import call
+from clirun import ENTRY_POINT, MODULE, call, process_env
+from helpers import yaml_data
 
 import calcref
 from calcref.knowledge.stack import bundled_dir as calcref_data
 
 pytestmark = pytest.mark.slow  # every test here starts the installed entry point
 
-BIN_DIR = Path(sys.executable).parent
-ENTRY_POINT = BIN_DIR / "calcref"
-if not ENTRY_POINT.exists():  # pragma: no cover - e.g. a venv laid out differently
-    found = shutil.which("calcref")
-    ENTRY_POINT = Path(found) if found else ENTRY_POINT
-
-MODULE = [sys.executable, "-m", "calcref"]
 SCRIPT = [str(ENTRY_POINT)]
 BOTH = pytest.mark.parametrize("launcher", [SCRIPT, MODULE], ids=["entry-point", "python-m"])
 
@@ -47,14 +40,9 @@ def _plain_environment(monkeypatch):
         pytest.skip("the calcref console script is not installed next to this Python")
 
 
-def environment(**extra: str) -> dict[str, str]:
-    """The test's environment (conftest's private XDG cache) plus `extra`."""
-    return {**os.environ, **extra}
-
-
 def run(launcher: list[str], *args: str, **env: str) -> subprocess.CompletedProcess[bytes]:
     result = subprocess.run(
-        [*launcher, *args], capture_output=True, env=environment(**env), timeout=120
+        [*launcher, *args], capture_output=True, env=process_env(**env), timeout=120
     )
     assert b"Traceback" not in result.stderr, result.stderr.decode(errors="replace")
     return result
@@ -75,8 +63,8 @@ def treat_gap_lines(context: str) -> bytes:
     "calcref: gap: ..." line for each gap of therapies.yaml about the context or one of its
     subtypes, in file order (the same rule test_cli's gap_stderr states)."""
     data = calcref_data()
-    therapies = yaml.safe_load((data / "therapies.yaml").read_text("utf-8"))
-    subtypes_yaml = yaml.safe_load((data / "subtypes.yaml").read_text("utf-8"))
+    therapies = yaml_data(data / "therapies.yaml")
+    subtypes_yaml = yaml_data(data / "subtypes.yaml")
     found = next(c for c in subtypes_yaml["contexts"] if c["id"] == context)
     subtypes = set(found.get("subtypes", []))
     lines = [
@@ -95,7 +83,7 @@ def treat_gap_lines(context: str) -> bytes:
 def test_version(launcher, flag):
     result = run(launcher, flag)
     assert result.returncode == 0
-    manifest = yaml.safe_load((calcref_data() / "knowledge.yaml").read_text("utf-8"))
+    manifest = yaml_data(calcref_data() / "knowledge.yaml")
     stated = f"{manifest['version']} ({manifest['date']})"
     expected = f"calcref {calcref.__version__}\nknowledge {stated}\n"
     assert result.stdout == expected.encode()
@@ -251,7 +239,7 @@ def run_in_terminal(*args: str, **env: str) -> tuple[int, bytes]:
         stdin=subprocess.DEVNULL,
         stdout=slave,
         stderr=subprocess.PIPE,
-        env=environment(TERM="xterm-256color", **{"CALCREF_PAGER": ""} | env),
+        env=process_env(TERM="xterm-256color", **{"CALCREF_PAGER": ""} | env),
     )
     os.close(slave)
     chunks: list[bytes] = []

@@ -14,13 +14,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from clirun import invoke
+from clirun import ENTRY_POINT, MODULE, invoke
+from helpers import copy_knowledge, edit
 from typer.testing import Result
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,9 +38,9 @@ assert MANIFEST_DATE, "data/knowledge.yaml has no quoted YYYY-MM-DD date line"
 DATE_LINE = MANIFEST_DATE[0] + "\n"
 DAY_FIRST = "{2}.{1}.{0}".format(*MANIFEST_DATE.groups())
 
-BIN_DIR = Path(sys.executable).parent
-ENTRY_POINT = BIN_DIR / "calcref"
-MODULE = [sys.executable, "-m", "calcref"]
+# Slow as a whole (see CONTRIBUTING): every test validates a copy of the knowledge it edited,
+# a cold parse each time (validate never reads the parse cache).
+pytestmark = pytest.mark.slow
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -81,17 +80,7 @@ def passing(*args: str) -> Result:
 
 
 def copy_data(tmp_path: Path, name: str = "kb") -> Path:
-    target = tmp_path / name
-    shutil.copytree(DATA, target)
-    return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    """Replace the one occurrence of `old` in `path`; fail if it is not there exactly once."""
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    assert new in path.read_text(encoding="utf-8")
+    return copy_knowledge(tmp_path / name)
 
 
 def line_of(path: Path, needle: str, *, whole: bool = False) -> int:
