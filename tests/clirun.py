@@ -82,8 +82,7 @@ MODULE = [sys.executable, "-m", "calcref"]
 
 def process_env(**changes: str | None) -> dict[str, str]:
     """The environment for calcref as a real process: this test's (conftest's session cache,
-    none of the caller's display or CALCREF_* variables unless the test set them) with
-    `changes`; None removes a variable."""
+    without the caller's variables conftest lists) with `changes`; None removes a variable."""
     env = dict(os.environ)
     for name, value in changes.items():
         if value is None:
