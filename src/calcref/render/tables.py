@@ -349,7 +349,7 @@ def _compact_rows(out: Console, records: list[Record], title: str, asked: str | 
 
 def _compact_name(record: Record) -> Text:
     """The name, its marks, and another source's line for it where that differs from the
-    chapter's (a disagreement stays in view): 'Minocycline ⚑6 · Cloutier (JOPA): first line'."""
+    chapter's (a disagreement stays in view): 'Minocycline ⚑ · Cloutier (JOPA): first line'."""
     name = Text.assemble(
         t(record["name"], "bold"),
         t(" ⚑" if _marks(record) else "", "yellow"),
@@ -436,20 +436,6 @@ def _lines(cell: Sizes, width: int) -> int:
             else:
                 used += size + (1 if used else 0)
     return count
-
-
-NO_REGIMEN = "no regimen given for these patients"
-NEAR = (None, "this", "narrower", "broader")  # a study's patients are, or include, those asked
-
-
-def _regimens_for(record: Record) -> list[Record]:
-    """The regimens a compact row may show: with no population asked, all of them; else only
-    those given by a source whose studies are of the patients asked about (or a group that
-    contains them), so a child's dose is not shown as a calciphylaxis regimen."""
-    near = {s["ref"] for s in record["studies"] if s.get("relation") in NEAR}
-    if all("relation" not in s for s in record["studies"]) and "match" not in record:
-        return record["regimens"]
-    return [r for r in record["regimens"] if near.intersection(r["sources"])]
 
 
 def _figure_caution(study: Record) -> list[Text]:
