@@ -133,8 +133,7 @@ def study_phrase(study: Record, asked: str | None = None) -> str:
     if reporter:
         head = f"{study_name(study)}, {kind}" if kind else study_name(study)
     else:
-        given = f" ({study['treatment']})" if study.get("treatment") else ""
-        head = f"{kind or 'study'}{population_tag(study, asked)}{given}"
+        head = f"{kind or 'study'}{population_tag(study, asked)}{treated(study)}"
     effects = study.get("effects") or []
     if outcomes(study["counts"]) or not effects:
         result = counts_text(study, brief=not reporter)
@@ -151,8 +150,12 @@ def study_phrase(study: Record, asked: str | None = None) -> str:
 def study_name(study: Record) -> str:
     """'Balin 2012 [ctd: the whole group] (surgery with medical treatment)': who reported
     it, whose patients, and what they received when it was more than the therapy."""
-    given = f" ({study['treatment']})" if study.get("treatment") else ""
-    return f"{study['label']}{population_tag(study)}{given}"
+    return f"{study['label']}{population_tag(study)}{treated(study)}"
+
+
+def treated(study: Record) -> str:
+    """' (surgery with medical treatment)' when the patients received more than the therapy."""
+    return f" ({study['treatment']})" if study.get("treatment") else ""
 
 
 def study_line(study: Record) -> str:

@@ -64,10 +64,9 @@ def render(draw: Callable[..., None], screen: Screen, *args: Any, **options: Any
     )
     draw(out, *args, **options)
     text = buffer.getvalue()
-    return text if screen.terminal else _TRAILING.sub("", text)
-
-
-_TRAILING = re.compile(r"[ \t]+(?=\n|$)")
+    if screen.terminal:
+        return text
+    return "\n".join(line.rstrip(" \t") for line in text.split("\n"))
 
 
 def t(value: object, style: str = "") -> Text:
