@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cached_property
 from itertools import repeat
 from typing import Any, ClassVar, TypeVar
 
@@ -879,7 +880,6 @@ class KnowledgeBase:
         self.reference_by_id: dict[str, Reference] = by_id["references"]  # type: ignore[assignment]
         self.therapy_by_id: dict[str, Therapy] = by_id["therapies"]  # type: ignore[assignment]
         self.study_by_id: dict[str, Study] = by_id["studies"]  # type: ignore[assignment]
-        self.names = {kind: _names(getattr(self, s)) for kind, s in NAMED_KINDS.items()}
         studies: dict[str, list[Study]] = {t.id: [] for t in self.therapies}
         for study in self.studies:
             for therapy_id in study.therapies:
@@ -892,7 +892,17 @@ class KnowledgeBase:
         self._contexts_of = {
             s: tuple(c for c in self.contexts if c.id in ids) for s, ids in contexts.items()
         }
-        self._forms = _forms([t.id for t in self.therapies])
+
+    @cached_property
+    def names(self) -> dict[str, dict[str, str]]:
+        """Every name a user may type, by kind (see `_names`): made on first use, since a
+        run names one or two kinds, and at ten times the bundled knowledge the four
+        indexes cost a few milliseconds."""
+        return _Names(self)
+
+    @cached_property
+    def _forms(self) -> dict[str, tuple[str, ...]]:
+        return _forms([t.id for t in self.therapies])
 
     def forms_of(self, therapy_id: str) -> tuple[str, ...]:
         """The other therapies of the same root id: the same drug by other routes or forms
@@ -915,17 +925,29 @@ class KnowledgeBase:
     __hash__ = None  # type: ignore[assignment]
 
 
+class _Names(dict):
+    """The name index of each kind, made when a kind is first asked for."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        super().__init__()
+        self.kb = kb
+
+    def __missing__(self, kind: str) -> dict[str, str]:
+        names = self[kind] = _names(getattr(self.kb, NAMED_KINDS[kind]))
+        return names
+
+
 def _forms(ids: list[str]) -> dict[str, tuple[str, ...]]:
     """Each id with the others sharing its root: the shortest id that, followed by a hyphen,
     begins it (sodium-thiosulfate for sodium-thiosulfate-intravenous), else itself."""
     known = set(ids)
-    root = {}
-    for therapy_id in ids:
-        parts = therapy_id.split("-")
-        prefixes = ("-".join(parts[:k]) for k in range(1, len(parts)))
-        root[therapy_id] = next((p for p in prefixes if p in known), therapy_id)
+    root: dict[str, str] = {}
     families: dict[str, list[str]] = {}
     for therapy_id in ids:
+        at = therapy_id.find("-")
+        while at != -1 and therapy_id[:at] not in known:
+            at = therapy_id.find("-", at + 1)
+        root[therapy_id] = therapy_id[:at] if at != -1 else therapy_id
         families.setdefault(root[therapy_id], []).append(therapy_id)
     return {i: tuple(x for x in families[root[i]] if x != i) for i in ids}
 
