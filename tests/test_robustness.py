@@ -206,3 +206,28 @@ def test_a_knowledge_stack_over_the_total_size_limit_is_refused(tmp_path, monkey
     assert result.exit_code == 1
     assert "over the 10000-byte limit for a whole knowledge stack" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_a_file_longer_than_its_size_said_is_read_whole_up_to_the_limit(tmp_path, monkeypatch):
+    """A file is read for the size stat gave plus one byte; one that has more (it grew, or it
+    is a /proc file that reports size 0) is read on, to the per-file limit and no further."""
+    import importlib
+
+    loader = importlib.import_module("calcref.knowledge.load")
+    path = tmp_path / "grown.yaml"
+    path.write_bytes(b"x" * 5000)
+    real_stat = os.stat
+    monkeypatch.setattr(
+        loader.os, "stat", lambda p, **kw: _sized(p, 10) if p == path else real_stat(p, **kw)
+    )
+    assert loader._read_bytes(path) == b"x" * 5000
+    monkeypatch.setattr(loader, "MAX_FILE_BYTES", 4000)
+    with pytest.raises(loader.KnowledgeError, match="over the 4000-byte limit"):
+        loader._read_bytes(path)
+
+
+def _sized(path, size, stat=os.stat):
+    """The file's real stat with st_size replaced: what a file that grew after stat looks like."""
+    status = list(stat(path))
+    status[6] = size
+    return os.stat_result(status)
