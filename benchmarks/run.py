@@ -299,9 +299,7 @@ def result_rows(benches: list[Bench]) -> list[dict[str, object]]:
                 "max_ms": max(times) if times else None,
                 "ratio_to_B": paired_ratio(bench, by_key.get("B")),
                 "ratio_to_bundled_cold": (
-                    paired_ratio(bench, by_key.get("cold"))
-                    if bench.key.endswith("-cold")
-                    else None
+                    paired_ratio(bench, by_key.get("cold")) if bench.key.endswith("-cold") else None
                 ),
                 "against": bench.against,
                 "ratio": ratio,

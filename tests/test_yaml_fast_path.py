@@ -224,6 +224,22 @@ def test_what_the_fast_reader_leaves_to_pyyaml(text: str) -> None:
     assert check(text) is None
 
 
+@pytest.mark.parametrize(
+    "char", ["\t", "\r", "\x85", "\u2028", "\u2029", "\ufeff", "\x7f", "\ud800"]
+)
+def test_a_character_yaml_treats_apart_is_left_to_pyyaml(char: str) -> None:
+    assert yamlread._fast(f"a: x{char}y\n") is None
+
+
+def test_every_character_the_unsafe_class_names_is_not_printable() -> None:
+    """The fast reader compiles its class of unsafe characters only for a text that is not
+    printable throughout: that skips nothing only if no character of the class is printable."""
+    everything = "".join(map(chr, range(0x110000)))
+    unsafe = re.findall(yamlread._UNSAFE, everything)
+    assert len(unsafe) > 2000  # the control characters, line breaks, surrogates, BOM...
+    assert not any(char.isprintable() for char in unsafe)
+
+
 def test_a_problem_is_still_pyyamls_located_problem() -> None:
     text = "a: 1\nb:\n  c: 2024-01-02\n  d: &x 1\n"
     assert yamlread._fast(text) is None
