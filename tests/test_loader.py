@@ -622,6 +622,20 @@ def test_the_key_changes_with_every_part_it_is_made_of() -> None:
         assert other != base
 
 
+@pytest.mark.parametrize("name", ["yamlread.py", "pyyamlread.py", "rules.py", "../model.py"])
+def test_the_key_changes_with_the_code_that_reads_and_shapes_the_knowledge(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edited reader (or check, or model) under the same version number, as in an editable
+    install, must not be answered from entries the old code wrote."""
+    base = cache.make_key("1.0", [b"base", b"ab", b"c"])
+    real = cache._source
+    monkeypatch.setattr(
+        cache, "_source", lambda path: real(path) + (b"#" if path.name == Path(name).name else b"")
+    )
+    assert cache.make_key("1.0", [b"base", b"ab", b"c"]) != base
+
+
 def test_without_a_cache_directory_nothing_is_written(knowledge: Path, tmp_path: Path) -> None:
     before = sorted(tmp_path.rglob("*"))
     kb = load_copy(knowledge, cache_dir=None)

@@ -66,7 +66,14 @@ except ImportError:  # pragma: no cover - another interpreter
 FORMAT = "calcref-cache-8"
 SUFFIX = ".marshal"
 _OLD_SUFFIXES = (".json",)  # entries of earlier formats: still pruned, never read
-_CODE = ("rules.py", "merge.py", "load.py", "../model.py")  # what shapes a cached entry
+_CODE = (  # what shapes a cached entry: the readers, the checks, the merge, the model
+    "yamlread.py",
+    "pyyamlread.py",
+    "rules.py",
+    "merge.py",
+    "load.py",
+    "../model.py",
+)
 
 KEEP = 8  # entries kept when one is written: the most recently used
 STALE_TMP = 300  # seconds after which a .tmp- file is an interrupted write
