@@ -669,10 +669,6 @@ def _tiers(records: list[Record]) -> list[tuple[str, list[tuple[Record, list[str
     return tiers
 
 
-def _bases(record: Record, target: str) -> list[str]:
-    return list(dict.fromkeys(t["basis"] for t in record["rationale"] if t["target"] == target))
-
-
 def _workup_table(out: Console, records: list[Record], title: str) -> None:
     table = _table(title, "Investigation", "Looks for", "Why, for whom [basis]")
     for record in records:
