@@ -177,6 +177,8 @@ PINNED = {
         },
     ),
     "comments and blank lines": ("# c\n\na: 1\n  # c\n\nb:\n  # c\n  - x\n", {"a": 1, "b": ["x"]}),
+    # PyYAML refuses a longer key (test_what_the_fast_reader_leaves_to_pyyaml).
+    "a key of 1024 characters": ("k" * 1024 + ": 1\n", {"k" * 1024: 1}),
 }
 
 
@@ -219,6 +221,9 @@ def test_a_scalar_pyyaml_converts_or_refuses_bails(value: str) -> None:
         'a: "x\\ty"\n',
         "a: x\r\n",
         "a:\n  b\n",
+        # A simple key is at most 1024 characters to libyaml (and PyYAML's own scanner).
+        pytest.param("k" * 1025 + ": 1\n", id="key of 1025 characters"),
+        pytest.param("a:\n- x: 1\n  " + "k" * 1025 + ":\n", id="nested key of 1025 characters"),
     ],
 )
 def test_what_the_fast_reader_leaves_to_pyyaml(text: str) -> None:
