@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from functools import reduce
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,13 @@ def test_keys_that_are_not_strings_are_exactly_the_bool_and_null_words() -> None
     assert {w for w in words if _pyyaml_tag(w) != "str"} == yamlread._NOT_STRING_KEYS
 
 
+def deep(levels: int, leaf: str) -> str:
+    """`levels` mappings, one inside the other, the innermost one's key holding `leaf`."""
+    return (
+        "".join(f"{'  ' * d}k:\n" for d in range(levels - 1)) + f"{'  ' * (levels - 1)}k: {leaf}\n"
+    )
+
+
 # The pinned cases: what the fast reader returns, as a reader can follow it.
 PINNED = {
     "folded block with blank lines": (
@@ -177,6 +185,20 @@ PINNED = {
         },
     ),
     "comments and blank lines": ("# c\n\na: 1\n  # c\n\nb:\n  # c\n  - x\n", {"a": 1, "b": ["x"]}),
+    # PyYAML refuses a longer key (test_what_the_fast_reader_leaves_to_pyyaml).
+    "a key of 1024 characters": ("k" * 1024 + ": 1\n", {"k" * 1024: 1}),
+    # Inside a plain scalar only `: `, ` #` and a comment line end it; the rest is its text.
+    "continuation lines that look like other syntax": (
+        "a: one\n  - two\n  ? three\n  [four]\n  'five'\nb: x\n",
+        {"a": "one - two ? three [four] 'five'", "b": "x"},
+    ),
+    "a comment-like line inside quoted and block scalars": (
+        "a: 'x\n  # y'\nb: >\n  x\n  # y\n",
+        {"a": "x # y", "b": "x # y\n"},
+    ),
+    "an indentless sequence's item goes on one column in": ("a:\n- x\n y\n", {"a": ["x y"]}),
+    # The 41st level, a flow list or `{}` included, is PyYAML's refusal: the bail list.
+    "40 levels of nesting": (deep(40, "1"), reduce(lambda value, _: {"k": value}, range(40), 1)),
 }
 
 
@@ -219,6 +241,13 @@ def test_a_scalar_pyyaml_converts_or_refuses_bails(value: str) -> None:
         'a: "x\\ty"\n',
         "a: x\r\n",
         "a:\n  b\n",
+        # A simple key is at most 1024 characters to libyaml (and PyYAML's own scanner).
+        pytest.param("k" * 1025 + ": 1\n", id="key of 1025 characters"),
+        pytest.param("a:\n- x: 1\n  " + "k" * 1025 + ":\n", id="nested key of 1025 characters"),
+        "a: one\n  # c\n  two\n",
+        pytest.param(deep(41, "1"), id="41 levels"),
+        pytest.param(deep(40, "[]"), id="a flow list as the 41st level"),
+        pytest.param(deep(40, "{}"), id="{} as the 41st level"),
     ],
 )
 def test_what_the_fast_reader_leaves_to_pyyaml(text: str) -> None:

@@ -137,6 +137,9 @@ _DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]{0,8})")
 _TRUE = frozenset({"yes", "true", "on"})
 # The words a key (`[A-Za-z_][A-Za-z0-9_-]*`) may be that do not resolve to a string.
 _NOT_STRING_KEYS = frozenset(_BOOL_WORDS.split("|")) | {"null", "Null", "NULL"}
+# The longest key PyYAML takes: a simple key ends at most 1024 characters after it starts
+# (libyaml's and PyYAML's scanners alike), and a longer one is a syntax error.
+_MAX_KEY = 1024
 
 
 def _plain(value: str) -> object:
@@ -214,7 +217,7 @@ class _Reader:
             if match is None:
                 raise _Bail
             key, rest = match.groups()
-            if key in _NOT_STRING_KEYS or key in node:
+            if key in _NOT_STRING_KEYS or key in node or len(key) > _MAX_KEY:
                 raise _Bail
             key = keep(key, key)
             key_lines[key] = i + 1
