@@ -845,7 +845,7 @@ NAMED_KINDS = {
 
 class KnowledgeBase:
     """Everything calcref knows: the records of each section, in file order, with the lookups
-    every question needs, all built once."""
+    every question needs, built once (the name indexes and the forms on first use)."""
 
     subtypes: tuple[Subtype, ...]
     contexts: tuple[Context, ...]
