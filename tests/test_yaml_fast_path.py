@@ -261,6 +261,17 @@ def test_a_character_yaml_treats_apart_is_left_to_pyyaml(char: str) -> None:
     assert yamlread._fast(f"a: x{char}y\n") is None
 
 
+def test_a_file_of_more_lines_than_any_knowledge_base_is_left_to_pyyaml(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PyYAML streams such a file in less than half the memory of the reader's line lists
+    (the bound made small here, so the test is quick)."""
+    assert yamlread._MAX_LINES >= 100 * 6_300  # a hundred times the bundled files still fit
+    monkeypatch.setattr(yamlread, "_MAX_LINES", 10)
+    assert yamlread._fast("a:\n" + "- x\n" * 9) is not None  # 10 lines
+    assert yamlread._fast("a:\n" + "- x\n" * 10) is None  # 11 lines
+
+
 def test_every_character_the_unsafe_class_names_is_not_printable() -> None:
     """The fast reader compiles its class of unsafe characters only for a text that is not
     printable throughout: that skips nothing only if no character of the class is printable."""

@@ -140,6 +140,10 @@ _NOT_STRING_KEYS = frozenset(_BOOL_WORDS.split("|")) | {"null", "Null", "NULL"}
 # The longest key PyYAML takes: a simple key ends at most 1024 characters after it starts
 # (libyaml's and PyYAML's scanners alike), and a longer one is a syntax error.
 _MAX_KEY = 1024
+# More lines than any knowledge base holds (the bundled files have 6,300, a hundred times them
+# 630,000): the reader's list of lines and their indents would take over twice the memory of
+# PyYAML's event stream, which reads such a file instead.
+_MAX_LINES = 1_000_000
 
 
 def _plain(value: str) -> object:
@@ -162,6 +166,8 @@ def _fast(text: str) -> LineDict | None:
     """The document's root mapping, or None when PyYAML must read the text."""
     printable = text.replace("\n", "").isprintable()
     if (not printable and re.search(_UNSAFE, text)) or " \n" in text or text.endswith(" "):
+        return None
+    if text.count("\n") > _MAX_LINES:
         return None
     try:
         return _Reader(text).document()
