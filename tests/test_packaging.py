@@ -155,6 +155,7 @@ def test_sdist_carries_sources_data_and_tests(built: Built) -> None:
         "tests/conftest.py",
         "tests/helpers.py",
         "tests/clirun.py",
+        "benchmarks/generate.py",  # tests/test_yaml_fast_path.py reads its knowledge
     ):
         assert needed in names
     for module in package_modules():
