@@ -88,6 +88,14 @@ def test_bundled_knowledge_takes_the_fast_path(path: Path) -> None:
     assert check(path.read_text(encoding="utf-8")) is not None, "the bundled file bailed"
 
 
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
+def test_windows_line_endings_take_the_fast_path_to_the_same_values(path: Path) -> None:
+    """A curator's file saved on Windows: PyYAML reads each CRLF as one line break (given as
+    \\n inside folded and block scalars), and so does the fast reader."""
+    text = path.read_text(encoding="utf-8").replace("\n", "\r\n")
+    assert check(text) is not None, "the CRLF file bailed"
+
+
 def test_generated_knowledge_takes_the_fast_path(tmp_path: Path) -> None:
     """PyYAML's own emitter's layout (flush sequences, plain and single-quoted scalars folded
     over lines, `{}`): what benchmarks/generate.py writes."""
@@ -239,7 +247,7 @@ def test_a_scalar_pyyaml_converts_or_refuses_bails(value: str) -> None:
         "a: [b, [c]]\n",
         "a: 'x\nb: 1\n",
         'a: "x\\ty"\n',
-        "a: x\r\n",
+        "a: x\r\nb: y\rc: z\n",  # a lone carriage return: YAML 1.1 breaks the line there
         "a:\n  b\n",
         # A simple key is at most 1024 characters to libyaml (and PyYAML's own scanner).
         pytest.param("k" * 1025 + ": 1\n", id="key of 1025 characters"),
@@ -415,7 +423,8 @@ def test_generated_documents_read_as_pyyaml_reads_them(root: tuple, data: st.Dat
 
 
 MUTATIONS = ["delete", "duplicate", "indent", "dedent", "indent1", "comment", "colon", "tab",
-             "quote", "anchor", "alias", "tag", "document", "dash", "blank"]  # fmt: skip
+             "quote", "anchor", "alias", "tag", "document", "dash", "blank", "crlf",
+             "cr"]  # fmt: skip
 
 
 def mutate(lines: list[str], kind: str, at: int) -> None:
@@ -443,6 +452,10 @@ def mutate(lines: list[str], kind: str, at: int) -> None:
         lines[at] = re.sub(r"(: |- )", r"\1" + mark, line, count=1)
     elif kind == "document":
         lines.insert(at, "---")
+    elif kind == "crlf":  # this line alone ends in CRLF
+        lines[at] = line + "\r"
+    elif kind == "cr":  # a lone carriage return mid-line
+        lines[at] = line[: len(line) // 2] + "\r" + line[len(line) // 2 :]
     elif kind == "dash":
         lines[at] = re.sub(r"^( *)", r"\1- ", line, count=1)
     else:

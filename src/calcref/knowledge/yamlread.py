@@ -3,15 +3,15 @@
 Two readers, one result. The fast one, here, reads the block YAML that knowledge files are
 written in (block mappings and sequences; plain and single-quoted scalars, folded over lines;
 one-line double-quoted ones; `>-`, `>`, `|-` and `|` block scalars; one-line flow lists of
-plain words; `{}`) in pure Python, without importing PyYAML (11 ms a process) and about 1.5
-times as fast as walking libyaml's events (12 ms for the bundled files against 18). Whatever it
-is not certain of (a tab, an anchor, a tag, a comment after a value, a more-indented line in a
-folded block, a plain scalar that YAML 1.1 could read as anything but a string, bool, null or
-small decimal, anything malformed) it does not judge: it bails out, and `pyyamlread` reads the
-whole file again with PyYAML and reports any problem with its line. A bail costs only time,
-while a value that differed from PyYAML's would be a wrong clinical statement; so the fast
-reader never guesses and reports nothing. tests/test_yaml_fast_path.py holds both readers to
-the same values, types, key order, shared strings and line numbers.
+plain words; `{}`; LF or CRLF line endings) in pure Python, without importing PyYAML (11 ms a
+process) and about 1.5 times as fast as walking libyaml's events (12 ms for the bundled files
+against 18). Whatever it is not certain of (a tab, an anchor, a tag, a comment after a value, a
+more-indented line in a folded block, a plain scalar that YAML 1.1 could read as anything but a
+string, bool, null or small decimal, anything malformed) it does not judge: it bails out, and
+`pyyamlread` reads the whole file again with PyYAML and reports any problem with its line. A
+bail costs only time, while a value that differed from PyYAML's would be a wrong clinical
+statement; so the fast reader never guesses and reports nothing. tests/test_yaml_fast_path.py
+holds both readers to the same values, types, key order, shared strings and line numbers.
 """
 
 from __future__ import annotations
@@ -76,8 +76,9 @@ class _Bail(Exception):
 
 
 # Characters that change how YAML splits lines or counts indentation, or that PyYAML refuses:
-# tabs, carriage returns and YAML 1.1's other line breaks, a byte-order mark, non-printable
-# characters; and trailing spaces (which a folded block or a blank line would have to keep).
+# tabs, carriage returns (but those of CRLF line endings, made LF first) and YAML 1.1's other
+# line breaks, a byte-order mark, non-printable characters; and trailing spaces (which a
+# folded block or a blank line would have to keep).
 # Compiled only for a text that is not printable throughout (str.isprintable, in C, is false
 # for every one of them): the class spans all of Unicode and costs 5.5 ms to compile.
 _UNSAFE = r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
@@ -164,6 +165,8 @@ def _plain(value: str) -> object:
 
 def _fast(text: str) -> LineDict | None:
     """The document's root mapping, or None when PyYAML must read the text."""
+    if "\r" in text:  # Windows line endings: PyYAML reads a CRLF as one break, given as \n
+        text = text.replace("\r\n", "\n")  # (a lone \r is left, and bails below)
     printable = text.replace("\n", "").isprintable()
     if (not printable and re.search(_UNSAFE, text)) or " \n" in text or text.endswith(" "):
         return None
