@@ -930,7 +930,9 @@ def test_treat_ssc_table_shows_the_therapies_and_study_counts():
     assert "no study in ssc · study [ctd as a whole]: n=8: 1 complete, 2 partial" in out
     # warfarin's compact row shows Traineau 2020 (a systematic review outranks a series);
     # the chart still gives the chapter's Balin 2012 series, labelled the same way
-    assert re.search(r"— —   Warfarin ⚑ ⚠ +systematic review \[ssc, dm\]\n", out)
+    # traineau2020 advises against low-dose warfarin; with no counts retrieved, the row gives
+    # the authors' conclusion.
+    assert re.search(r"— —   Warfarin ⚑ ⚠ +systematic review \[ssc, dm\]: the authors:", out)
     chart = ok("treat", "--context", "ssc", "--chart", env=WIDE).stdout
     warfarin = chart[chart.index("\nWarfarin\n") :]
     assert warfarin.startswith("\nWarfarin\n  Balin 2012 [ctd: the whole group]\n")
@@ -1569,8 +1571,12 @@ def test_subtypes_fit_one_screen_with_every_figure_attributed():
     for subtype in SUBTYPES_YAML["subtypes"]:
         assert f"({subtype['id']})" in out
     text = " ".join(out.split())
-    assert "ssc: approximately 25% [Chapter, Cloutier (JOPA), Walsh 1995]" in text
-    assert "ssc: about 25% [Tajalli 2019]" in text
+    # One record for the figure both primary sources give, each source's wording kept: the
+    # JOPA article prints "25%", not "approximately".
+    assert "ssc: approximately 25% (chapter); 25% (JOPA) [Chapter, Cloutier (JOPA), Walsh" in text
+    # Each figure with the group it counts when that is narrower than the context.
+    assert "ssc (limited systemic sclerosis): about 25% [Tajalli 2019]" in text
+    assert "dm (adults): up to 20% [Davuluri 2022]" in text
     assert "Rare variants: Calcinosis cutis circumscripta (circumscripta)" in text
 
 
@@ -1597,14 +1603,15 @@ def test_subtypes_card_json_and_case():
     chapter = [f for f in dystrophic["frequencies"] if any(map(from_chapter, f["statements"]))]
     literature = [f for f in dystrophic["frequencies"] if f not in chapter]
     assert [(f["context"], f["figure"]) for f in chapter] == [
-        ("ssc", "approximately 25%"),
+        ("ssc", "approximately 25% (chapter); 25% (JOPA)"),
         ("jdm", "10%–40%"),
         ("sle", "rare"),
     ]
     # each chapter figure in the chapter's own words: its statement says it exactly so
     for frequency in chapter:
         said = [s["text"] for s in frequency["statements"] if "chapter" in s["sources"]]
-        assert any(frequency["figure"] in text for text in said), frequency["figure"]
+        figure = frequency["figure"].split(" (chapter)")[0]
+        assert any(figure in text for text in said), figure
     # the literature's figures are kept apart, each its source's own (tajalli2019: about 25%
     # of limited SSc; davuluri2022: 20–40% of JDM, up to 20% of adults with DM)
     assert sorted(
@@ -1617,6 +1624,10 @@ def test_subtypes_card_json_and_case():
         ("jdm", "20–40%", "davuluri2022"),
         ("ssc", "about 25%", "tajalli2019"),
     ]
+    populations = {(f["context"], f["figure"]): f["population"] for f in dystrophic["frequencies"]}
+    assert populations[("ssc", "about 25%")] == "limited systemic sclerosis"
+    assert populations[("dm", "up to 20%")] == "adults"
+    assert populations[("ssc", "approximately 25% (chapter); 25% (JOPA)")] is None
     for frequency in literature:
         assert all(frequency["figure"] in s["text"] for s in frequency["statements"])
         assert all(s["notes"] for s in frequency["statements"])  # a note says how they differ
@@ -1625,8 +1636,12 @@ def test_subtypes_card_json_and_case():
 def test_subtypes_dystrophic_card_shows_attributed_frequencies():
     out = ok("subtypes", "dystrophic", env=WIDE).stdout
     for frequency in yaml_frequencies("dystrophic"):
-        assert f"Frequency in {frequency['context']}: {frequency['figure']}" in out
+        counted = frequency["context"]
+        if frequency.get("population"):
+            counted += f" ({frequency['population']})"
+        assert f"Frequency in {counted}: {frequency['figure']}" in out
     assert "Frequency in ssc: approximately 25%" in out
+    assert "Frequency in ssc (limited systemic sclerosis): about 25%" in out
     assert "Frequency in jdm: 10%–40%" in out
     assert "[Cloutier (JOPA), Walsh 1995]" in out  # sources by the labels readers know
 

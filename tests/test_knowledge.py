@@ -292,13 +292,14 @@ def test_minocycline_positions_show_both_sources(kb: KnowledgeBase) -> None:
     assert "minocycline-position" in {n.id for n in minocycline.notes}
 
 
-def test_diltiazem_balin_recommendation_is_a_line_not_a_grade(kb: KnowledgeBase) -> None:
-    # Balin 2012 summary: "This is recommended as first-line treatment."
+def test_diltiazem_balin_recommendation_is_a_view_not_a_line(kb: KnowledgeBase) -> None:
+    # Balin 2012 summary: "This is recommended as first-line treatment." The chapter does not
+    # say whose recommendation it is (Balin's or its own): a view, quoted, with no line.
     diltiazem = kb.therapy_by_id["diltiazem"]
     balin = [p for p in diltiazem.positions if p.source == "balin2012"]
     assert len(balin) == 1
-    assert balin[0].line == "first" and balin[0].evidence is None
-    assert "first-line" in (balin[0].view or "")
+    assert balin[0].line is None and balin[0].evidence is None
+    assert "This is recommended as first-line treatment" in (balin[0].view or "")
     # The ladder is the chapter's graded place, whatever order the positions come in.
     assert (diltiazem.line, diltiazem.evidence) == ("first", "C")
 
@@ -1290,8 +1291,11 @@ def test_ssc_figure_keeps_each_sources_wording(kb: KnowledgeBase) -> None:
     # Chapter: "Dystrophic calcification occurs in approximately 25% of patients with systemic
     # sclerosis (SSc)". JOPA: "Deposition of calcium into soft tissue occurs in 25% of those
     # with systemic sclerosis."
+    # One record, citing both; its figure gives each source's own wording, since the JOPA
+    # article prints no "approximately".
     frequency = next(f for f in kb.subtype_by_id["dystrophic"].frequencies if f.context == "ssc")
-    assert frequency.figure == "approximately 25%"
+    assert frequency.figure == "approximately 25% (chapter); 25% (JOPA)"
+    assert frequency.population is None  # systemic sclerosis, the context itself
     chapter = [st for st in frequency.statements if st.sources == (CHAPTER,)]
     jopa = [st for st in frequency.statements if JOPA in st.sources]
     assert len(chapter) == 1 and "approximately 25%" in chapter[0].text
@@ -1350,7 +1354,9 @@ def test_mmp_sentence_stays_the_chapters_with_a_note(kb: KnowledgeBase, therapy_
     assert "may" in mmp[0].text and "chapter" in mmp[0].text
     assert "mmp-sentence-ambiguous" in _note_ids(mmp[0])
     note = next(n for n in mmp[0].notes if n.id == "mmp-sentence-ambiguous")
-    assert "ambiguous" in note.text and "tetracycline" in note.text
+    assert "one of them or both" in note.text
+    # No pharmacology the sources do not give (which drugs inhibit the enzymes).
+    assert "tetracycline" not in note.text
 
 
 def test_opening_definition_is_in_the_clinical_picture(kb: KnowledgeBase) -> None:
@@ -1546,5 +1552,6 @@ def test_balin_combined_counts_are_never_surgerys_alone(kb: KnowledgeBase) -> No
 
 def test_knowledge_version(kb: KnowledgeBase) -> None:
     base = kb.layers[0]
-    # 2.0.0: the literature pack merged in; 2.0.1: a one-line SSc/DM gap, shorter principles.
-    assert (base.version, base.date) == ("2.0.1", "2026-11-28")
+    # 2.0.0: the literature pack merged in; 2.0.1: a one-line SSc/DM gap, shorter principles;
+    # 2.0.2: the source-fidelity audit's corrections.
+    assert (base.version, base.date) == ("2.0.2", "2026-11-28")

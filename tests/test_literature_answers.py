@@ -205,7 +205,10 @@ def test_info_lists_every_source_with_what_it_covers():
     assert len(sources) == 51  # the chapter, JOPA, the chapter's 10 cited works, 39 from the pack
     assert sources["sinha2024"]["kind"] == "randomised double-blind trial"
     assert sources["sinha2024"]["covers"]
-    assert info["knowledge"]["version"] == "2.0.1"
+    assert info["knowledge"]["version"] == "2.0.2"
+    # Walsh 1995 is the JOPA article's reference 1, not one the chapter cites.
+    assert "JOPA article (its reference 1)" in sources["walsh1995"]["covers"]
+    assert "chapter" not in sources["walsh1995"]["covers"]
 
 
 def test_cite_gives_only_confirmed_identifiers():

@@ -186,23 +186,24 @@ STRAND_ROWS = [
     #  and quality of life improved. Strand's level IV."
     ("strand2022-brandenburg2019", ("hexasodium-fytate",), 14, {}, "benefit", {"ckd", "dialysis"}),
     # "Lal 2009: retrospective, 26 patients. Debridement improved survival, and
-    #  parathyroidectomy did not. Strand's level V."
-    ("strand2022-lal2009-debridement", ("debridement",), 26, {}, "benefit", {"ckd"}),
+    #  parathyroidectomy did not. Strand's level V." n counts the patients treated: how many of
+    #  the 26 (or of McCarthy's 101) had the operation is not given, so no n.
+    ("strand2022-lal2009-debridement", ("debridement",), None, {}, "benefit", {"ckd"}),
     (
         "strand2022-lal2009-parathyroidectomy",
         ("parathyroidectomy",),
-        26,
+        None,
         {},
         "no significant effect",
         {"ckd"},
     ),
     # "McCarthy 2016: retrospective, 101 patients at Mayo Clinic, 1999–2014. Survival improved
     #  with debridement and, in patients with hyperparathyroidism, with parathyroidectomy."
-    ("strand2022-mccarthy2016-debridement", ("debridement",), 101, {}, "benefit", {"ckd"}),
+    ("strand2022-mccarthy2016-debridement", ("debridement",), None, {}, "benefit", {"ckd"}),
     (
         "strand2022-mccarthy2016-parathyroidectomy",
         ("parathyroidectomy",),
-        101,
+        None,
         {},
         "benefit",
         {"ckd", "hyperparathyroidism"},

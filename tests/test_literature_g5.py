@@ -234,7 +234,10 @@ def test_traineau2020_review_findings(kb, study, therapies, contexts):
     assert set(s.contexts) == contexts
     assert s.n is None  # "Per-drug patient counts ... were not retrieved."
     assert s.counts.responders is None and s.counts.partial is None
-    assert s.direction == "benefit"
+    # "might be a useful option", "promising", "possibly useful": hedged suggestions, not
+    # results, so no direction is drawn from them (as for warfarin's recommendation).
+    assert s.direction is None
+    assert any(n.id.endswith("-direction") and "hedged" in n.text for n in s.notes)
     assert "level IV" in s.outcome
     assert s.effects == ()
 

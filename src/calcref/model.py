@@ -404,6 +404,10 @@ class Frequency(Record):
     """How often calcinosis occurs in a context, with each source's own statement."""
 
     context = id_in("context", "The context the figure is for.", required=True)
+    population = maybe_words(
+        "Who the figure counts when the source's group is narrower than the context, e.g. "
+        "limited systemic sclerosis."
+    )
     figure = words("The figure exactly as printed, e.g. 25%.")
     statements = many(Statement, "Each source's statement of the figure.", required=True)
 

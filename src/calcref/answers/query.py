@@ -180,15 +180,31 @@ def strongest(
 ) -> tuple[int, Study | None]:
     """The strongest study of the patients asked about (this population or one inside it),
     else of a group containing them, else of any population: (0, study), (1, study) or
-    (2, study) by that closeness, and (3, None) when there is no study at all."""
+    (2, study) by that closeness, and (3, None) when there is no study at all. Among
+    equally close studies, one that reports a result comes first (`_headline`)."""
     if seen_from is None:
-        return (0, min(studies, key=strength)) if studies else (3, None)
+        return (0, min(studies, key=_headline)) if studies else (3, None)
     own = [s for s in studies if seen_from.relation(s) in OWN]
     broader = [s for s in studies if seen_from.relation(s) == "broader"]
     for closeness, found in ((0, own), (1, broader), (2, studies)):
         if found:
-            return closeness, min(found, key=strength)
+            return closeness, min(found, key=_headline)
     return 3, None
+
+
+def _headline(study: Study) -> tuple[bool, int, int]:
+    """A study that reports a result for the therapy (patients, counts, an effect, a
+    direction or the authors' conclusion) before one that reports none, such as a review's
+    hedged mention: otherwise "several studies suggest it might be useful" would stand in
+    for a cohort's own result. Then the strongest kind of source."""
+    reports = (
+        study.n is not None
+        or study.direction is not None
+        or study.conclusion is not None
+        or bool(study.effects)
+        or any(count is not None for count in study.counts.as_row())
+    )
+    return (not reports, *strength(study))
 
 
 OWN = ("this", "narrower")

@@ -191,7 +191,7 @@ def workup(kb: KnowledgeBase, results: list[query.WorkupResult]) -> list[Record]
         record = r.investigation.as_json()
         del record["ties"]
         sources = record.pop("sources")
-        targets = [t.target for t in r.ties]
+        targets = list(dict.fromkeys(t.target for t in r.ties))  # two ties, one target
         record |= {
             "rationale": [t.as_json() for t in r.ties],
             "subtypes": [t for t in targets if t in kb.subtype_by_id or t == "all"],

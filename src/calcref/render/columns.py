@@ -91,8 +91,21 @@ def counts_text(study: Record, brief: bool = False) -> str:
     given = outcomes(study["counts"])
     labels = OUTCOME_LABELS | ({"responded": "responded"} if brief and len(given) == 1 else {})
     parts = [f"{value} {labels[key]}" for key, value in given.items()]
-    prefix = f"n={study['n']}" if study["n"] is not None else NO_COUNT
+    prefix = patients(study, compared=brief)
     return f"{prefix}: {', '.join(parts)}" if parts else prefix
+
+
+def patients(study: Record, compared: bool = False) -> str:
+    """'n=37', or with `compared`, for a randomised trial, 'n=37 vs placebo (34 randomised)':
+    n counts the patients given the therapy, so one arm is never read as the whole trial. (A
+    cohort's effect already names both groups: 'debrided (17) vs not debrided (46)'.)"""
+    if study["n"] is None:
+        return NO_COUNT
+    randomised = (study.get("kind") or "").startswith("randomised")
+    versus = (
+        f" vs {study['comparator']}" if compared and randomised and study.get("comparator") else ""
+    )
+    return f"n={study['n']}{versus}"
 
 
 def study_summary(study: Record) -> str:
@@ -121,7 +134,8 @@ def effect_text(effect: Record) -> str:
     level = f"{effect['level']} CI " if effect.get("level") else "CI "
     bounds = f" ({level}{interval})" if interval else ""
     p = f", {effect['p']}" if effect.get("p") else ""
-    return with_notes(f"{effect['measure']}: {effect['type']} {effect['value']}{bounds}{p}", effect)
+    kind = "" if effect["type"] == "other" else f"{effect['type']} "  # 'other' names nothing
+    return with_notes(f"{effect['measure']}: {kind}{effect['value']}{bounds}{p}", effect)
 
 
 def study_phrase(study: Record, asked: str | None = None) -> str:
@@ -138,11 +152,13 @@ def study_phrase(study: Record, asked: str | None = None) -> str:
     if outcomes(study["counts"]) or not effects:
         result = counts_text(study, brief=not reporter)
     else:
-        n = f"n={study['n']}" if study["n"] is not None else NO_COUNT
-        result = f"{n}; {effect_text(effects[0])}"
-    if not reporter and result == NO_COUNT:
-        result = ""  # the one-row answer leaves out what is not there
+        result = f"{patients(study, compared=not reporter)}; {effect_text(effects[0])}"
     direction = f" → {study['direction']}" if study.get("direction") else ""
+    if not reporter and result == NO_COUNT:
+        # The one-row answer leaves out what is not there, but says what the authors
+        # conclude when that is all the source gives (a review advising against warfarin).
+        concluded = study.get("conclusion") if not direction else None
+        result = f"the authors: {concluded}" if concluded else ""
     aim = " (prevention)" if study.get("aim") == "prevention" else ""
     return f"{head}{aim}{': ' + result if result else ''}{direction}"
 

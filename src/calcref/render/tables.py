@@ -510,11 +510,17 @@ def draw_charts(out: Console, records: list[Record], plain: bool) -> None:
 
 
 def _frequency(frequency: Record, labels: Labels | None) -> Text:
-    """'ssc: about 25% [Tajalli 2019]': each figure with whose it is, so two sources' figures
-    for one context are never read as one."""
+    """'ssc (limited SSc): about 25% [Tajalli 2019]': each figure with whose patients and
+    whose figure it is, so two sources' figures for one context are never read as one."""
     sources = [s for statement in frequency["statements"] for s in statement["sources"]]
-    said = t(f"{frequency['context']}: {frequency['figure']} ")
+    said = t(f"{_counted(frequency)}: {frequency['figure']} ")
     return Text.assemble(said, sources_text(list(dict.fromkeys(sources)), labels))
+
+
+def _counted(frequency: Record) -> str:
+    """The context a figure is for, with the narrower group it counts when there is one."""
+    population = frequency["population"]
+    return f"{frequency['context']} ({population})" if population else frequency["context"]
 
 
 def draw_subtypes(
@@ -603,7 +609,7 @@ def draw_subtype_card(
     if record["examples"]:
         out.print(t(f"Examples and associations: {', '.join(record['examples'])}"))
     for frequency in record["frequencies"]:
-        out.print(t(f"Frequency in {frequency['context']}: {frequency['figure']}", "bold"))
+        out.print(t(f"Frequency in {_counted(frequency)}: {frequency['figure']}", "bold"))
         for statement in frequency["statements"]:
             out.print(Padding(_statement(statement, labels), (0, 0, 0, 2)))
     for note in note_texts(record):
