@@ -209,3 +209,17 @@ def test_walsh_is_known_through_the_jopa_article(kb):
     assert "JOPA article" in kb.reference_by_id["walsh1995"].covers
     # and Robertson 2003 is cited by both primary sources
     assert "JOPA article also cites it" in kb.reference_by_id["robertson2003"].covers
+
+
+def test_the_whole_ladder_leads_each_row_with_a_study_of_the_subtypes_it_grades():
+    # The chapter grades bisphosphonates D for dystrophic calcinosis (Wakabayashi 2015, Marco
+    # Puche 2010, in juvenile dermatomyositis); udomkarnjananun-calciphylaxis pools mortality
+    # in calciphylaxis, another disease: it must not headline the ladder's row.
+    records = {r["id"]: r for r in answer("treat")}
+    bisphosphonates = records["bisphosphonates"]
+    (lead,) = [s for s in bisphosphonates["studies"] if s["id"] == bisphosphonates["strongest"]]
+    assert "calciphylaxis" not in lead["subtypes"] and "dystrophic" in lead["subtypes"]
+    # Asked about calciphylaxis, the same meta-analysis is the answer, beyond the chapter.
+    asked = {r["id"]: r for r in answer("treat", "--subtype", "calciphylaxis")}
+    assert asked["bisphosphonates"]["strongest"] == "udomkarnjananun-calciphylaxis-bisphosphonates"
+    assert asked["bisphosphonates"]["place"] == "beyond the chapter"

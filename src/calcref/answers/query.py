@@ -259,7 +259,7 @@ def treat(
             continue
         if min_evidence is not None and not _at_least(therapy.evidence, min_evidence):
             continue
-        closeness, best = strongest(kb.studies_of(therapy.id), seen_from)
+        closeness, best = strongest(_headline_studies(kb, therapy, seen_from), seen_from)
         on_ladder = not chapter.isdisjoint(therapy.sources) and _chapter_speaks_for(
             kb, therapy, subtype, context
         )
@@ -271,6 +271,20 @@ def treat(
             beyond.append((key, result))
     beyond.sort(key=lambda pair: pair[0])  # stable: equal strength keeps the name order
     return ladder + [result for _, result in beyond]
+
+
+def _headline_studies(
+    kb: KnowledgeBase, therapy: Therapy, seen_from: ContextFilter | SubtypeView | None
+) -> tuple[Study, ...]:
+    """The studies a row may lead with. Asked about no one in particular, a row speaks for the
+    therapy's own subtypes (for a chapter therapy, those its letter grades), so a calciphylaxis
+    meta-analysis does not headline bisphosphonates' row on the dystrophic ladder; studies of
+    other subtypes lead only where there are no others."""
+    studies = kb.studies_of(therapy.id)
+    if seen_from is not None or not therapy.subtypes:
+        return studies
+    own = tuple(s for s in studies if not set(therapy.subtypes).isdisjoint(s.subtypes))
+    return own or studies
 
 
 def _chapter_speaks_for(
