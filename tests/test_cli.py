@@ -719,6 +719,14 @@ def test_completion_of_context_ids_and_aliases():
     assert "ssc" in complete("calcref workup -c ss")
 
 
+def test_completion_offers_only_what_a_shell_reads_as_one_word():
+    # "systemic-sclerosis-(including-limited-ssc-and-crest-syndrome)" is accepted when typed,
+    # but offered, its parentheses would be shell syntax.
+    offered = complete("calcref treat --context sys")
+    assert "systemic-sclerosis" in offered
+    assert all(re.fullmatch(r"[\w.+-]+", word) for word in offered), offered
+
+
 def test_completion_of_subtype_therapy_and_reference_ids():
     # a subtype answers to its id and to its name, hyphenated; both are offered
     for words, wanted in (
@@ -2701,3 +2709,41 @@ def test_cite_format_ama_is_still_the_list_with_links():
 )
 def test_cite_style_misuse_is_a_usage_error(args, words):
     assert words in usage_error("cite", *args)
+
+
+# --- --fields: only the keys asked, and what travels with them ------------------------------
+
+
+def test_fields_keep_the_caution_that_goes_with_a_dose():
+    # The chapter prints colchicine "<1.2 g/day" (Balin 2012); gram doses are lethal, and the
+    # caution saying so must not be lost because a script asked for the regimen alone.
+    (study,) = json.loads(
+        ok("studies", "--therapy", "colchicine", "--fields", "id,regimen", "--json").stdout
+    )
+    assert list(study) == ["id", "regimen", "caution", "notes", "overlay"]
+    assert study["regimen"] == "<1.2 g/day"
+    assert study["caution"]["likely"] == "<1.2 mg/day" and "lethal" in study["caution"]["text"]
+    rows = rows_of_csv(
+        ok("studies", "--therapy", "colchicine", "--fields", "id,regimen", "--format", "csv").stdout
+    )
+    assert "lethal" in rows[0]["caution"]
+    markdown = ok(
+        "studies", "--therapy", "colchicine", "--fields", "regimen", "--format", "markdown"
+    ).stdout
+    assert "lethal" in markdown
+
+
+def test_a_wrong_field_is_refused_even_when_nothing_is_found():
+    result = invoke("treat", "--subtype", "metastatic", "--fields", "bogus")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "unknown field 'bogus'; available fields: place, line, evidence" in result.stderr
+    found = ok("treat", "--subtype", "metastatic", "--fields", "id,name", "--json")
+    assert json.loads(found.stdout) == []
+
+
+def test_search_gives_scripts_every_hit_and_a_screen_the_best_ten_of_each_kind():
+    every = json.loads(ok("search", "calcinosis", "--all", "--json").stdout)
+    assert len(json.loads(ok("search", "calcinosis", "--json").stdout)) == len(every) > 100
+    assert len(rows_of_csv(ok("search", "calcinosis", "--format", "csv").stdout)) == len(every)
+    table = invoke("search", "calcinosis", env=WIDE)
+    assert table.exit_code == 0 and "more hits; --all shows every one" in table.stderr

@@ -1250,3 +1250,12 @@ def test_treat_legend_marks_a_letter_an_overlay_redefined(stack, tmp_path):
     [legend] = [line for line in out.splitlines() if line.startswith("Treatment ladder: ")]
     assert f"C Overlay definition of C [{MARK}: {overlay / 'therapies.yaml'}]" in legend
     assert legend.count(MARK) == 1
+
+
+def test_fields_keep_the_mark_of_local_knowledge(stack, full_overlay):
+    """--fields id still says which records a clinic's overlay gave: local knowledge is never
+    read as the sources'."""
+    stack("", full_overlay)
+    records = ok_json("treat", "--fields", "id")
+    assert all(list(r)[:1] == ["id"] and "overlay" in r for r in records)
+    assert [r["id"] for r in records if r["overlay"]] == [THERAPY_ID]

@@ -4,7 +4,8 @@
    document on stdout after an error, and valid JSON whenever --json was given and honoured.
 2. Output safety: control characters, terminal escape sequences and bidi overrides inside
    knowledge strings never reach stdout raw, in any format; Rich markup prints literally;
-   closed pipes end quietly with status 0; output is UTF-8 whatever the locale.
+   closed pipes end quietly (status 1 when the answer was cut short); output is UTF-8
+   whatever the locale.
 3. Integrity: the same query gives the same bytes (cold, from the parse cache, across hash
    seeds), and every number and dose shown equals the loaded knowledge.
 4. The exit-code contract as a table.
@@ -507,19 +508,25 @@ def _calcref(*args: str) -> list[str]:
     return [*MODULE, *args]
 
 
+EITHER, UNDELIVERED = {"0", "1"}, {"1"}
 PIPES = [
-    ("treat --json", "head -c 10"),
-    ("treat", "head -n 1"),
-    ("treat --details --chart", "head -n 1"),
-    ("search a --all --json", "head -c 10"),  # more than a pipe buffer: the write fails
-    ("treat --json", "true"),  # the reader is gone before calcref writes anything
-    ("treat", "true"),
+    ("treat --json", "head -c 10", EITHER),
+    ("treat", "head -n 1", EITHER),
+    # More than a pipe buffer (64 KiB): the reader leaves mid-answer, so it was not delivered
+    # whole. The kernel reports the first write as short; CPython's buffered stdout took that
+    # as done and calcref ended 0 until it wrote to the descriptor itself.
+    ("treat --details --chart", "head -n 1", UNDELIVERED),
+    ("search a --all --json", "head -c 10", UNDELIVERED),
+    ("treat --json", "true", EITHER),  # the reader may be gone before calcref writes anything
+    ("treat", "true", EITHER),
 ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("command", "reader"), PIPES, ids=[f"{c} | {r}" for c, r in PIPES])
-def test_closed_pipe_ends_quietly(command, reader, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("command", "reader", "statuses"), PIPES, ids=[f"{c} | {r}" for c, r, _ in PIPES]
+)
+def test_closed_pipe_ends_quietly(command, reader, statuses, tmp_path) -> None:
     calcref = shlex.join(_calcref(*command.split()))
     err_path = tmp_path / "calcref.err"
     script = (
@@ -534,7 +541,7 @@ def test_closed_pipe_ends_quietly(command, reader, tmp_path) -> None:
     assert "Exception ignored" not in stderr, stderr
     # 0 when the whole answer fit in the pipe before the reader left, else 1 (README).
     status = result.stdout.strip()
-    assert status in {"0", "1"}, f"calcref exit status {status}: {stderr}"
+    assert status in statuses, f"calcref exit status {status}: {stderr}"
     assert stderr == "", stderr
 
 
@@ -543,6 +550,8 @@ WRITE_FAILURES = [
     ("treat", ">/dev/full"),
     ("treat --json", ">&-"),  # no stdout at all
     ("treat", ">&-"),
+    ("--version", ">/dev/full"),  # answered before the CLI is imported: the same contract
+    ("--version", ">&-"),
 ]
 
 

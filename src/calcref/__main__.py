@@ -29,8 +29,10 @@ def main() -> None:
 
 def _version_answered() -> bool:
     """`--version` alone is answered before the CLI framework is imported: it needs only the
-    knowledge's manifest, which a warm cache holds. A problem with the knowledge is left to
-    the CLI, which reports it under the usual error contract."""
+    knowledge's manifest, which a warm cache holds. A problem with the knowledge, or with
+    stdout, is left to the CLI, which reports it under the usual error contract."""
+    if sys.stdout is None:  # stdout closed: the CLI says so, as for every command
+        return False
     from calcref.errors import CalcrefError
     from calcref.render.formats import knowledge_versions
     from calcref.settings import Settings
@@ -43,8 +45,8 @@ def _version_answered() -> bool:
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
-    except (OSError, AttributeError):  # a full disk, a closed pipe or a closed stdout
-        sys.exit(1)
+    except OSError:  # a full disk or a closed pipe: the CLI tries again and reports it
+        return False
     return True
 
 

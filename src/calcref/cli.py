@@ -9,6 +9,7 @@ terminal, read once) as `ctx.obj`, asks `calcref.answers`, and writes the string
 
 import gc
 import os
+import re
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -59,9 +60,15 @@ def _completer(kind: str) -> Callable[[typer.Context, str], list[str]]:
             names = query.name_choices(settings.kb(), kind)
         except CalcrefError:
             return []
-        return [n for n in names if n.casefold().startswith(incomplete.casefold())]
+        start = incomplete.casefold()
+        return [n for n in names if n.casefold().startswith(start) and _ONE_WORD.match(n)]
 
     return complete
+
+
+# Completion offers ids and aliases; a name like "systemic-sclerosis-(including-...)" is still
+# accepted when typed, but a shell would read its parentheses as syntax.
+_ONE_WORD = re.compile(r"[\w.+-]+\Z")
 
 
 # --- shared options ---------------------------------------------------------------------------
@@ -205,19 +212,36 @@ def _chosen_format(
     return settings.format if settings.format in allowed else "table"
 
 
-def _select(rows: Any, fields: list[str]) -> Any:
-    """Only the keys asked for, in the order asked, or a usage error naming every key there
-    is (as `gh --json` does)."""
+# Keys that go with whatever a record's other keys say: its caution and curator's notes, and
+# whether an overlay (local knowledge) gave it. --fields keeps them, so a dose never loses
+# the caution beside it ("<1.2 g/day": the chapter's unit is almost certainly mg).
+TRAVELLING = ("caution", "notes", "overlay")
+
+
+def _select(rows: Any, fields: list[str], command: str) -> Any:
+    """Only the keys asked for, in the order asked, then the record's TRAVELLING keys; or a
+    usage error naming every key there is (as `gh --json` does), whether or not anything was
+    found."""
     items = rows if isinstance(rows, list) else [rows]
-    available = list(dict.fromkeys(k for row in items for k in row))
+    available = list(dict.fromkeys(k for row in items for k in row)) or _declared(command)
     unknown = [f for f in fields if f not in available]
-    if unknown and items:
+    if unknown:
         raise UsageProblem(
             f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
             f"available fields: {', '.join(available)}"
         )
-    chosen = [{f: row.get(f) for f in fields} for row in items]
+    chosen = [
+        {f: row.get(f) for f in fields} | {k: row[k] for k in TRAVELLING if k in row}
+        for row in items
+    ]
     return chosen if isinstance(rows, list) else chosen[0]
+
+
+def _declared(command: str) -> list[str]:
+    """The keys a command's records have, from the output contract (for an empty answer)."""
+    from calcref.answers import contract
+
+    return list(contract.OUTPUTS.get(command, ("array", {}))[1])
 
 
 def _one_of(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -244,12 +268,12 @@ def _emit(
         if fmt != "json" and not (fmt == "table" and draw_empty):
             return
     if settings.fields:
-        answer = answer._replace(rows=_select(answer.rows, settings.fields))
+        answer = answer._replace(rows=_select(answer.rows, settings.fields, answer.kind))
     text = write(fmt, answer, settings.screen)
     if fmt == "table" and settings.pager and text.count("\n") >= settings.height > 0:
         _page(text, settings.pager)
     else:
-        sys.stdout.write(text)
+        _deliver(text)
 
 
 def _page(text: str, pager: str) -> None:
@@ -261,12 +285,30 @@ def _page(text: str, pager: str) -> None:
     try:
         process = subprocess.Popen(shlex.split(pager), stdin=subprocess.PIPE)
     except (OSError, ValueError):
-        sys.stdout.write(text)
+        _deliver(text)
         return
     try:
         process.communicate(text.encode("utf-8", "backslashreplace"))
     except (BrokenPipeError, KeyboardInterrupt):  # the reader quit the pager early
         process.wait()
+
+
+def _deliver(text: str) -> None:
+    """Write all of `text` to stdout, or raise (BrokenPipeError when the reader has gone).
+
+    Written to the descriptor directly: when a pipe's reader closes in the middle of a large
+    write, the kernel reports a short write, and CPython's buffered stdout takes it as done and
+    drops the rest without an error, so `calcref treat --details | head -n 3` ended 0 as if
+    the answer had been delivered whole."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file: a test's capture, a StringIO
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    data = memoryview(text.encode(sys.stdout.encoding or "utf-8", "backslashreplace"))
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 def _describe_filters(**filters: str | None) -> str:
@@ -524,7 +566,7 @@ def cite(
     if style is not None:
         if not refs:
             sys.stderr.write("calcref: no references match\n")
-        sys.stdout.write(citations.export(refs, style))
+        _deliver(citations.export(refs, style))
         return
     chosen = "table" if fmt is not None and fmt.strip().lower() == "ama" else fmt
     fmt = _format(settings, chosen, as_json, ALL_FORMATS)
@@ -596,7 +638,8 @@ def search(
         list[str], typer.Argument(metavar="WORDS...", help="Words to find, in any case.")
     ],
     show_all: Annotated[
-        bool, typer.Option("--all", "-a", help="Every hit, not the best ten of each kind.")
+        bool,
+        typer.Option("--all", "-a", help="Every hit in the table, not the best ten of each kind."),
     ] = False,
     fmt: FormatOpt = None,
     as_json: JsonOpt = False,
@@ -607,7 +650,8 @@ def search(
     Finds records with a field holding every word given, each at the start of a word (STS
     does not find "lists"), across subtypes, variants, contexts, investigations, therapies,
     studies, references and curator's notes. Hits are grouped by kind, names and ids first,
-    the best ten of each kind unless --all, each with the field that matched and an excerpt.
+    each with the field that matched and an excerpt; a table shows the best ten of each kind
+    unless --all, JSON, CSV and Markdown every hit.
     """
     from calcref.answers import search as finder
 
@@ -617,7 +661,7 @@ def search(
     settings: Settings = ctx.obj
     fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     rows = finder.search(settings.kb(), text)
-    if not show_all:
+    if not show_all and fmt == "table":  # a screen's worth; scripts and documents get all
         rows, left = finder.best(rows, SEARCH_PER_KIND)
         if left:
             sys.stderr.write(f"calcref: {left} more hits; --all shows every one\n")
@@ -726,11 +770,11 @@ def validate(
             raise UsageProblem(str(exc)) from None
     problems = check(layers)
     if fmt == "json":
-        sys.stdout.write(to_json([p._asdict() for p in problems]))
+        _deliver(to_json([p._asdict() for p in problems]))
     else:
         # visible() keeps newlines, but a problem is one line: a key may hold one (as _fail).
         lines = (visible(str(p)).replace("\n", "\\n") for p in problems)
-        sys.stdout.write("".join(f"{line}\n" for line in lines))
+        _deliver("".join(f"{line}\n" for line in lines))
     checked = _count(sum(len(layer.paths()) for layer in layers), "file")
     if problems:
         sys.stderr.write(f"calcref: {_count(len(problems), 'problem')} in {checked}\n")
@@ -777,13 +821,13 @@ def schema(
         from calcref.answers import contract
 
         command = _one_of(output, tuple(contract.OUTPUTS), "a command with JSON output")
-        sys.stdout.write(to_json(contract.output_schema(command)))
+        _deliver(to_json(contract.output_schema(command)))
         return
     if kind is None:
         raise UsageProblem("name a knowledge file (knowledge, subtypes, therapies) or --output")
     from calcref.knowledge import json_schema
 
-    sys.stdout.write(to_json(json_schema.for_file(kind.value, overlay)))
+    _deliver(to_json(json_schema.for_file(kind.value, overlay)))
 
 
 @app.command(short_help="Versions, knowledge files, record counts and the cache.")
