@@ -114,6 +114,22 @@ def test_third_line_says_the_chapter_preview_stops_before_it():
     assert "calcref: gap: The chapter's third-line therapies are not available" in as_json.stderr
 
 
+def test_markdown_keeps_the_gap_above_its_table_and_csv_says_it_on_stderr():
+    """Markdown is pasted into notes: the gap goes with it, as in the terminal's table. CSV
+    is data for a spreadsheet: the gap is said on stderr, as for JSON."""
+    markdown = ok("treat", "--context", "ssc", "--format", "markdown")
+    gap = "> ⚠ Gap: Few high-level studies in SSc and DM; Valenzuela 2016: no completed RCT.\n\n"
+    assert markdown.stdout.startswith(gap + "| id | name |")
+    assert markdown.stderr == ""
+    as_csv = ok("treat", "--context", "ssc", "--format", "csv")
+    assert as_csv.stdout.startswith("id,name,")
+    assert as_csv.stderr.startswith("calcref: gap: Few high-level studies in SSc and DM")
+    # An empty answer still says why it is empty.
+    empty = ok("treat", "--subtype", "metastatic", "--format", "markdown")
+    assert empty.stdout.startswith("> ⚠ Gap: No therapy is recorded for metastatic calcinosis")
+    assert "|" not in empty.stdout
+
+
 def test_metastatic_says_to_treat_the_underlying_cause():
     result = ok("treat", "--subtype", "metastatic", env=WIDE)
     assert "identify and treat the underlying cause" in result.stdout

@@ -260,12 +260,12 @@ def _emit(
     settings: Settings, fmt: str, answer: Answer, empty: str = "", draw_empty: bool = False
 ) -> None:
     """Write the answer in the chosen format; an empty result is a message on stderr, not an
-    error (JSON still prints its empty list; a table still draws what it has to say, such as
-    the gaps that explain why it is empty, when `draw_empty`)."""
+    error (JSON still prints its empty list; a table or Markdown still says what it has to
+    say, such as the gaps that explain why it is empty, when `draw_empty`)."""
     if not answer.rows:
         if empty:
             sys.stderr.write(f"calcref: {empty}\n")
-        if fmt != "json" and not (fmt == "table" and draw_empty):
+        if fmt != "json" and not (fmt in ("table", "markdown") and draw_empty):
             return
     if settings.fields:
         answer = answer._replace(rows=_select(answer.rows, settings.fields, answer.kind))
@@ -453,8 +453,8 @@ def treat(
         context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
     empty = "" if rows else f"no therapies recorded for {filters}{_hint(kb, context_id)}"
-    if fmt != "table":  # a table says its gaps above the rows; elsewhere stdout is data
-        for gap in gaps:
+    if fmt in ("json", "csv"):  # a table and Markdown say the gaps above the rows; here
+        for gap in gaps:  # stdout is data, so they go to stderr
             sys.stderr.write(f"calcref: gap: {visible(gap['text'])}\n")
     _emit(settings, fmt, answer, empty, draw_empty=bool(gaps))
 

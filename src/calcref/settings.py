@@ -48,9 +48,9 @@ class Settings:
 
 
 def _screen(environ: Mapping[str, str], stdout: TextIO) -> Screen:
-    """Colour and the terminal's width on a terminal. Piped, plain, as wide as COLUMNS says,
-    else as the controlling terminal (`calcref treat | less` in an 80-column terminal is
-    drawn for 80), else 80 columns."""
+    """Colour on a terminal; as wide as COLUMNS says when it is set (as `ls` and Rich read
+    it), else the terminal's width, else, piped, the controlling terminal's (`calcref treat |
+    less` in an 80-column terminal is drawn for 80), else 80 columns."""
     try:
         terminal = stdout.isatty()
     except (AttributeError, ValueError):  # a closed or replaced stream

@@ -43,19 +43,24 @@ class Json:
 
 class Markdown:
     """A GitHub-flavoured table a clinician can paste into notes or a wiki; knowledge text
-    is never read as HTML (a `<` or `&` that would start markup is written as an entity)."""
+    is never read as HTML (a `<` or `&` that would start markup is written as an entity).
+    The answer's gaps go above the table, as in the terminal's: pasted notes keep them."""
 
     name = "markdown"
 
     def write(self, answer: Answer, screen: Screen) -> str:
         from calcref.render.columns import cell, columns
 
+        gaps = (answer.table_options or {}).get("gaps") or []
+        said = "".join(f"> ⚠ Gap: {_markdown_cell(gap['text'])}\n\n" for gap in gaps)
         rows = _as_list(answer.rows)
+        if not rows:
+            return said
         keys = columns(rows)
         lines = ["| " + " | ".join(keys) + " |", "|" + "|".join(" --- " for _ in keys) + "|"]
         for row in rows:
             lines.append("| " + " | ".join(_markdown_cell(cell(row, k)) for k in keys) + " |")
-        return "\n".join(lines) + "\n"
+        return said + "\n".join(lines) + "\n"
 
 
 class Csv:
