@@ -215,12 +215,162 @@ def test_printed_styles_keep_the_printed_range_machine_formats_expand_it(all_ref
         ("Al-Mayouf SM", ("Al-Mayouf", "S. M.")),
         ("El-Shabrawi L", ("El-Shabrawi", "L.")),
         ("Dupont J-P", ("Dupont", "J.-P.")),
+        # Given names first, as some title pages print them: the given names as printed.
+        ("Smeeta Sinha", ("Sinha", "Smeeta")),
+        ("Sagar U. Nigwekar", ("Nigwekar", "Sagar U.")),
+        ("Glenn M Chertow", ("Chertow", "Glenn M")),
+        ("Ignacio Portales-Castillo", ("Portales-Castillo", "Ignacio")),
+        ("XinWei Shi", ("Shi", "XinWei")),
+        ("Joan Perelló", ("Perelló", "Joan")),
+        ("Jean-Paul Sartre", ("Sartre", "Jean-Paul")),
+        ("Wen  Wen", ("Wen", "Wen")),
+        # Not certain where the family name starts: one literal, as printed.
         ("Mayo Clinic", ("Mayo Clinic", "")),
         ("Plato", ("Plato", "")),
+        ("Biglione", ("Biglione", "")),
+        ("Ian Duncan Smith", ("Ian Duncan Smith", "")),  # family "Duncan Smith"
+        ("Juan Manuel Morales García", ("Juan Manuel Morales García", "")),
+        ("Anna de Silva", ("Anna de Silva", "")),
+        ("De Smet", ("De Smet", "")),
+        ("Van Damme", ("Van Damme", "")),
+        ("Martin Luther King Jr", ("Martin Luther King Jr", "")),
+        ("John Smith Jr", ("John Smith Jr", "")),
+        ("KDIGO Work Group", ("KDIGO Work Group", "")),
+        ("Study Group", ("Study Group", "")),
+        ("Ww. Bottomley", ("Ww. Bottomley", "")),
+        ("Li u. Wang", ("Li u. Wang", "")),
+        ("Jean-pierre Dupont", ("Jean-pierre Dupont", "")),
     ],
 )
 def test_split_name(name, expected):
     assert split_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Balin SJ", "Balin SJ"),  # NLM-style: as printed
+        ("Marco Puche A", "Marco Puche A"),
+        ("Dupont J-P", "Dupont J-P"),
+        ("Smeeta Sinha", "Sinha S"),
+        ("Sagar U. Nigwekar", "Nigwekar SU"),
+        ("Glenn M Chertow", "Chertow GM"),
+        ("Ignacio Portales-Castillo", "Portales-Castillo I"),
+        ("XinWei Shi", "Shi X"),  # one given name, one initial
+        ("Jean-Paul Sartre", "Sartre J-P"),  # a hyphenated given name keeps its hyphen
+        ("Émile Ç. Zola", "Zola ÉÇ"),
+        ("Mayo Clinic", "Mayo Clinic"),  # a literal: as printed
+        ("Biglione", "Biglione"),
+    ],
+)
+def test_nlm_name(name, expected):
+    assert citations.nlm_name(name) == expected
+
+
+# Every author the bundled references print given names first, by reference: the family
+# names, typed from the data (the given names are what precedes them).
+GIVEN_FIRST_FAMILIES = {
+    "sinha2024": "Sinha Nigwekar Brandenburg Gould Serena Moe Aronoff Chatoth Hymes Carroll "
+    "Alperovich Keller Perelló Gold Chertow",
+    "floege2015": "Floege Kubo Floege Chertow Parfrey",
+    "wen2023": "Wen Portales-Castillo Seethapathy Durant Mengesha Krinsky Kroshinsky Kalim "
+    "Goverman Nazarian Chitalia Malhotra Kramann Malhotra Nigwekar",
+    "gossett2023": "Gossett Suppadungsuk Krisanapan Tangpanithandee Thongprayoon Mao "
+    "Cheungpasitporn",
+    "zhang2023": "Zhang Sun Shi Li Liu Li Lu Deng Tan Guan Li Wen Liu Li",
+}
+# The bundled authors that are one word: kept whole, as printed.
+LITERAL_AUTHORS = {"biglione2024": ["Biglione"], "nunley2020-calcinosis-treatment": ["Nunley"]}
+NLM_AUTHOR = re.compile(r"\S+(?: \S+)* [A-Z]{1,3}")  # "Balin SJ", "Marco Puche A", "Davis MDP"
+
+
+def _expected_names(ref: Reference) -> list[tuple[str, str]]:
+    """(family, given) of each author of a bundled reference, from the tables above or, for
+    an NLM-style name, its last word as initials with periods."""
+    if ref.id in GIVEN_FIRST_FAMILIES:
+        families = GIVEN_FIRST_FAMILIES[ref.id].split()
+        assert len(families) == len(ref.authors), ref.id
+        return [
+            (family, name.removesuffix(family).strip())
+            for name, family in zip(ref.authors, families, strict=True)
+        ]
+    if ref.id in LITERAL_AUTHORS:
+        assert list(ref.authors) == LITERAL_AUTHORS[ref.id]
+        return [(name, "") for name in ref.authors]
+    names = []
+    for name in ref.authors:
+        assert NLM_AUTHOR.fullmatch(name), f"{ref.id}: {name!r} is in no table: decide its form"
+        family, initials = name.rsplit(" ", 1)
+        names.append((family, " ".join(f"{c}." for c in initials)))  # "SJ" → "S. J."
+    return names
+
+
+def test_every_bundled_author_splits_as_the_data_prints_it(all_refs):
+    for ref in all_refs:
+        assert [split_name(a) for a in ref.authors] == _expected_names(ref), ref.id
+
+
+def test_every_bundled_author_reads_back_in_pybtex_and_bibtexparser(all_refs):
+    """Each name as two real BibTeX readers split it: family, then given names."""
+    database = pytest.importorskip("pybtex.database")
+    bibtexparser = pytest.importorskip("bibtexparser", minversion="2")
+    from bibtexparser import middlewares
+
+    text = export(all_refs, "bibtex")
+    entries = database.parse_string(text, "bibtex").entries
+    library = bibtexparser.parse_string(
+        text, append_middleware=[middlewares.SeparateCoAuthors(), middlewares.SplitNameParts()]
+    )
+    assert library.failed_blocks == []
+    parsed = {entry.key: entry.fields_dict for entry in library.entries}
+    for ref in all_refs:
+        if not ref.authors:
+            continue
+        expected = [
+            (f"{{{family}}}" if not given else family, given)
+            for family, given in _expected_names(ref)
+        ] + [("others", "")] * ref.et_al
+        persons = entries[ref.id].persons["author"]
+        assert [
+            (" ".join(p.prelast_names + p.last_names), " ".join(p.first_names + p.middle_names))
+            for p in persons
+        ] == expected, ref.id
+        names = parsed[ref.id]["author"].value
+        assert [(" ".join(n.von + n.last), " ".join(n.first)) for n in names] == expected
+
+
+def test_every_bundled_author_in_csl_json_and_ris(all_refs):
+    items = {item["id"]: item for item in json.loads(export(all_refs, "csl-json"))}
+    records = {dict(r)["ID"]: r for r in _ris_records(export(all_refs, "ris"))}
+    for ref in all_refs:
+        expected = _expected_names(ref)
+        csl = [
+            {"family": family, "given": given} if given else {"literal": family}
+            for family, given in expected
+        ]
+        assert items[ref.id].get("author", []) == csl, ref.id
+        ris = [f"{family}, {given}" if given else family for family, given in expected]
+        assert [v for t, v in records[ref.id] if t == "AU"] == ris, ref.id
+
+
+def test_ama_and_vancouver_name_given_first_authors_family_first(refs):
+    """As the source's own short form does ("Zhang J, et al."): family name, then initials."""
+    ama = {ref_id: format_one(refs[ref_id], "ama") for ref_id in GIVEN_FIRST_FAMILIES}
+    assert ama["sinha2024"].startswith("Sinha S, Nigwekar SU, Brandenburg V, et al. Hexasodium")
+    assert ama["floege2015"].startswith(
+        "Floege J, Kubo Y, Floege A, Chertow GM, Parfrey PS. The Effect of Cinacalcet"
+    )
+    assert ama["wen2023"].startswith("Wen W, Portales-Castillo I, Seethapathy R, et al. ")
+    assert ama["gossett2023"].startswith("Gossett C, Suppadungsuk S, Krisanapan P, et al. ")
+    assert ama["zhang2023"].startswith("Zhang J, Sun L, Shi X, et al. Janus kinase")
+    assert format_one(refs["sinha2024"], "vancouver").startswith(
+        "Sinha S, Nigwekar SU, Brandenburg V, Gould LJ, Serena TE, Moe SM, et al. Hexasodium"
+    )
+    assert format_one(refs["wen2023"], "vancouver").startswith(
+        "Wen W, Portales-Castillo I, Seethapathy R, Durant O, Mengesha B, Krinsky S, et al. "
+    )
+    assert format_one(refs["biglione2024"], "ama").startswith("Biglione, et al. ")
+    assert format_one(refs["nunley2020-calcinosis-treatment"], "ama").startswith("Nunley. ")
 
 
 # --- AMA and Vancouver -------------------------------------------------------------------------
@@ -408,12 +558,12 @@ def test_bibtex_round_trip_every_reference(all_refs):
         if ref.authors:
             names = fields["author"].split(" and ")
             assert len(names) == len(ref.authors) + ref.et_al
-            for name, author in zip(names[: len(ref.authors)], ref.authors, strict=True):
-                family, given = split_name(author)
-                if given:  # "Balin SJ" → "Balin, S. J."
-                    assert re.fullmatch(r"[^,]+, (?:[A-Z]\.-?\s?)+", name), name
-                else:  # "Smeeta Sinha" as printed: one braced literal, never split into parts
-                    assert name == "{" + family + "}", name
+            for name, (family, given) in zip(
+                names[: len(ref.authors)], _expected_names(ref), strict=True
+            ):
+                # "Balin SJ" → "Balin, S. J.", "Smeeta Sinha" → "Sinha, Smeeta"; a name not
+                # split ("Biglione") is one braced literal, never read as parts
+                assert name == (f"{family}, {given}" if given else "{" + family + "}"), name
         if ref.year is not None:
             assert fields["year"] == str(ref.year)
         assert "–" not in fields.get("pages", "")

@@ -36,6 +36,24 @@ VANCOUVER_MAX_AUTHORS = 6  # ICMJE/NLM: first 6, then et al.
 
 # "SJ", "MDP", "A", "J-P": the initials NLM-style names carry after the family name.
 _INITIALS = re.compile(r"[A-Z](?:-?[A-Z]){0,4}")
+# A name printed given names first, as the data has them: "Given Family" ("Smeeta Sinha") or
+# "Given I. Family" ("Sagar U. Nigwekar", "Glenn M Chertow"). A name word starts with a capital
+# and holds a lowercase letter ("XinWei", "Perelló"; hyphenated parts alike,
+# "Portales-Castillo"). Anything else is not split: three full words ("Ian Duncan Smith",
+# whose family name is "Duncan Smith"), a particle, a suffix, an acronym, a body's name.
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_MIDDLE_INITIAL = re.compile(r"[^\W\d_]\.?")
+# A particle or a suffix: "De Smet", "Van Damme" are family names alone.
+_PARTICLES = (
+    "abu al bin da das de del della den der des di dos du el ibn jr la le sr ten ter van von"
+)
+# A word that names a body, not a person: "Mayo Clinic".
+_BODIES = (
+    "academy association board centre center clinic college committee consortium council "
+    "department foundation group hospital institute investigators network panel registry "
+    "society study team trial university"
+)
+_NOT_SPLIT = frozenset(f"{_PARTICLES} {_BODIES}".split())
 # Runs of whitespace fold to one space, but not the line and paragraph separators (U+2028,
 # U+2029): invisible characters, which `textsafe` shows as escapes in every style.
 _WHITESPACE = re.compile(r"[^\S\u2028\u2029]+")
@@ -62,16 +80,58 @@ _BIBTEX_ESCAPE = re.compile("|".join(re.escape(c) for c in _BIBTEX_SPECIALS))
 
 
 def split_name(name: str) -> tuple[str, str]:
-    """An NLM-style name ("Balin SJ", "Marco Puche A") → (family, given) for structured styles.
+    """An author as printed → (family, given), for BibTeX, RIS and CSL-JSON.
 
-    The last word is taken as initials when it looks like them ("SJ" → given "S. J."); all the
-    words before it are the family name, so multi-word and hyphenated families stay whole. A
-    name without trailing initials comes back as (name, "") and is treated as one literal.
+    Two forms are split. An NLM-style name ("Balin SJ", "Marco Puche A"): the last word is
+    taken as initials when it looks like them ("SJ" → given "S. J."), and all the words before
+    it are the family name, so multi-word and hyphenated families stay whole. A name printed
+    given names first ("Smeeta Sinha", "Sagar U. Nigwekar", "Ignacio Portales-Castillo"): the
+    last word is the family name and the words before it the given names, as printed. Any
+    other name (one word, a particle such as "van", a suffix, a body such as "Mayo Clinic")
+    comes back as (name, "") and is treated as one literal, never split where it is not
+    certain where the family name starts.
     """
+    family, given, _ = _name_parts(name)
+    return family, given
+
+
+def nlm_name(name: str) -> str:
+    """An author as AMA and Vancouver print one: family name, then initials without periods.
+    An NLM-style name is kept as printed; a given-names-first one is turned round, one initial
+    for each given name or hyphenated part ("Sagar U. Nigwekar" → "Nigwekar SU",
+    "Jean-Paul Sartre" → "Sartre J-P"); a literal name is printed as it is."""
+    family, _, initials = _name_parts(name)
+    return f"{family} {initials}" if initials else family
+
+
+def _name_parts(name: str) -> tuple[str, str, str]:
+    """(family, given, initials) of an author as printed; ("name", "", "") for a literal."""
     words = _clean(name).split(" ")
     if len(words) >= 2 and _INITIALS.fullmatch(words[-1]):
-        return " ".join(words[:-1]), _dotted(words[-1])
-    return " ".join(words), ""
+        return " ".join(words[:-1]), _dotted(words[-1]), words[-1]
+    if len(words) >= 2 and _given_first(words):
+        given = words[:-1]
+        initials = "".join("-".join(part[0] for part in word.split("-")) for word in given)
+        return words[-1], " ".join(given), initials
+    return " ".join(words), "", ""
+
+
+def _given_first(words: list[str]) -> bool:
+    """Whether a name is printed given name first, certainly: see `_NAME_WORD`."""
+    first, *middle, last = words
+    return (
+        all(_person_word(word) and word.lower() not in _NOT_SPLIT for word in (first, last))
+        and len(middle) <= 1
+        and all(_MIDDLE_INITIAL.fullmatch(word) and word[0].isupper() for word in middle)
+    )
+
+
+def _person_word(word: str) -> bool:
+    """A given or family name as printed: each hyphenated part starts with a capital and holds
+    a lowercase letter ("Smeeta", "XinWei", "Portales-Castillo"; not "SJ", "van", "M")."""
+    return bool(_NAME_WORD.fullmatch(word)) and all(
+        part[0].isupper() and not part.isupper() for part in word.split("-")
+    )
 
 
 def _dotted(initials: str) -> str:
@@ -169,7 +229,7 @@ def _locator(ref: Reference) -> str:
 
 
 def _author_list(ref: Reference, max_authors: int, shown_when_over: int) -> str:
-    authors = [_clean(a) for a in ref.authors]
+    authors = [nlm_name(a) for a in ref.authors]
     truncated = ref.et_al
     if len(authors) > max_authors:
         authors = authors[:shown_when_over]
