@@ -10,19 +10,28 @@ Page ranges: AMA and Vancouver print them exactly as the source does ("455–62"
 and CSL-JSON, which reference managers read, write the last page in full ("455--462"), by
 `full_page_range`. A link is the confirmed DOI or, for an article only, a PubMed title search
 (`calcref.answers.links.link`); a book chapter never carries a PubMed search.
+
+A reference's caution and curator's notes travel with it into every style, worded as the CSV
+and Markdown cells word them ("Curator's note: ..."): BibTeX's `note`, RIS `N1` lines,
+CSL-JSON's `note`, and a bracketed note at the end of an AMA or Vancouver line (`export`; the
+single line `format_one` gives is the citation alone, for views that print the notes beside
+it). So does an online page's update date, which no style has a field for.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from calcref.answers.links import LABEL_SEARCH, doi_url, link
+from calcref.render.columns import warning_text, warnings, with_notes
 from calcref.render.textsafe import json_safe, visible
 
 if TYPE_CHECKING:
-    from calcref.model import Reference
+    from calcref.model import Record, Reference
+
+    R = TypeVar("R", bound=Record)
 
 STYLES: tuple[str, ...] = ("ama", "vancouver", "bibtex", "ris", "csl-json")
 TEXT_STYLES: tuple[str, ...] = ("ama", "vancouver")
@@ -204,14 +213,23 @@ def _machine_pages(pages: str, dash: str) -> str:
     return first + dash + _PAGE_SPLIT.sub(dash, last)
 
 
-def _notes(ref: Reference) -> list[str]:
-    """What a reference manager should keep beside the fields: et al. and article numbers."""
+def _notes(ref: Reference, *, et_al: bool = True) -> list[str]:
+    """What a reference manager should keep beside the fields: et al. (unless the style says
+    it, as BibTeX's "and others" does), the article number, an online page's update date, and
+    the caution and curator's notes on the reference, which travel with it into every style.
+
+    The update date is the page's, as printed ("Updated Feb 24, 2020"): no style has a field
+    for it. BibTeX's `urldate`, RIS's `Y2` (Access Date in the 2011 RIS specification) and
+    CSL's `accessed` all say when a reader looked at the page, which the source does not give.
+    """
     notes = []
-    if ref.et_al:
+    if ref.et_al and et_al:
         notes.append(NOTE_ET_AL)
     if ref.article_number:
         notes.append(_clean(ref.article_number))
-    return notes
+    if ref.updated:
+        notes.append(f"Updated {_clean(ref.updated)}")
+    return notes + [warning_text(w) for w in warnings(ref.as_json())]
 
 
 def _locator(ref: Reference) -> str:
@@ -393,8 +411,10 @@ def bibtex_entry(ref: Reference) -> str:
     if ref.site:
         fields.append(("howpublished", _bibtex_escape(ref.site)))
     fields.extend((name.lower(), _bibtex_escape(value)) for name, value in _ids(ref))
-    if ref.article_number:
-        fields.append(("note", _bibtex_escape(ref.article_number)))
+    notes = _notes(ref, et_al=False)  # "and others" says it
+    if notes:  # one field: each note a sentence, the last as it is
+        note = " ".join([*map(_sentence, notes[:-1]), notes[-1]])
+        fields.append(("note", _bibtex_escape(note)))
     kind = "incollection" if chapter else "misc" if ref.type == "online" else "article"
     body = "".join(f"  {name} = {{{value}}},\n" for name, value in fields).removesuffix(",\n")
     return f"@{kind}{{{ref.id},\n{body}\n}}\n" if body else f"@{kind}{{{ref.id},\n}}\n"
@@ -496,33 +516,40 @@ def csl_json(refs: Sequence[Reference]) -> str:
 # --- the whole document ------------------------------------------------------------------------
 
 
-def _visible(ref: Reference) -> Reference:
-    """The reference with control and bidi characters made visible, field by field, so a
-    hostile knowledge file cannot drive the terminal through an exported citation (and RIS
-    keeps its own CRLFs). Every text field the model declares, so a new one (site, updated,
-    pmid, pmcid) cannot slip past."""
-    changes: dict[str, object] = {
-        name: visible(value)
-        for name, field in ref.FIELDS.items()
-        if field.type == "str" and (value := getattr(ref, name))
-    }
-    changes["authors"] = tuple(visible(a) for a in ref.authors)
-    return ref.replace(**changes)
+def _visible(record: R) -> R:
+    """The record with control and bidi characters made visible, field by field, so a hostile
+    knowledge file cannot drive the terminal through an exported citation (and RIS keeps its
+    own CRLFs). Every text field the model declares, nested records (the curator's notes, a
+    caution) included, so a new one (site, updated, pmid, pmcid) cannot slip past."""
+    changes: dict[str, object] = {}
+    for name, field in record.FIELDS.items():
+        value = getattr(record, name)
+        if not value:
+            continue
+        if field.type == "str":
+            changes[name] = visible(value)
+        elif field.type == "strs":
+            changes[name] = tuple(map(visible, value))
+        elif field.type == "record":
+            changes[name] = _visible(value)
+        elif field.type == "records":
+            changes[name] = tuple(map(_visible, value))
+    return record.replace(**changes)
 
 
 def export(refs: Sequence[Reference], style: str) -> str:
     """Every reference in `refs`, in order, as one document in `style`, ending with a newline.
 
-    ama/vancouver: one reference a line, unnumbered (numbering belongs to the citing text).
-    bibtex: entries separated by a blank line. ris: CRLF throughout, records separated by a
-    blank line. csl-json: one JSON array. No references give an empty document ("[]" for
-    CSL-JSON).
+    ama/vancouver: one reference a line, unnumbered (numbering belongs to the citing text),
+    its caution and curator's notes in brackets at the end of the line. bibtex: entries
+    separated by a blank line. ris: CRLF throughout, records separated by a blank line.
+    csl-json: one JSON array. No references give an empty document ("[]" for CSL-JSON).
     """
     if style == "csl-json":
         return json_safe(csl_json(refs))
     refs = [_visible(r) for r in refs]
     if style in _TEXT_FORMATTERS:
-        return "".join(_TEXT_FORMATTERS[style](r) + "\n" for r in refs)
+        return "".join(with_notes(_TEXT_FORMATTERS[style](r), r.as_json()) + "\n" for r in refs)
     if style == "bibtex":
         return "\n".join(bibtex_entry(r) for r in refs)
     if style == "ris":
