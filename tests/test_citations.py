@@ -22,9 +22,16 @@ from calcref.answers.links import (
     link,
     pubmed_search_url,
 )
-from calcref.model import Reference
+from calcref.model import CuratorNote, Reference
 from calcref.render import citations
-from calcref.render.citations import STYLES, export, format_one, full_page_range, split_name
+from calcref.render.citations import (
+    STYLES,
+    TEXT_STYLES,
+    export,
+    format_one,
+    full_page_range,
+    split_name,
+)
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "csl-data.schema.json"
 CHAPTER_LABEL = "no link: a book chapter is not indexed in PubMed"
@@ -215,12 +222,162 @@ def test_printed_styles_keep_the_printed_range_machine_formats_expand_it(all_ref
         ("Al-Mayouf SM", ("Al-Mayouf", "S. M.")),
         ("El-Shabrawi L", ("El-Shabrawi", "L.")),
         ("Dupont J-P", ("Dupont", "J.-P.")),
+        # Given names first, as some title pages print them: the given names as printed.
+        ("Smeeta Sinha", ("Sinha", "Smeeta")),
+        ("Sagar U. Nigwekar", ("Nigwekar", "Sagar U.")),
+        ("Glenn M Chertow", ("Chertow", "Glenn M")),
+        ("Ignacio Portales-Castillo", ("Portales-Castillo", "Ignacio")),
+        ("XinWei Shi", ("Shi", "XinWei")),
+        ("Joan Perelló", ("Perelló", "Joan")),
+        ("Jean-Paul Sartre", ("Sartre", "Jean-Paul")),
+        ("Wen  Wen", ("Wen", "Wen")),
+        # Not certain where the family name starts: one literal, as printed.
         ("Mayo Clinic", ("Mayo Clinic", "")),
         ("Plato", ("Plato", "")),
+        ("Biglione", ("Biglione", "")),
+        ("Ian Duncan Smith", ("Ian Duncan Smith", "")),  # family "Duncan Smith"
+        ("Juan Manuel Morales García", ("Juan Manuel Morales García", "")),
+        ("Anna de Silva", ("Anna de Silva", "")),
+        ("De Smet", ("De Smet", "")),
+        ("Van Damme", ("Van Damme", "")),
+        ("Martin Luther King Jr", ("Martin Luther King Jr", "")),
+        ("John Smith Jr", ("John Smith Jr", "")),
+        ("KDIGO Work Group", ("KDIGO Work Group", "")),
+        ("Study Group", ("Study Group", "")),
+        ("Ww. Bottomley", ("Ww. Bottomley", "")),
+        ("Li u. Wang", ("Li u. Wang", "")),
+        ("Jean-pierre Dupont", ("Jean-pierre Dupont", "")),
     ],
 )
 def test_split_name(name, expected):
     assert split_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Balin SJ", "Balin SJ"),  # NLM-style: as printed
+        ("Marco Puche A", "Marco Puche A"),
+        ("Dupont J-P", "Dupont J-P"),
+        ("Smeeta Sinha", "Sinha S"),
+        ("Sagar U. Nigwekar", "Nigwekar SU"),
+        ("Glenn M Chertow", "Chertow GM"),
+        ("Ignacio Portales-Castillo", "Portales-Castillo I"),
+        ("XinWei Shi", "Shi X"),  # one given name, one initial
+        ("Jean-Paul Sartre", "Sartre J-P"),  # a hyphenated given name keeps its hyphen
+        ("Émile Ç. Zola", "Zola ÉÇ"),
+        ("Mayo Clinic", "Mayo Clinic"),  # a literal: as printed
+        ("Biglione", "Biglione"),
+    ],
+)
+def test_nlm_name(name, expected):
+    assert citations.nlm_name(name) == expected
+
+
+# Every author the bundled references print given names first, by reference: the family
+# names, typed from the data (the given names are what precedes them).
+GIVEN_FIRST_FAMILIES = {
+    "sinha2024": "Sinha Nigwekar Brandenburg Gould Serena Moe Aronoff Chatoth Hymes Carroll "
+    "Alperovich Keller Perelló Gold Chertow",
+    "floege2015": "Floege Kubo Floege Chertow Parfrey",
+    "wen2023": "Wen Portales-Castillo Seethapathy Durant Mengesha Krinsky Kroshinsky Kalim "
+    "Goverman Nazarian Chitalia Malhotra Kramann Malhotra Nigwekar",
+    "gossett2023": "Gossett Suppadungsuk Krisanapan Tangpanithandee Thongprayoon Mao "
+    "Cheungpasitporn",
+    "zhang2023": "Zhang Sun Shi Li Liu Li Lu Deng Tan Guan Li Wen Liu Li",
+}
+# The bundled authors that are one word: kept whole, as printed.
+LITERAL_AUTHORS = {"biglione2024": ["Biglione"], "nunley2020-calcinosis-treatment": ["Nunley"]}
+NLM_AUTHOR = re.compile(r"\S+(?: \S+)* [A-Z]{1,3}")  # "Balin SJ", "Marco Puche A", "Davis MDP"
+
+
+def _expected_names(ref: Reference) -> list[tuple[str, str]]:
+    """(family, given) of each author of a bundled reference, from the tables above or, for
+    an NLM-style name, its last word as initials with periods."""
+    if ref.id in GIVEN_FIRST_FAMILIES:
+        families = GIVEN_FIRST_FAMILIES[ref.id].split()
+        assert len(families) == len(ref.authors), ref.id
+        return [
+            (family, name.removesuffix(family).strip())
+            for name, family in zip(ref.authors, families, strict=True)
+        ]
+    if ref.id in LITERAL_AUTHORS:
+        assert list(ref.authors) == LITERAL_AUTHORS[ref.id]
+        return [(name, "") for name in ref.authors]
+    names = []
+    for name in ref.authors:
+        assert NLM_AUTHOR.fullmatch(name), f"{ref.id}: {name!r} is in no table: decide its form"
+        family, initials = name.rsplit(" ", 1)
+        names.append((family, " ".join(f"{c}." for c in initials)))  # "SJ" → "S. J."
+    return names
+
+
+def test_every_bundled_author_splits_as_the_data_prints_it(all_refs):
+    for ref in all_refs:
+        assert [split_name(a) for a in ref.authors] == _expected_names(ref), ref.id
+
+
+def test_every_bundled_author_reads_back_in_pybtex_and_bibtexparser(all_refs):
+    """Each name as two real BibTeX readers split it: family, then given names."""
+    database = pytest.importorskip("pybtex.database")
+    bibtexparser = pytest.importorskip("bibtexparser", minversion="2")
+    from bibtexparser import middlewares
+
+    text = export(all_refs, "bibtex")
+    entries = database.parse_string(text, "bibtex").entries
+    library = bibtexparser.parse_string(
+        text, append_middleware=[middlewares.SeparateCoAuthors(), middlewares.SplitNameParts()]
+    )
+    assert library.failed_blocks == []
+    parsed = {entry.key: entry.fields_dict for entry in library.entries}
+    for ref in all_refs:
+        if not ref.authors:
+            continue
+        expected = [
+            (f"{{{family}}}" if not given else family, given)
+            for family, given in _expected_names(ref)
+        ] + [("others", "")] * ref.et_al
+        persons = entries[ref.id].persons["author"]
+        assert [
+            (" ".join(p.prelast_names + p.last_names), " ".join(p.first_names + p.middle_names))
+            for p in persons
+        ] == expected, ref.id
+        names = parsed[ref.id]["author"].value
+        assert [(" ".join(n.von + n.last), " ".join(n.first)) for n in names] == expected
+
+
+def test_every_bundled_author_in_csl_json_and_ris(all_refs):
+    items = {item["id"]: item for item in json.loads(export(all_refs, "csl-json"))}
+    records = {dict(r)["ID"]: r for r in _ris_records(export(all_refs, "ris"))}
+    for ref in all_refs:
+        expected = _expected_names(ref)
+        csl = [
+            {"family": family, "given": given} if given else {"literal": family}
+            for family, given in expected
+        ]
+        assert items[ref.id].get("author", []) == csl, ref.id
+        ris = [f"{family}, {given}" if given else family for family, given in expected]
+        assert [v for t, v in records[ref.id] if t == "AU"] == ris, ref.id
+
+
+def test_ama_and_vancouver_name_given_first_authors_family_first(refs):
+    """As the source's own short form does ("Zhang J, et al."): family name, then initials."""
+    ama = {ref_id: format_one(refs[ref_id], "ama") for ref_id in GIVEN_FIRST_FAMILIES}
+    assert ama["sinha2024"].startswith("Sinha S, Nigwekar SU, Brandenburg V, et al. Hexasodium")
+    assert ama["floege2015"].startswith(
+        "Floege J, Kubo Y, Floege A, Chertow GM, Parfrey PS. The Effect of Cinacalcet"
+    )
+    assert ama["wen2023"].startswith("Wen W, Portales-Castillo I, Seethapathy R, et al. ")
+    assert ama["gossett2023"].startswith("Gossett C, Suppadungsuk S, Krisanapan P, et al. ")
+    assert ama["zhang2023"].startswith("Zhang J, Sun L, Shi X, et al. Janus kinase")
+    assert format_one(refs["sinha2024"], "vancouver").startswith(
+        "Sinha S, Nigwekar SU, Brandenburg V, Gould LJ, Serena TE, Moe SM, et al. Hexasodium"
+    )
+    assert format_one(refs["wen2023"], "vancouver").startswith(
+        "Wen W, Portales-Castillo I, Seethapathy R, Durant O, Mengesha B, Krinsky S, et al. "
+    )
+    assert format_one(refs["biglione2024"], "ama").startswith("Biglione, et al. ")
+    assert format_one(refs["nunley2020-calcinosis-treatment"], "ama").startswith("Nunley. ")
 
 
 # --- AMA and Vancouver -------------------------------------------------------------------------
@@ -291,6 +448,9 @@ def test_no_style_prints_none_or_empty_punctuation(all_refs, style):
     text = export(all_refs, style)
     assert "None" not in text
     assert "null" not in text
+    # The punctuation the styles put between fields; a curator's note is free text, and may
+    # hold an ellipsis ("Strand N, Maloney J, ...").
+    text = export([r.replace(notes=()) for r in all_refs], style)
     for bad in ("()", "..", " .", ";:", ";.", "::", ", .", "{}"):
         assert bad not in text, (style, bad)
 
@@ -305,15 +465,21 @@ def test_export_ends_with_newline(all_refs, style):
 def test_export_keeps_the_given_order(all_refs, style):
     backwards = all_refs[::-1]
     text = export(backwards, style)
-    positions = [text.find(f"{r.id}\r\n" if style == "ris" else f"{r.id}") for r in backwards]
+    # Each record's own id line (a curator's note may name another reference's id).
+    heads = {"ris": "ID  - {}\r\n", "bibtex": "{{{},\n", "csl-json": '"id": "{}"'}
+    positions = [text.find(heads[style].format(r.id)) for r in backwards]
     assert all(p >= 0 for p in positions)
     assert positions == sorted(positions)
 
 
 def test_text_export_is_one_line_per_reference(all_refs):
+    """The citation, then each curator's note in brackets, on the reference's own line."""
     for style in ("ama", "vancouver"):
         lines = export(all_refs, style).splitlines()
-        assert lines == [format_one(r, style) for r in all_refs]
+        assert lines == [
+            format_one(r, style) + "".join(f" [Curator's note: {n.text}]" for n in r.notes)
+            for r in all_refs
+        ]
 
 
 def test_unknown_styles_are_refused(refs):
@@ -408,12 +574,12 @@ def test_bibtex_round_trip_every_reference(all_refs):
         if ref.authors:
             names = fields["author"].split(" and ")
             assert len(names) == len(ref.authors) + ref.et_al
-            for name, author in zip(names[: len(ref.authors)], ref.authors, strict=True):
-                family, given = split_name(author)
-                if given:  # "Balin SJ" → "Balin, S. J."
-                    assert re.fullmatch(r"[^,]+, (?:[A-Z]\.-?\s?)+", name), name
-                else:  # "Smeeta Sinha" as printed: one braced literal, never split into parts
-                    assert name == "{" + family + "}", name
+            for name, (family, given) in zip(
+                names[: len(ref.authors)], _expected_names(ref), strict=True
+            ):
+                # "Balin SJ" → "Balin, S. J.", "Smeeta Sinha" → "Sinha, Smeeta"; a name not
+                # split ("Biglione") is one braced literal, never read as parts
+                assert name == (f"{family}, {given}" if given else "{" + family + "}"), name
         if ref.year is not None:
             assert fields["year"] == str(ref.year)
         assert "–" not in fields.get("pages", "")
@@ -433,9 +599,13 @@ def test_bibtex_et_al_and_multi_word_family(refs):
 def test_bibtex_chapter_and_jopa_leave_unknowns_out(refs):
     [(kind, key, chapter)] = _bibtex_entries(export([refs["chapter"]], "bibtex"))
     assert (kind, key) == ("incollection", "chapter")
-    assert set(chapter) == {"title", "booktitle"}
+    assert set(chapter) == {"title", "booktitle", "note"}  # the note says why the rest is empty
     [(_, _, jopa)] = _bibtex_entries(export([refs["jopa"]], "bibtex"))
-    assert set(jopa) == {"author", "journal"}
+    assert set(jopa) == {"author", "journal", "note"}
+    assert jopa["note"] == (
+        "Curator's note: The article's title, year and volume are not shown in the source; "
+        "they are left empty."
+    )
 
 
 def test_bibtex_escapes_specials(refs):
@@ -502,6 +672,12 @@ def test_ris_balin(refs):
         ("DO", "10.1001/archdermatol.2011.2052"),
         ("UR", "https://doi.org/10.1001/archdermatol.2011.2052"),
         ("N1", 'The source lists further authors as "et al."'),
+        (
+            "N1",
+            'Curator\'s note: The chapter prints three authors and "et al."; the confirmed '
+            "listing names a fourth, Davis MDP. The issue number (4) and the DOI come from that "
+            "confirmed listing.",
+        ),
         ("ID", "balin2012"),
         ("ER", ""),
     ]
@@ -517,7 +693,10 @@ def test_ris_pages_and_chapter(refs):
     [chapter] = _ris_records(export([refs["chapter"]], "ris"))
     assert ("TY", "CHAP") in chapter
     assert ("T2", "Treatment of Skin Disease: Comprehensive Therapeutic Strategies") in chapter
-    assert not any(t in ("AU", "PY", "JO", "UR", "N1") for t, _ in chapter)  # no search URL
+    assert not any(t in ("AU", "PY", "JO", "UR") for t, _ in chapter)  # no search URL
+    assert [v for t, v in chapter if t == "N1"] == [
+        f"Curator's note: {n.text}" for n in refs["chapter"].notes
+    ]
     [jopa] = _ris_records(export([refs["jopa"]], "ris"))
     assert not any(t in ("TI", "PY", "VL", "UR") for t, _ in jopa)
 
@@ -568,13 +747,146 @@ def test_csl_json_items(refs):
         "type": "chapter",
         "title": "Calcinosis cutis",
         "container-title": "Treatment of Skin Disease: Comprehensive Therapeutic Strategies",
+        "note": "\n".join(f"Curator's note: {n.text}" for n in refs["chapter"].notes),
     }
-    assert set(items["jopa"]) == {"id", "type", "author", "container-title"}
+    assert set(items["jopa"]) == {"id", "type", "author", "container-title", "note"}
 
 
 def test_csl_json_keeps_non_ascii(refs):
     odd = refs["walsh1995"].replace(title="Calcinose cutanée – étude")
     assert "Calcinose cutanée – étude" in export([odd], "csl-json")
+
+
+# --- curator's notes and update dates: with the reference in every style -----------------------
+
+# Typed from data/therapies.yaml.
+WALSH_NOTE = (
+    "Pages disagree: the JOPA article prints 693-706, other listings give 693–710. calcref "
+    "keeps the article's 693-706 and has not verified either."
+)
+SINHA_DATES = "Published online 2024 Aug 16, in the Sep 2024 issue."
+WEN_NEWS = "was seen only on a news page (promenu365.com)"
+
+
+def _read_back(refs: list[Reference], style: str) -> dict[str, list[str]]:
+    """Each reference's notes as a reader of `style` gets them: pybtex's `note` field, RIS
+    `N1` lines, CSL-JSON's `note`, the text after an AMA or Vancouver citation."""
+    text = export(refs, style)
+    if style == "bibtex":
+        database = pytest.importorskip("pybtex.database")
+        entries = database.parse_string(text, "bibtex").entries
+        return {key: [_tex(e.fields.get("note", ""))] for key, e in entries.items()}
+    if style == "ris":
+        return {dict(r)["ID"]: [v for t, v in r if t == "N1"] for r in _ris_records(text)}
+    if style == "csl-json":
+        return {i["id"]: i.get("note", "").split("\n") for i in json.loads(text)}
+    lines = text.splitlines()
+    return {
+        r.id: [line.removeprefix(format_one(r, style))] for r, line in zip(refs, lines, strict=True)
+    }
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_every_style_carries_the_curator_notes(all_refs, style):
+    notes = _read_back(list(all_refs), style)
+    walsh = " ".join(notes["walsh1995"])
+    assert f"Curator's note: {WALSH_NOTE}" in walsh
+    assert f"Curator's note: {SINHA_DATES}" in " ".join(notes["sinha2024"])
+    assert WEN_NEWS in " ".join(notes["wen2023"])
+    for ref in all_refs:  # every note of every reference, whole
+        for note in ref.notes:
+            assert f"Curator's note: {note.text}" in " ".join(notes[ref.id]), (ref.id, note.id)
+    if style in TEXT_STYLES:
+        assert notes["walsh1995"] == [f" [Curator's note: {WALSH_NOTE}]"]
+        assert notes["robertson2003"] == [""]  # no note, nothing after the citation
+
+
+def test_the_notes_field_by_field(refs):
+    walsh = refs["walsh1995"]
+    [(_, _, bib)] = _bibtex_entries(export([walsh], "bibtex"))
+    assert bib["note"] == f"Curator's note: {WALSH_NOTE}"
+    [ris] = _ris_records(export([walsh], "ris"))
+    assert ("N1", f"Curator's note: {WALSH_NOTE}") in ris
+    [item] = json.loads(export([walsh], "csl-json"))
+    assert item["note"] == f"Curator's note: {WALSH_NOTE}"
+    # Several notes: BibTeX has one field, a sentence each; RIS a line each; CSL a line each.
+    sinha = refs["sinha2024"]
+    [(_, _, bib)] = _bibtex_entries(export([sinha], "bibtex"))
+    assert bib["note"].startswith("102784. Curator's note: A DOI and a PMID for this paper")
+    assert bib["note"].endswith(f" Curator's note: {SINHA_DATES}")
+    [ris] = _ris_records(export([sinha], "ris"))
+    assert [v for t, v in ris if t == "N1"] == [
+        "102784",
+        *(f"Curator's note: {n.text}" for n in sinha.notes),
+        "URL is a PubMed title search, not a confirmed identifier.",
+    ]
+    assert len(sinha.notes) == 3
+
+
+def test_an_online_page_carries_its_update_date_in_every_style(refs):
+    """Medscape's "updated Feb 24, 2020" is the page's own date; no style has a field for
+    it (BibTeX's urldate, RIS Y2 and CSL accessed are when a reader looked), so a note."""
+    page = refs["nunley2020-calciphylaxis-sts"]
+    assert page.updated == "Feb 24, 2020"
+    [(kind, _, bib)] = _bibtex_entries(export([page], "bibtex"))
+    assert kind == "misc"
+    assert bib["note"].startswith("Updated Feb 24, 2020. Curator's note: A Medscape")
+    assert "urldate" not in bib and "date" not in bib
+    [ris] = _ris_records(export([page], "ris"))
+    assert ("N1", "Updated Feb 24, 2020") in ris
+    assert not any(t in ("Y2", "DA") for t, _ in ris)
+    [item] = json.loads(export([page], "csl-json"))
+    assert item["note"].split("\n")[0] == "Updated Feb 24, 2020"
+    assert "accessed" not in item
+    for style in TEXT_STYLES:
+        assert "Medscape. Updated Feb 24, 2020. [Curator's note: A Medscape" in export(
+            [page], style
+        )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "an unmatched } closing brace",
+        "an unmatched { opening brace",
+        "a backslash \\ and a brace \\{ that TeX would escape",
+        "} upside down {",
+        "100% of $5 & #1 under_score ~ ^",
+    ],
+)
+def test_a_note_with_hostile_braces_reads_back_whole(refs, text):
+    """BibTeX counts braces whatever backslashes precede them: a note's unpaired brace must
+    neither swallow the entries after it nor end its own field early."""
+    database = pytest.importorskip("pybtex.database")
+    bibtexparser = pytest.importorskip("bibtexparser", minversion="2")
+    walsh = refs["walsh1995"].replace(notes=(CuratorNote(id="odd", text=text),))
+    bib = export([walsh, refs["balin2012"]], "bibtex")
+    entries = database.parse_string(bib, "bibtex").entries
+    assert list(entries) == ["walsh1995", "balin2012"]
+    assert entries["walsh1995"].fields["note"].count("Curator") == 1
+    assert entries["balin2012"].fields["pages"] == "455--462"
+    library = bibtexparser.parse_string(bib)
+    assert library.failed_blocks == []
+    assert [e.key for e in library.entries] == ["walsh1995", "balin2012"]
+    note = library.entries[0].fields_dict["note"].value
+    assert note == entries["walsh1995"].fields["note"]
+    assert _unescaped(note) == f"Curator's note: {text}"
+
+
+_TEX_TEXT = {
+    r"\textbraceleft{}": "{",
+    r"\textbraceright{}": "}",
+    r"\textbackslash{}": "\\",
+    r"\textasciitilde{}": "~",
+    r"\textasciicircum{}": "^",
+    **{f"\\{c}": c for c in "{}&%$#_"},
+}
+_TEX_COMMAND = re.compile("|".join(re.escape(k) for k in sorted(_TEX_TEXT, key=len, reverse=True)))
+
+
+def _unescaped(value: str) -> str:
+    """A field's TeX as the text it prints, read left to right in one pass."""
+    return _TEX_COMMAND.sub(lambda m: _TEX_TEXT[m.group()], value)
 
 
 # --- hostile text --------------------------------------------------------------------------------
@@ -592,10 +904,13 @@ def test_no_field_can_send_control_characters_to_the_terminal(refs, kind, style)
         for name, field in Reference.FIELDS.items()
         if field.type == "str" and not field.enum and name != "id"
     }
-    odd = refs["walsh1995"].replace(type=kind, authors=(f"{hostile} AB",), **texts)
+    note = CuratorNote(id="hostile", text=f"only in the note {hostile}")
+    odd = refs["walsh1995"].replace(type=kind, authors=(f"{hostile} AB",), notes=(note,), **texts)
     text = export([odd], style)
     assert "\x1b" not in text and "\u202e" not in text
     assert text.count("31m") >= 2  # the fields were exported, made visible, not dropped
+    assert "only in the note x" in text  # the curator's note too, made visible
+    assert export([odd.replace(notes=())], style).count("31m") < text.count("31m")
 
 
 # --- through the CLI, as a user meets them (issue 12) -------------------------------------------

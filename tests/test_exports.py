@@ -62,12 +62,22 @@ def rename_colchicine(kb: Path, name: str) -> None:
 UNBALANCED_TITLE = "Calcifying disorders of the skin (erratum}"
 BRACED_JOURNAL = "J Am Acad {Dermatol"
 AND_AUTHOR = "Skin Society and Friends AB"  # a family name holding " and ", with initials
+WALSH_NOTE_LINE = (
+    "          Pages disagree: the JOPA article prints 693-706, other listings give 693–710. "
+    "calcref\n"
+)
+HOSTILE_NOTE_LINE = "          Pages disagree {\\ see: the JOPA article prints 693-706, calcref\n"
+HOSTILE_NOTE = (
+    "Curator's note: Pages disagree {\\ see: the JOPA article prints 693-706, calcref keeps "
+    "the article's 693-706 and has not verified either."
+)
 
 
 @pytest.fixture
 def hostile_walsh(knowledge) -> Path:
     """walsh1995 with an unmatched closing brace in its title, an unmatched opening one in its
-    journal, and an author whose family name holds " and "."""
+    journal and, after a backslash, in its curator's note, and an author whose family name
+    holds " and "."""
     therapies = knowledge / "therapies.yaml"
     edit(therapies, WALSH_TITLE, f"    title: {yaml_quoted(UNBALANCED_TITLE)}\n")
     edit(
@@ -76,6 +86,7 @@ def hostile_walsh(knowledge) -> Path:
         f"    journal: {yaml_quoted(BRACED_JOURNAL)}\n    year: 1995\n",
     )
     edit(therapies, WALSH_AUTHORS, f"    authors: [Walsh JS, {AND_AUTHOR}, Fairley JA]\n")
+    edit(therapies, WALSH_NOTE_LINE, HOSTILE_NOTE_LINE)
     return knowledge
 
 
@@ -105,7 +116,8 @@ def cite_bibtex(*ids: str) -> str:
 def test_pybtex_reads_every_field_after_an_unbalanced_brace(hostile_walsh):
     database = pytest.importorskip("pybtex.database")
     entry = database.parse_string(cite_bibtex("walsh1995"), "bibtex").entries["walsh1995"]
-    assert set(entry.fields) == {"title", "journal", "year", "volume", "pages"}
+    assert set(entry.fields) == {"title", "journal", "year", "volume", "pages", "note"}
+    assert tex_text(entry.fields["note"]) == HOSTILE_NOTE
     assert tex_text(entry.fields["title"]) == UNBALANCED_TITLE
     assert tex_text(entry.fields["journal"]) == BRACED_JOURNAL
     assert (entry.fields["year"], entry.fields["volume"]) == ("1995", "33")
@@ -129,7 +141,8 @@ def test_bibtexparser_reads_every_field_after_an_unbalanced_brace(hostile_walsh)
     assert library.failed_blocks == []
     [entry] = library.entries
     fields = {key: field.value for key, field in entry.fields_dict.items()}
-    assert set(fields) == {"author", "title", "journal", "year", "volume", "pages"}
+    assert set(fields) == {"author", "title", "journal", "year", "volume", "pages", "note"}
+    assert tex_text(fields["note"]) == HOSTILE_NOTE
     assert tex_text(fields["title"]) == UNBALANCED_TITLE
     assert tex_text(fields["journal"]) == BRACED_JOURNAL
     assert fields["pages"] == "693--706"

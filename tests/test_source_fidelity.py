@@ -201,7 +201,9 @@ def test_a_complete_author_list_exports_without_others(kb):
     ref = kb.reference_by_id["zhang2023"]
     assert len(ref.authors) == 14 and not ref.et_al
     bibtex = ok("cite", "zhang2023", "--style", "bibtex").stdout
-    assert "Caifeng Li" in bibtex and "and others" not in bibtex
+    [author] = [line for line in bibtex.splitlines() if line.startswith("  author = ")]
+    assert author.count(" and ") == 13 and "and others" not in author
+    assert author.endswith(" and Li, Caifeng},")  # the last of the fourteen, family name first
 
 
 def test_walsh_is_known_through_the_jopa_article(kb):

@@ -10,19 +10,28 @@ Page ranges: AMA and Vancouver print them exactly as the source does ("455–62"
 and CSL-JSON, which reference managers read, write the last page in full ("455--462"), by
 `full_page_range`. A link is the confirmed DOI or, for an article only, a PubMed title search
 (`calcref.answers.links.link`); a book chapter never carries a PubMed search.
+
+A reference's caution and curator's notes travel with it into every style, worded as the CSV
+and Markdown cells word them ("Curator's note: ..."): BibTeX's `note`, RIS `N1` lines,
+CSL-JSON's `note`, and a bracketed note at the end of an AMA or Vancouver line (`export`; the
+single line `format_one` gives is the citation alone, for views that print the notes beside
+it). So does an online page's update date, which no style has a field for.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from calcref.answers.links import LABEL_SEARCH, doi_url, link
+from calcref.render.columns import warning_text, warnings, with_notes
 from calcref.render.textsafe import json_safe, visible
 
 if TYPE_CHECKING:
-    from calcref.model import Reference
+    from calcref.model import Record, Reference
+
+    R = TypeVar("R", bound=Record)
 
 STYLES: tuple[str, ...] = ("ama", "vancouver", "bibtex", "ris", "csl-json")
 TEXT_STYLES: tuple[str, ...] = ("ama", "vancouver")
@@ -36,6 +45,24 @@ VANCOUVER_MAX_AUTHORS = 6  # ICMJE/NLM: first 6, then et al.
 
 # "SJ", "MDP", "A", "J-P": the initials NLM-style names carry after the family name.
 _INITIALS = re.compile(r"[A-Z](?:-?[A-Z]){0,4}")
+# A name printed given names first, as the data has them: "Given Family" ("Smeeta Sinha") or
+# "Given I. Family" ("Sagar U. Nigwekar", "Glenn M Chertow"). A name word starts with a capital
+# and holds a lowercase letter ("XinWei", "Perelló"; hyphenated parts alike,
+# "Portales-Castillo"). Anything else is not split: three full words ("Ian Duncan Smith",
+# whose family name is "Duncan Smith"), a particle, a suffix, an acronym, a body's name.
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_MIDDLE_INITIAL = re.compile(r"[^\W\d_]\.?")
+# A particle or a suffix: "De Smet", "Van Damme" are family names alone.
+_PARTICLES = (
+    "abu al bin da das de del della den der des di dos du el ibn jr la le sr ten ter van von"
+)
+# A word that names a body, not a person: "Mayo Clinic".
+_BODIES = (
+    "academy association board centre center clinic college committee consortium council "
+    "department foundation group hospital institute investigators network panel registry "
+    "society study team trial university"
+)
+_NOT_SPLIT = frozenset(f"{_PARTICLES} {_BODIES}".split())
 # Runs of whitespace fold to one space, but not the line and paragraph separators (U+2028,
 # U+2029): invisible characters, which `textsafe` shows as escapes in every style.
 _WHITESPACE = re.compile(r"[^\S\u2028\u2029]+")
@@ -62,16 +89,58 @@ _BIBTEX_ESCAPE = re.compile("|".join(re.escape(c) for c in _BIBTEX_SPECIALS))
 
 
 def split_name(name: str) -> tuple[str, str]:
-    """An NLM-style name ("Balin SJ", "Marco Puche A") → (family, given) for structured styles.
+    """An author as printed → (family, given), for BibTeX, RIS and CSL-JSON.
 
-    The last word is taken as initials when it looks like them ("SJ" → given "S. J."); all the
-    words before it are the family name, so multi-word and hyphenated families stay whole. A
-    name without trailing initials comes back as (name, "") and is treated as one literal.
+    Two forms are split. An NLM-style name ("Balin SJ", "Marco Puche A"): the last word is
+    taken as initials when it looks like them ("SJ" → given "S. J."), and all the words before
+    it are the family name, so multi-word and hyphenated families stay whole. A name printed
+    given names first ("Smeeta Sinha", "Sagar U. Nigwekar", "Ignacio Portales-Castillo"): the
+    last word is the family name and the words before it the given names, as printed. Any
+    other name (one word, a particle such as "van", a suffix, a body such as "Mayo Clinic")
+    comes back as (name, "") and is treated as one literal, never split where it is not
+    certain where the family name starts.
     """
+    family, given, _ = _name_parts(name)
+    return family, given
+
+
+def nlm_name(name: str) -> str:
+    """An author as AMA and Vancouver print one: family name, then initials without periods.
+    An NLM-style name is kept as printed; a given-names-first one is turned round, one initial
+    for each given name or hyphenated part ("Sagar U. Nigwekar" → "Nigwekar SU",
+    "Jean-Paul Sartre" → "Sartre J-P"); a literal name is printed as it is."""
+    family, _, initials = _name_parts(name)
+    return f"{family} {initials}" if initials else family
+
+
+def _name_parts(name: str) -> tuple[str, str, str]:
+    """(family, given, initials) of an author as printed; ("name", "", "") for a literal."""
     words = _clean(name).split(" ")
     if len(words) >= 2 and _INITIALS.fullmatch(words[-1]):
-        return " ".join(words[:-1]), _dotted(words[-1])
-    return " ".join(words), ""
+        return " ".join(words[:-1]), _dotted(words[-1]), words[-1]
+    if len(words) >= 2 and _given_first(words):
+        given = words[:-1]
+        initials = "".join("-".join(part[0] for part in word.split("-")) for word in given)
+        return words[-1], " ".join(given), initials
+    return " ".join(words), "", ""
+
+
+def _given_first(words: list[str]) -> bool:
+    """Whether a name is printed given name first, certainly: see `_NAME_WORD`."""
+    first, *middle, last = words
+    return (
+        all(_person_word(word) and word.lower() not in _NOT_SPLIT for word in (first, last))
+        and len(middle) <= 1
+        and all(_MIDDLE_INITIAL.fullmatch(word) and word[0].isupper() for word in middle)
+    )
+
+
+def _person_word(word: str) -> bool:
+    """A given or family name as printed: each hyphenated part starts with a capital and holds
+    a lowercase letter ("Smeeta", "XinWei", "Portales-Castillo"; not "SJ", "van", "M")."""
+    return bool(_NAME_WORD.fullmatch(word)) and all(
+        part[0].isupper() and not part.isupper() for part in word.split("-")
+    )
 
 
 def _dotted(initials: str) -> str:
@@ -144,14 +213,23 @@ def _machine_pages(pages: str, dash: str) -> str:
     return first + dash + _PAGE_SPLIT.sub(dash, last)
 
 
-def _notes(ref: Reference) -> list[str]:
-    """What a reference manager should keep beside the fields: et al. and article numbers."""
+def _notes(ref: Reference, *, et_al: bool = True) -> list[str]:
+    """What a reference manager should keep beside the fields: et al. (unless the style says
+    it, as BibTeX's "and others" does), the article number, an online page's update date, and
+    the caution and curator's notes on the reference, which travel with it into every style.
+
+    The update date is the page's, as printed ("Updated Feb 24, 2020"): no style has a field
+    for it. BibTeX's `urldate`, RIS's `Y2` (Access Date in the 2011 RIS specification) and
+    CSL's `accessed` all say when a reader looked at the page, which the source does not give.
+    """
     notes = []
-    if ref.et_al:
+    if ref.et_al and et_al:
         notes.append(NOTE_ET_AL)
     if ref.article_number:
         notes.append(_clean(ref.article_number))
-    return notes
+    if ref.updated:
+        notes.append(f"Updated {_clean(ref.updated)}")
+    return notes + [warning_text(w) for w in warnings(ref.as_json())]
 
 
 def _locator(ref: Reference) -> str:
@@ -169,7 +247,7 @@ def _locator(ref: Reference) -> str:
 
 
 def _author_list(ref: Reference, max_authors: int, shown_when_over: int) -> str:
-    authors = [_clean(a) for a in ref.authors]
+    authors = [nlm_name(a) for a in ref.authors]
     truncated = ref.et_al
     if len(authors) > max_authors:
         authors = authors[:shown_when_over]
@@ -333,8 +411,10 @@ def bibtex_entry(ref: Reference) -> str:
     if ref.site:
         fields.append(("howpublished", _bibtex_escape(ref.site)))
     fields.extend((name.lower(), _bibtex_escape(value)) for name, value in _ids(ref))
-    if ref.article_number:
-        fields.append(("note", _bibtex_escape(ref.article_number)))
+    notes = _notes(ref, et_al=False)  # "and others" says it
+    if notes:  # one field: each note a sentence, the last as it is
+        note = " ".join([*map(_sentence, notes[:-1]), notes[-1]])
+        fields.append(("note", _bibtex_escape(note)))
     kind = "incollection" if chapter else "misc" if ref.type == "online" else "article"
     body = "".join(f"  {name} = {{{value}}},\n" for name, value in fields).removesuffix(",\n")
     return f"@{kind}{{{ref.id},\n{body}\n}}\n" if body else f"@{kind}{{{ref.id},\n}}\n"
@@ -436,33 +516,40 @@ def csl_json(refs: Sequence[Reference]) -> str:
 # --- the whole document ------------------------------------------------------------------------
 
 
-def _visible(ref: Reference) -> Reference:
-    """The reference with control and bidi characters made visible, field by field, so a
-    hostile knowledge file cannot drive the terminal through an exported citation (and RIS
-    keeps its own CRLFs). Every text field the model declares, so a new one (site, updated,
-    pmid, pmcid) cannot slip past."""
-    changes: dict[str, object] = {
-        name: visible(value)
-        for name, field in ref.FIELDS.items()
-        if field.type == "str" and (value := getattr(ref, name))
-    }
-    changes["authors"] = tuple(visible(a) for a in ref.authors)
-    return ref.replace(**changes)
+def _visible(record: R) -> R:
+    """The record with control and bidi characters made visible, field by field, so a hostile
+    knowledge file cannot drive the terminal through an exported citation (and RIS keeps its
+    own CRLFs). Every text field the model declares, nested records (the curator's notes, a
+    caution) included, so a new one (site, updated, pmid, pmcid) cannot slip past."""
+    changes: dict[str, object] = {}
+    for name, field in record.FIELDS.items():
+        value = getattr(record, name)
+        if not value:
+            continue
+        if field.type == "str":
+            changes[name] = visible(value)
+        elif field.type == "strs":
+            changes[name] = tuple(map(visible, value))
+        elif field.type == "record":
+            changes[name] = _visible(value)
+        elif field.type == "records":
+            changes[name] = tuple(map(_visible, value))
+    return record.replace(**changes)
 
 
 def export(refs: Sequence[Reference], style: str) -> str:
     """Every reference in `refs`, in order, as one document in `style`, ending with a newline.
 
-    ama/vancouver: one reference a line, unnumbered (numbering belongs to the citing text).
-    bibtex: entries separated by a blank line. ris: CRLF throughout, records separated by a
-    blank line. csl-json: one JSON array. No references give an empty document ("[]" for
-    CSL-JSON).
+    ama/vancouver: one reference a line, unnumbered (numbering belongs to the citing text),
+    its caution and curator's notes in brackets at the end of the line. bibtex: entries
+    separated by a blank line. ris: CRLF throughout, records separated by a blank line.
+    csl-json: one JSON array. No references give an empty document ("[]" for CSL-JSON).
     """
     if style == "csl-json":
         return json_safe(csl_json(refs))
     refs = [_visible(r) for r in refs]
     if style in _TEXT_FORMATTERS:
-        return "".join(_TEXT_FORMATTERS[style](r) + "\n" for r in refs)
+        return "".join(with_notes(_TEXT_FORMATTERS[style](r), r.as_json()) + "\n" for r in refs)
     if style == "bibtex":
         return "\n".join(bibtex_entry(r) for r in refs)
     if style == "ris":
