@@ -316,7 +316,8 @@ def subtypes(
     therapy_ids = [r.therapy.id for r in query.treat(kb, subtype=chosen)]
     rows[0] |= {"workup": workup_rows, "therapies": therapy_ids}
     contexts = [
-        {"id": c.id, "name": c.name} for c in query.subtype_contexts(kb, kb.subtype_by_id[chosen])
+        {"id": c.id, "name": c.name} | records.origin(kb, c.source_file)
+        for c in query.subtype_contexts(kb, kb.subtype_by_id[chosen])
     ]
     args = (contexts, workup_rows, len(therapy_ids))
     _emit(settings, fmt, Answer("subtype", rows, args, {"labels": records.labels(kb)}))
@@ -395,7 +396,7 @@ def treat(
     results = query.treat(
         kb, context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
-    gaps = records.gaps(query.gaps(kb, context_id, subtype_id, line_value))
+    gaps = records.gaps(kb, query.gaps(kb, context_id, subtype_id, line_value))
     options = {
         "details": details,
         "show_chart": show_chart,
@@ -411,9 +412,11 @@ def treat(
         context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
     empty = "" if rows else f"no therapies recorded for {filters}{_hint(kb, context_id)}"
-    if fmt != "table":  # a table says its gaps above the rows; elsewhere stdout is data
+    if fmt != "table" and gaps:  # a table says its gaps above the rows; stdout is data here
+        from calcref.render.columns import with_origin  # a clinic's gap says it is local
+
         for gap in gaps:
-            sys.stderr.write(f"calcref: gap: {visible(gap['text'])}\n")
+            sys.stderr.write(f"calcref: gap: {visible(with_origin(gap['text'], gap))}\n")
     _emit(settings, fmt, answer, empty, draw_empty=bool(gaps))
 
 

@@ -35,6 +35,7 @@ from calcref.render.columns import (
     study_phrase,
     warning_text,
     warnings,
+    with_origin,
 )
 from calcref.render.screen import Screen
 from calcref.render.textsafe import visible
@@ -262,7 +263,7 @@ def draw_treat(
     strongest study for the patients `asked` in a phrase (`details`: every regimen and study
     in full)."""
     for gap in gaps:
-        out.print(t(f"⚠ Gap: {gap['text']}", "bold yellow"))
+        out.print(lines([t(f"⚠ Gap: {gap['text']}", "bold yellow"), *overlay_mark(gap)]))
     if not records:
         draw_principles(out, principles, labels)
         return
@@ -335,7 +336,7 @@ def _compact_rows(out: Console, records: list[Record], title: str, asked: str | 
     for record in records:
         if not ladder and _strongest(record) is None and not record["evidence"]:
             said = _compact_evidence(record, asked).plain
-            unstudied.setdefault(said, []).append(_compact_name(record))
+            unstudied.setdefault(said, []).append(_compact_name(record, inline=True))
             continue
         place = _place_cells(record, merged=True)[0] if ladder else None
         rows.append((place, _compact_name(record), _compact_evidence(record, asked)))
@@ -346,9 +347,12 @@ def _compact_rows(out: Console, records: list[Record], title: str, asked: str | 
         out.print(Padding(Text.assemble(head, Text(" · ").join(names)), (0, 0, 0, 1)))
 
 
-def _compact_name(record: Record) -> Text:
+def _compact_name(record: Record, inline: bool = False) -> Text:
     """The name, its marks, and another source's line for it where that differs from the
-    chapter's (a disagreement stays in view): 'Minocycline ⚑ · Cloutier (JOPA): first line'."""
+    chapter's (a disagreement stays in view): 'Minocycline ⚑ · Cloutier (JOPA): first line'.
+    An overlay's therapy is marked under its name, or `inline`, in a list of names, right
+    after it ('Clinic therapy [◆ overlay: clinic/therapies.yaml]'), so the mark is never
+    read as the next name's."""
     name = Text.assemble(
         t(record["name"], "bold"),
         t(" ⚑" if _marks(record) else "", "yellow"),
@@ -361,13 +365,19 @@ def _compact_name(record: Record) -> Text:
     for p in record["positions"]:
         if p["evidence"] is None and p["line"] and p["line"] != record["line"]:
             name.append_text(t(f" · {p['label']}: {p['line']} line", "italic"))
+    if inline:
+        return Text.assemble(
+            name, *(Text.assemble(" [", mark, "]") for mark in overlay_mark(record))
+        )
     return lines([name, *overlay_mark(record)])
 
 
 def _compact_evidence(record: Record, asked: str | None) -> Text:
     """The strongest study for the patients `asked`, without its reporter ('open-label study
     [ssc]: n=9: 8 responded'); where the population the therapy matched has no study, say
-    so unless the study's own tag does ('[jdm, not ssc]')."""
+    so unless the study's own tag does ('[jdm, not ssc]'). A study an overlay gave carries
+    its mark under it, as in `--details`: a clinic's series never heads a row as the
+    sources' evidence."""
     best, match = _strongest(record), record.get("match") or {}
     if not match or match["evidence"] == "studied":
         said = ""  # the study's population tag says whose: [ssc], [ctd as a whole]
@@ -380,7 +390,8 @@ def _compact_evidence(record: Record, asked: str | None) -> Text:
     if best is None:
         return t(said or "no study recorded", "dim")
     phrase = study_phrase(best, asked=asked or "")
-    return lines([t(f"{said} · {phrase}" if said else phrase), *_figure_caution(best)])
+    shown = t(f"{said} · {phrase}" if said else phrase)
+    return lines([shown, *_figure_caution(best), *overlay_mark(best)])
 
 
 def _grid(out: Console, rows: list[tuple[Text | None, Text, Text]]) -> None:
@@ -488,7 +499,11 @@ def draw_principles(
 ) -> None:
     """The management principles that hold whatever the answer: briefly, after it."""
     if principles:
-        said = t("Management principles: " + " ".join(p["text"] for p in principles), "dim")
+        # a clinic's principle is marked where it stands among the chapter's
+        said = t(
+            "Management principles: " + " ".join(with_origin(p["text"], p) for p in principles),
+            "dim",
+        )
         sources = sorted({s for p in principles for s in p["sources"]})
         out.print(Text.assemble(said, " ", sources_text(sources, labels)))
 
@@ -617,7 +632,8 @@ def draw_subtype_card(
     if contexts:
         out.print(t("\nClinical contexts", "bold"))
         for context in contexts:
-            out.print(Padding(t(f"{context['id']}: {context['name']}"), (0, 0, 0, 2)))
+            said = lines([t(f"{context['id']}: {context['name']}"), *overlay_mark(context)])
+            out.print(Padding(said, (0, 0, 0, 2)))
     draw_workup(out, workup, title=f"Workup for {record['id']}")
     pointer = f"calcref treat --subtype {record['id']}"
     out.print(t(f"{therapy_count} therapies recorded for this subtype: run `{pointer}`.", "dim"))
