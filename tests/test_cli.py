@@ -22,7 +22,7 @@ from typing import Any
 import jsonschema
 import pytest
 from clirun import invoke, ok
-from helpers import edit, yaml_data
+from helpers import edit, markdown_cells, rendered_cells, yaml_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -148,13 +148,8 @@ def derived_columns(record: dict) -> list[str]:
 
 
 def markdown_rows(text: str) -> list[list[str]]:
-    """Cells of a pipe table, unescaping \\| inside cells."""
-    rows = []
-    for line in text.splitlines():
-        assert line.startswith("| ") and line.endswith(" |"), line
-        cells = re.split(r"(?<!\\) \| ", line[2:-2])
-        rows.append([c.replace("\\|", "|") for c in cells])
-    return rows
+    """Cells of a pipe table as a reader sees them (escapes read: `\\|` is `|`)."""
+    return [markdown_cells(line) for line in text.splitlines()]
 
 
 # --- expectations from the knowledge files ----------------------------------------------------
@@ -1377,6 +1372,37 @@ def test_treat_markdown_is_a_pipe_table_with_one_row_per_therapy():
     assert ok("treat", "--context", "ssc", "-f", "MARKDOWN").stdout == text
 
 
+MARKDOWN_COMMANDS = [
+    ["treat"],
+    ["treat", "--context", "ssc"],
+    ["studies"],
+    ["workup"],
+    ["subtypes"],
+    ["subtypes", "dystrophic"],
+    ["show", "colchicine"],
+    ["cite"],
+    ["search", "thiosulfate"],
+    ["levels"],
+    ["overview"],
+    ["contexts"],
+]
+
+
+@pytest.mark.parametrize("args", MARKDOWN_COMMANDS, ids=" ".join)
+def test_markdown_renders_every_cell_as_the_text_of_the_record(args):
+    """Rendered by a CommonMark parser, each cell of the Markdown table reads as the text
+    calcref flattens from the JSON record: no knowledge string turns into emphasis, a link,
+    an image or code (a curator's `*` or `_` is shown as written)."""
+    from calcref.render.columns import cell, columns
+    from calcref.render.textsafe import visible
+
+    records = json.loads(ok(*args, "--json").stdout)
+    records = records if isinstance(records, list) else [records]
+    keys = columns(records)
+    expected = [[visible(cell(record, key)) for key in keys] for record in records]
+    assert rendered_cells(ok(*args, "--format", "markdown").stdout) == expected
+
+
 def test_treat_csv_one_row_per_record_lists_joined():
     records = ok_json("treat")
     rows = rows_of_csv(ok("treat", "--format", "csv").stdout)
@@ -2452,8 +2478,9 @@ def test_knowledge_names_with_brackets_print_literally(markup_data):
 
 
 def test_markup_survives_markdown_and_csv(markup_data):
-    md = ok("treat", "--context", "ssc", "--format", "markdown").stdout
-    assert MARKUP in md
+    header, _, *body = markdown_rows(ok("treat", "--context", "ssc", "--format", "markdown").stdout)
+    [minocycline] = [dict(zip(header, row, strict=True)) for row in body if row[0] == "minocycline"]
+    assert MARKUP in minocycline["regimens"]  # as a reader sees the cell, brackets escaped
     rows = rows_of_csv(ok("treat", "--context", "ssc", "--format", "csv").stdout)
     assert MARKUP in next(r for r in rows if r["id"] == "minocycline")["regimens"]
 

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import yaml
 from clirun import ENTRY_POINT, MODULE, invoke, ok, process_env
-from helpers import yaml_data
+from helpers import markdown_cells, yaml_data
 
 import calcref
 from calcref.knowledge.stack import bundled_dir
@@ -245,13 +245,9 @@ def csv_rows(text: str) -> list[dict[str, str]]:
 
 
 def markdown_rows(text: str) -> list[dict[str, str]]:
-    lines = text.splitlines()
-    header = [c.strip() for c in lines[0].strip("|").split(" | ")]
-    rows = []
-    for line in lines[2:]:
-        cells = re.split(r"(?<!\\) \| ", line[2:-2])
-        rows.append(dict(zip(header, cells, strict=True)))
-    return rows
+    """The body rows of a pipe table by column, each cell as a reader sees it."""
+    header, _, *body = [markdown_cells(line) for line in text.splitlines()]
+    return [dict(zip(header, cells, strict=True)) for cells in body]
 
 
 def therapy_file_order(error_line: str) -> list[str]:
