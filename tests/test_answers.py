@@ -304,6 +304,34 @@ def test_markdown_escapes_only_what_starts_inline_syntax():
     )
 
 
+def test_a_frequency_cell_carries_the_caution_and_notes_of_its_statements():
+    from calcref.render.columns import flat
+
+    frequency = {
+        "context": "ssc",
+        "population": "limited ssc",
+        "figure": "<1.2%",
+        "statements": [
+            {
+                "text": "a",
+                "sources": ["paper", "book"],
+                "caution": {"id": "c", "text": "As printed.", "likely": "12%"},
+                "notes": [],
+            },
+            {
+                "text": "b",
+                "sources": ["book"],
+                "caution": None,
+                "notes": [{"id": "n", "text": "N."}],
+            },
+        ],
+    }
+    assert flat([frequency, frequency | {"population": None, "statements": []}]) == (
+        "ssc (limited ssc): <1.2% (paper, book) [Caution (likely 12%): As printed.]"
+        " [Curator's note: N.]; ssc: <1.2%"
+    )
+
+
 def test_json_escapes_bidi_controls_and_still_decodes_to_the_same_text():
     rows = [{"id": "x", "text": "abc\u202edef"}]
     text = write("json", rows)

@@ -1685,6 +1685,47 @@ def test_subtypes_formats():
     assert [row[0] for row in body] == ids(records)
 
 
+def flat_frequency(frequency: dict) -> str:
+    """A frequency as a CSV or Markdown cell says it, from the YAML: whose patients (the
+    context, and the narrower group it counts), the figure, whose figure (the sources of its
+    statements, each once), then each statement's caution and notes."""
+    counted = frequency["context"]
+    if frequency.get("population"):
+        counted += f" ({frequency['population']})"
+    statements = frequency["statements"]
+    sources = dict.fromkeys(source for st in statements for source in st["sources"])
+    said = f"{counted}: {frequency['figure']} ({', '.join(sources)})"
+    for statement in statements:
+        caution = statement.get("caution")
+        if caution:
+            likely = f" (likely {caution['likely']})" if caution.get("likely") else ""
+            said += f" [Caution{likely}: {caution['text']}]"
+        said += "".join(f" [Curator's note: {note['text']}]" for note in statement.get("notes", []))
+    return said
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+@pytest.mark.parametrize("args", [["subtypes"], ["subtypes", "dystrophic"]], ids=" ".join)
+def test_subtype_frequencies_in_flat_formats_keep_population_sources_and_notes(args, fmt):
+    """Each figure says whose patients it counts and whose figure it is, as the table does,
+    and carries the notes on the statements behind it, as every flat cell carries notes."""
+    text = ok(*args, "--format", fmt).stdout
+    if fmt == "csv":
+        rows = rows_of_csv(text)
+    else:
+        header, _, *body = markdown_rows(text)
+        rows = [dict(zip(header, row, strict=True)) for row in body]
+    cell = next(r for r in rows if r["id"] == "dystrophic")["frequencies"]
+    assert "ssc (limited systemic sclerosis): about 25% (tajalli2019) [Curator's note: " in cell
+    assert "; dm (adults): up to 20% (davuluri2022) [Curator's note: " in cell
+    assert cell == "; ".join(flat_frequency(f) for f in yaml_frequencies("dystrophic"))
+    for subtype in SUBTYPES_YAML["subtypes"]:
+        row = next(r for r in rows if r["id"] == subtype["id"]) if len(rows) > 1 else None
+        if row is not None:
+            frequencies = subtype.get("frequencies", [])
+            assert row["frequencies"] == "; ".join(flat_frequency(f) for f in frequencies)
+
+
 # =============================================================================================
 # cite
 # =============================================================================================

@@ -24,8 +24,10 @@ from rich.text import Text
 
 from calcref.render import chart
 from calcref.render.columns import (
+    counted,
     counts_text,
     effect_text,
+    frequency_sources,
     kind_text,
     legend_entry,
     match_text,
@@ -527,15 +529,8 @@ def draw_charts(out: Console, records: list[Record], plain: bool) -> None:
 def _frequency(frequency: Record, labels: Labels | None) -> Text:
     """'ssc (limited SSc): about 25% [Tajalli 2019]': each figure with whose patients and
     whose figure it is, so two sources' figures for one context are never read as one."""
-    sources = [s for statement in frequency["statements"] for s in statement["sources"]]
-    said = t(f"{_counted(frequency)}: {frequency['figure']} ")
-    return Text.assemble(said, sources_text(list(dict.fromkeys(sources)), labels))
-
-
-def _counted(frequency: Record) -> str:
-    """The context a figure is for, with the narrower group it counts when there is one."""
-    population = frequency["population"]
-    return f"{frequency['context']} ({population})" if population else frequency["context"]
+    said = t(f"{counted(frequency)}: {frequency['figure']} ")
+    return Text.assemble(said, sources_text(frequency_sources(frequency), labels))
 
 
 def draw_subtypes(
@@ -624,7 +619,7 @@ def draw_subtype_card(
     if record["examples"]:
         out.print(t(f"Examples and associations: {', '.join(record['examples'])}"))
     for frequency in record["frequencies"]:
-        out.print(t(f"Frequency in {_counted(frequency)}: {frequency['figure']}", "bold"))
+        out.print(t(f"Frequency in {counted(frequency)}: {frequency['figure']}", "bold"))
         for statement in frequency["statements"]:
             out.print(Padding(_statement(statement, labels), (0, 0, 0, 2)))
     for note in note_texts(record):
