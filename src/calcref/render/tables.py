@@ -9,7 +9,6 @@ drawing function draws on the console `render` gives it; `DRAW` names them by an
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -82,17 +81,13 @@ def lines(parts: Iterable[Text]) -> Text:
 
 
 NARROW = {"Line", "Ev.", "Letter", "Count"}  # one short word each: never wrapped
-# Columns that must not fall below the width of their longest usual word ("Bisphosphonates",
-# "[wakabayashi2015]"), so a narrow terminal wraps between words instead of inside them.
-MIN_WIDTH = {"Therapy": 15, "Regimens [source]": 17, "Studies": 16, "Match": 8}
 
 
 def _table(title: str, *headers: str) -> Table:
+    """Columns wrap between words; `print_table` gives each at least its longest word."""
     table = Table(title=title, box=box.SIMPLE_HEAVY, show_lines=True, title_justify="left")
     for header in headers:
-        table.add_column(
-            header, overflow="fold", no_wrap=header in NARROW, min_width=MIN_WIDTH.get(header)
-        )
+        table.add_column(header, overflow="fold", no_wrap=header in NARROW)
     return table
 
 
@@ -100,16 +95,14 @@ UNBOUNDED = 100_000
 
 
 def print_table(out: Console, table: Table) -> None:
-    """The table, when the screen can hold it; otherwise its rows stacked, one field under
-    another. Below its minimum width Rich squeezes a table's columns and then cuts cells
-    (at 65 columns 'n=17: 9 partial' printed as 'n=1'): a cut number is a wrong number, so a
-    table too wide for the screen is never drawn. Nor is one whose columns Rich would share
-    out so that a figure is folded in two ("(seminarthritisrheum201" / "2-rituximab)," at 128
-    columns)."""
-    unbounded = out.options.update(max_width=UNBOUNDED)  # a measurement is clamped to it
-    if Measurement.get(out, unbounded, table).minimum <= out.width and not _cuts_a_number(
-        out, table, unbounded
-    ):
+    """The table, when every word of every cell fits its column; otherwise its rows
+    stacked, one field under another. Rich shares a narrow screen out by narrowing the
+    widest columns first, even below their longest word, and then folds that word in two
+    ('sodium-thiosulfate-intraveno' / 'us,', 'n=17' as 'n=1' / '7'): a split id is a wrong
+    id and a split figure a wrong figure. So each column gets at least its longest word,
+    the room left taken from the columns with the most to spare; a table whose words cannot
+    all fit side by side is stacked."""
+    if _fitted(out, table, out.width):
         out.print(table)
         return
     if table.title:
@@ -128,32 +121,38 @@ def print_table(out: Console, table: Table) -> None:
                 out.print(Padding(cell, (0, 0, 0, 2)))
 
 
-FIGURE = re.compile(r"\d[\d.,–%/-]*")  # a figure as a reader reads it: 12.5–25, 2012-, 80%
+def _fitted(out: Console, table: Table, width: int) -> bool:
+    """Give each column of `table` (a table or a grid) a width at which no word of its cells
+    is folded, within `width`; False, and the table unchanged, when there is none."""
+    widths = _word_widths(out, table, width)
+    if widths is None:
+        return False
+    for column, text_width in zip(table.columns, widths, strict=True):
+        column.width = text_width
+    return True
 
 
-def _cuts_a_number(out: Console, table: Table, unbounded: Any) -> bool:
-    """Whether Rich would fold a figure in two: it narrows the widest columns first, even
-    below their longest word, and folds a word too long for its column into pieces of the
-    column's width. (A long id folded away from its digits, "jaad2011-diagnostic-p|athway",
-    keeps every figure whole, as before.)"""
+def _word_widths(out: Console, table: Table, width: int) -> list[int] | None:
+    """The width of each column's text (without its padding) so that no word is folded:
+    Rich's own widths where they hold every column's longest word (its measured minimum),
+    else those raised to it and the difference taken, a cell at a time, from the columns
+    with the most room beyond their longest word; None when the longest words alone are
+    wider than `width`."""
     try:
-        available = out.options.update_width(out.width - table._extra_width)
-        widths = table._calculate_column_widths(out, available)
+        unbounded = out.options.update(max_width=UNBOUNDED)  # a measurement is clamped to it
+        available = width - table._extra_width
+        widths = table._calculate_column_widths(out, out.options.update_width(available))
         minimums = [table._measure_column(out, unbounded, c).minimum for c in table.columns]
         padding = [table._get_padding_width(c._index) for c in table.columns]
     except (AttributeError, TypeError, ValueError):  # pragma: no cover - another Rich
-        return False
-    for column, width, minimum, pad in zip(table.columns, widths, minimums, padding, strict=True):
-        room = width - pad
-        if width >= minimum or room < 1:
-            continue
-        for cell in column.cells:
-            for word in cell.plain.split() if isinstance(cell, Text) else []:
-                folds = range(room, len(word), room)
-                for figure in FIGURE.finditer(word):
-                    if any(figure.start() < fold < figure.end() for fold in folds):
-                        return True
-    return False
+        return None  # unmeasured: stacked, as a table too wide is (never cut)
+    if sum(minimums) > available:
+        return None
+    widths = [max(width, minimum) for width, minimum in zip(widths, minimums, strict=True)]
+    for _ in range(sum(widths) - available):
+        spare = max(range(len(widths)), key=lambda i: widths[i] - minimums[i])
+        widths[spare] -= 1
+    return [width - pad for width, pad in zip(widths, padding, strict=True)]
 
 
 def note_texts(record: Record, shown: frozenset[str] = frozenset()) -> list[Text]:
@@ -485,15 +484,30 @@ def _harms(record: Record, labels: Labels | None) -> list[Text]:
 def draw_studies(out: Console, records: list[Record]) -> None:
     """One row per study: the kind of source, then what was tried on whom and what happened."""
     out.print(t("Studies (strongest kind of source first)", "bold"))
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
+    rows = []
     for record in records:
         tried = t(f"{', '.join(record['therapies'])} ({record['id']})", "bold")
         body = [tried, t(study_phrase(record)), *_figure_caution(record), *overlay_mark(record)]
-        grid.add_row(t(kind_text(record["kind"]) if record["kind"] else "—", "bold"), lines(body))
-    out.print(Padding(grid, (0, 0, 0, 1)))
+        rows.append((t(kind_text(record["kind"]) if record["kind"] else "—", "bold"), lines(body)))
+    _pairs(out, rows, indent=1)
     out.print(t("calcref show THERAPY gives each study in full, with its notes.", "dim"))
+
+
+def _pairs(out: Console, rows: list[tuple[Text, Text]], indent: int = 0, gap: int = 1) -> None:
+    """Each row's head beside its text, in two columns, where every word of both fits its
+    column (the head wraps between its words before the text's longest id is cut); else each
+    head above its text, the text indented under it."""
+    grid = Table.grid(padding=(0, gap))
+    grid.add_column(overflow="fold")
+    grid.add_column(overflow="fold")
+    for head, body in rows:
+        grid.add_row(head, body)
+    if _fitted(out, grid, out.width - indent):
+        out.print(Padding(grid, (0, 0, 0, indent)))
+        return
+    for head, body in rows:
+        out.print(Padding(head, (0, 0, 0, indent)))
+        out.print(Padding(body, (0, 0, 0, indent + 2)))
 
 
 def draw_principles(
@@ -859,16 +873,14 @@ def draw_info(out: Console, record: Record) -> None:
     grid.add_row(t("cache"), t(CACHE_STATES[cache["state"]].format(entry=cache["entry"])))
     out.print(grid)
     out.print(t(f"\nSources ({len(record['sources'])}): what calcref takes from each", "bold"))
-    sources = Table.grid(padding=(0, 2))
-    sources.add_column(style="bold", overflow="fold", ratio=1)
-    sources.add_column(overflow="fold", ratio=3)
+    rows = []
     for source in record["sources"]:
         kind = f"{source['kind']}: " if source["kind"] else ""
         said = lines(
             [t(f"{kind}{source['covers'] or 'coverage not described'}"), *overlay_mark(source)]
         )
-        sources.add_row(t(f"{source['label']} ({source['id']})"), said)
-    out.print(sources)
+        rows.append((t(f"{source['label']} ({source['id']})", "bold"), said))
+    _pairs(out, rows, gap=2)
 
 
 def _stated(manifest: Record) -> str:
