@@ -11,6 +11,7 @@ import copy
 import functools
 import os
 import shutil
+import string
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,76 @@ def edit(path: Path, old: str, new: str) -> None:
     assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
     path.write_text(text.replace(old, new), encoding="utf-8")
     assert new in path.read_text(encoding="utf-8")
+
+
+def markdown_cells(line: str) -> list[str]:
+    """The cells of one row of calcref's Markdown pipe table as a reader sees them: split at
+    the pipes that are not escaped, each backslash escape of an ASCII punctuation character
+    read as that character (CommonMark), so `2\\*2 mg` is `2*2 mg` and `a\\|b` is `a|b`."""
+    assert line.startswith("| ") and line.endswith(" |"), line
+    cells, cell, inner, at = [], [], line[1:-1], 0
+    while at < len(inner):
+        char = inner[at]
+        if char == "\\" and inner[at + 1 : at + 2] in tuple(string.punctuation):
+            cell.append(inner[at + 1])
+            at += 2
+            continue
+        if char == "|":
+            cells.append("".join(cell))
+            cell = []
+        else:
+            cell.append(char)
+        at += 1
+    cells.append("".join(cell))
+    return [c.removeprefix(" ").removesuffix(" ") for c in cells]
+
+
+def rendered_cells(text: str, **options: bool) -> list[list[str]]:
+    """The text a reader sees in each body cell of a Markdown table, as a CommonMark parser
+    renders it (markdown-it-py, Rich's own dependency), with `<br>` read as a line break.
+    Any other tag in a cell (emphasis, a link, an image, code) fails: the cell was read as
+    markup, not text."""
+    from html.parser import HTMLParser
+
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark", {"html": options.get("html", True)}).enable("table")
+    if options.get("strikethrough"):
+        parser.enable("strikethrough")
+    html = parser.render(text)
+
+    class Cells(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.rows: list[list[str]] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.rows.append([])
+            elif tag == "td":
+                self.cell = []
+            elif tag == "br" and self.cell is not None:
+                self.cell.append("\n")
+            elif self.cell is not None:
+                raise AssertionError(f"<{tag}> in a cell: {html}")
+
+        def handle_startendtag(self, tag, attrs):
+            self.handle_starttag(tag, attrs)
+
+        def handle_endtag(self, tag):
+            if tag == "td":
+                self.rows[-1].append("".join(self.cell or []))
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell.append(data)
+
+        def handle_comment(self, data):
+            if self.cell is not None:
+                raise AssertionError(f"a comment in a cell: {html}")
+
+    found = Cells()
+    found.feed(html)
+    return [row for row in found.rows if row]

@@ -9,6 +9,7 @@ import io
 import json
 
 import pytest
+from helpers import rendered_cells
 
 from calcref.answers import query, records, search
 from calcref.errors import UnknownValueError
@@ -236,6 +237,99 @@ def test_csv_defuses_cells_a_spreadsheet_would_run():
 def test_markdown_escapes_pipes_and_keeps_one_row_per_record():
     rows = [{"id": "a|b", "text": "line one\nline two"}]
     assert write("markdown", rows).splitlines()[2] == "| a\\|b | line one<br>line two |"
+
+
+HOSTILE_CELLS = [
+    "2*2 mg twice, then 3*3 mg",  # emphasis
+    "**bold** and __strong__ and _under_ and *one*",
+    "snake_case_id and a_b_c",
+    "![x](http://track.example/p.png)",  # a remote image
+    "[click](javascript:alert(1)) and [ref][1] and [^note]",  # links, a footnote
+    "[1]: http://track.example/ref",  # a link reference definition
+    "`code span` and ``two`` and a lone `",
+    "# not a heading",
+    "## nor this ##",
+    "1. not a list",
+    "2) nor this",
+    "- nor a bullet",
+    "+ nor this",
+    "* nor this",
+    "> not a quote",
+    "---",
+    "===",
+    "<http://track.example/autolink> and <mail@track.example>",
+    '<img src=x onerror="alert(1)"> <!-- comment --> <?pi?> <!DOCTYPE x> </td>',
+    "&lt; &amp; &#60; &#x3C; &copy; & alone",
+    "<1.2 g/day and < 20 subjects",
+    "~~struck~~ and ~one~ and ~25%",
+    "$x^2$ and $$y$$ cost $5",
+    "a\\b and a trailing backslash \\",
+    "\\*not emphasis\\* and \\| and \\\\|",
+    "pipe | in | the | middle",
+    "line one\nline two",
+    "p < 0.05* and 12.5–25 mg/m² and [Tajalli 2019]",
+    "{braces} (parens) !bang ?what @at %pct ^caret ' \" , ; : = /",
+]
+"""Cells that would render as markup if written raw: each must read back as itself."""
+
+
+@pytest.mark.parametrize("options", [{}, {"html": False}, {"strikethrough": True}])
+def test_markdown_cells_render_as_their_literal_text(options):
+    """Whatever a knowledge string holds, a CommonMark renderer shows it as written: no
+    emphasis, link, image, code span, autolink, raw HTML, entity or strikethrough; block
+    syntax at a cell's start stays text; one row per record, one cell per column."""
+    rows = [{"id": f"row{i}", "text": text, "also": text} for i, text in enumerate(HOSTILE_CELLS)]
+    text = write("markdown", rows)
+    assert len(text.splitlines()) == 2 + len(rows)
+    cells = rendered_cells(text, **options)
+    if options.get("html") is False:  # <br> is then shown as written, not as a break
+        cells = [[c.replace("<br>", "\n") for c in row] for row in cells]
+    assert cells == [[row["id"], row["text"], row["also"]] for row in rows]
+
+
+def test_markdown_of_a_real_answer_renders_each_cell_as_its_csv_text(kb):
+    """The answer's every cell, rendered, reads as the same cell in CSV (which is the text
+    as written)."""
+    rows = records.treat(kb, query.treat(kb))
+    flat = list(csv.reader(io.StringIO(write("csv", rows))))[1:]
+    assert rendered_cells(write("markdown", rows)) == flat
+
+
+def test_markdown_escapes_only_what_starts_inline_syntax():
+    """The raw table stays readable: a dose, a hyphen, a full stop, a hash, a plus are left
+    as written; what would be read as markup is escaped."""
+    rows = [{"id": "x", "text": "<1.2 g/day - 2. #3 + a > b: 2*2 [ok] `c` ~d $e f_g"}]
+    assert write("markdown", rows).splitlines()[2] == (
+        "| x | <1.2 g/day - 2. #3 + a > b: 2\\*2 \\[ok\\] \\`c\\` \\~d \\$e f\\_g |"
+    )
+
+
+def test_a_frequency_cell_carries_the_caution_and_notes_of_its_statements():
+    from calcref.render.columns import flat
+
+    frequency = {
+        "context": "ssc",
+        "population": "limited ssc",
+        "figure": "<1.2%",
+        "statements": [
+            {
+                "text": "a",
+                "sources": ["paper", "book"],
+                "caution": {"id": "c", "text": "As printed.", "likely": "12%"},
+                "notes": [],
+            },
+            {
+                "text": "b",
+                "sources": ["book"],
+                "caution": None,
+                "notes": [{"id": "n", "text": "N."}],
+            },
+        ],
+    }
+    assert flat([frequency, frequency | {"population": None, "statements": []}]) == (
+        "ssc (limited ssc): <1.2% (paper, book) [Caution (likely 12%): As printed.]"
+        " [Curator's note: N.]; ssc: <1.2%"
+    )
 
 
 def test_json_escapes_bidi_controls_and_still_decodes_to_the_same_text():

@@ -22,7 +22,7 @@ from typing import Any
 import jsonschema
 import pytest
 from clirun import invoke, ok
-from helpers import edit, yaml_data
+from helpers import edit, markdown_cells, rendered_cells, yaml_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -148,14 +148,9 @@ def derived_columns(record: dict) -> list[str]:
 
 
 def markdown_rows(text: str) -> list[list[str]]:
-    """Cells of a pipe table, unescaping \\| inside cells (the gaps' quoted lines above the
-    table skipped)."""
-    rows = []
-    for line in text.split("\n\n")[-1].splitlines():
-        assert line.startswith("| ") and line.endswith(" |"), line
-        cells = re.split(r"(?<!\\) \| ", line[2:-2])
-        rows.append([c.replace("\\|", "|") for c in cells])
-    return rows
+    """Cells of a pipe table as a reader sees them (escapes read: `\\|` is `|`), the gaps'
+    quoted lines above the table skipped."""
+    return [markdown_cells(line) for line in text.split("\n\n")[-1].splitlines()]
 
 
 # --- expectations from the knowledge files ----------------------------------------------------
@@ -1386,6 +1381,37 @@ def test_treat_markdown_is_a_pipe_table_with_one_row_per_therapy():
     assert ok("treat", "--context", "ssc", "-f", "MARKDOWN").stdout == text
 
 
+MARKDOWN_COMMANDS = [
+    ["treat"],
+    ["treat", "--context", "ssc"],
+    ["studies"],
+    ["workup"],
+    ["subtypes"],
+    ["subtypes", "dystrophic"],
+    ["show", "colchicine"],
+    ["cite"],
+    ["search", "thiosulfate"],
+    ["levels"],
+    ["overview"],
+    ["contexts"],
+]
+
+
+@pytest.mark.parametrize("args", MARKDOWN_COMMANDS, ids=" ".join)
+def test_markdown_renders_every_cell_as_the_text_of_the_record(args):
+    """Rendered by a CommonMark parser, each cell of the Markdown table reads as the text
+    calcref flattens from the JSON record: no knowledge string turns into emphasis, a link,
+    an image or code (a curator's `*` or `_` is shown as written)."""
+    from calcref.render.columns import cell, columns
+    from calcref.render.textsafe import visible
+
+    records = json.loads(ok(*args, "--json").stdout)
+    records = records if isinstance(records, list) else [records]
+    keys = columns(records)
+    expected = [[visible(cell(record, key)) for key in keys] for record in records]
+    assert rendered_cells(ok(*args, "--format", "markdown").stdout) == expected
+
+
 def test_treat_csv_one_row_per_record_lists_joined():
     records = ok_json("treat")
     rows = rows_of_csv(ok("treat", "--format", "csv").stdout)
@@ -1666,6 +1692,47 @@ def test_subtypes_formats():
     )
     body = markdown_rows(ok("subtypes", "-f", "markdown").stdout)[2:]
     assert [row[0] for row in body] == ids(records)
+
+
+def flat_frequency(frequency: dict) -> str:
+    """A frequency as a CSV or Markdown cell says it, from the YAML: whose patients (the
+    context, and the narrower group it counts), the figure, whose figure (the sources of its
+    statements, each once), then each statement's caution and notes."""
+    counted = frequency["context"]
+    if frequency.get("population"):
+        counted += f" ({frequency['population']})"
+    statements = frequency["statements"]
+    sources = dict.fromkeys(source for st in statements for source in st["sources"])
+    said = f"{counted}: {frequency['figure']} ({', '.join(sources)})"
+    for statement in statements:
+        caution = statement.get("caution")
+        if caution:
+            likely = f" (likely {caution['likely']})" if caution.get("likely") else ""
+            said += f" [Caution{likely}: {caution['text']}]"
+        said += "".join(f" [Curator's note: {note['text']}]" for note in statement.get("notes", []))
+    return said
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+@pytest.mark.parametrize("args", [["subtypes"], ["subtypes", "dystrophic"]], ids=" ".join)
+def test_subtype_frequencies_in_flat_formats_keep_population_sources_and_notes(args, fmt):
+    """Each figure says whose patients it counts and whose figure it is, as the table does,
+    and carries the notes on the statements behind it, as every flat cell carries notes."""
+    text = ok(*args, "--format", fmt).stdout
+    if fmt == "csv":
+        rows = rows_of_csv(text)
+    else:
+        header, _, *body = markdown_rows(text)
+        rows = [dict(zip(header, row, strict=True)) for row in body]
+    cell = next(r for r in rows if r["id"] == "dystrophic")["frequencies"]
+    assert "ssc (limited systemic sclerosis): about 25% (tajalli2019) [Curator's note: " in cell
+    assert "; dm (adults): up to 20% (davuluri2022) [Curator's note: " in cell
+    assert cell == "; ".join(flat_frequency(f) for f in yaml_frequencies("dystrophic"))
+    for subtype in SUBTYPES_YAML["subtypes"]:
+        row = next(r for r in rows if r["id"] == subtype["id"]) if len(rows) > 1 else None
+        if row is not None:
+            frequencies = subtype.get("frequencies", [])
+            assert row["frequencies"] == "; ".join(flat_frequency(f) for f in frequencies)
 
 
 # =============================================================================================
@@ -2461,8 +2528,9 @@ def test_knowledge_names_with_brackets_print_literally(markup_data):
 
 
 def test_markup_survives_markdown_and_csv(markup_data):
-    md = ok("treat", "--context", "ssc", "--format", "markdown").stdout
-    assert MARKUP in md
+    header, _, *body = markdown_rows(ok("treat", "--context", "ssc", "--format", "markdown").stdout)
+    [minocycline] = [dict(zip(header, row, strict=True)) for row in body if row[0] == "minocycline"]
+    assert MARKUP in minocycline["regimens"]  # as a reader sees the cell, brackets escaped
     rows = rows_of_csv(ok("treat", "--context", "ssc", "--format", "csv").stdout)
     assert MARKUP in next(r for r in rows if r["id"] == "minocycline")["regimens"]
 

@@ -120,3 +120,88 @@ def test_no_word_is_cut_on_a_narrow_screen(width: int) -> None:
     narrow = " ".join(draw(args, width).split())
     missing = {w for w in words if w not in narrow and not set(w) <= set("━─")}
     assert not missing, sorted(missing)[:20]
+
+
+# --- no word, id or figure split across lines, at any width -------------------------------------
+
+SPLIT_WIDTHS = range(40, 201, 5)
+SPLIT_COMMANDS = {
+    "treat": ("treat",),
+    "treat-ssc": ("treat", "--context", "ssc"),
+    "treat-details": ("treat", "--details"),
+    "treat-ssc-details": ("treat", "--context", "ssc", "--details"),
+    "studies": ("studies",),
+    "workup": ("workup",),
+    "workup-details": ("workup", "--details"),
+    "levels": ("levels",),
+    "cite": ("cite",),
+    "subtypes-details": ("subtypes", "--details"),
+    "contexts": ("contexts",),
+    "search": ("search", "thiosulfate"),
+}
+RULES = set("━─")  # a table's rules and a stacked row's separator, as long as the screen
+
+
+def json_words(value: object) -> set[str]:
+    """Every whitespace-separated word of every string in a JSON answer."""
+    if isinstance(value, str):
+        return set(value.split())
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return set().union(*(json_words(item) for item in value))
+    return set()
+
+
+def split_words(args: tuple[str, ...], width: int, known: set[str]) -> list[tuple[str, str]]:
+    """The words of `args` drawn at `width` that are no word of the answer: pieces of a word
+    folded across a line break ('sodium-thiosulfate-intraveno' / 'us,'), as (line, piece). A
+    word too long for any line of the screen (a long link) has to fold: its pieces pass."""
+    overlong = [word for word in known if len(word) > width - 4]
+    found = []
+    for line in draw(args, width).splitlines():
+        for token in line.split():
+            if token in known or set(token) <= RULES or any(token in w for w in overlong):
+                continue
+            found.append((line, token))
+    return found
+
+
+@functools.cache
+def known_words(args: tuple[str, ...]) -> frozenset[str]:
+    """The words of an answer: as drawn at 1000 columns (where nothing folds), as its JSON
+    holds them, and a field's name before its value when the rows are stacked ('Therapy:')."""
+    import json
+
+    known = set(draw(args, 1000).split()) | json_words(json.loads(ok(*args, "--json").stdout))
+    return frozenset(known | {f"{word}:" for word in known})
+
+
+@pytest.mark.parametrize(
+    ("args", "width"),
+    [
+        (("levels",), 80),  # 'sodium-thiosulfate-intraveno' / 'us,'
+        (("workup", "--details"), 65),  # 'Hyperparathyroidis' / 'm'
+        (("studies",), 70),  # '(udomkarnjananun-calciphylaxis-parathyroidectom' / 'y)'
+        (("treat", "--details"), 120),  # '(nunley2020-calcinosis-treatment' / ');'
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, tuple) else str(v),
+)
+def test_no_word_is_split_where_the_audit_found_one(args: tuple[str, ...], width: int) -> None:
+    assert split_words(args, width, set(known_words(args))) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SPLIT_COMMANDS))
+def test_no_word_is_split_across_lines_at_any_width(name: str) -> None:
+    """From 40 to 200 columns, every word on the screen is a word of the answer (as drawn
+    at 1000 columns, or as its JSON holds it), or a field's name before its value when the
+    rows are stacked ('Therapy:'): no id, word or figure is folded in two."""
+    args = SPLIT_COMMANDS[name]
+    known = set(known_words(args))
+    split = {width: found for width in SPLIT_WIDTHS if (found := split_words(args, width, known))}
+    assert not split, "\n".join(
+        f"{width} columns: {token!r} in {line!r}"
+        for width, found in split.items()
+        for line, token in found[:3]
+    )

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import yaml
 from clirun import ENTRY_POINT, MODULE, invoke, ok, process_env
-from helpers import yaml_data
+from helpers import markdown_cells, yaml_data
 
 import calcref
 from calcref.knowledge.stack import bundled_dir
@@ -245,13 +245,9 @@ def csv_rows(text: str) -> list[dict[str, str]]:
 
 
 def markdown_rows(text: str) -> list[dict[str, str]]:
-    lines = text.splitlines()
-    header = [c.strip() for c in lines[0].strip("|").split(" | ")]
-    rows = []
-    for line in lines[2:]:
-        cells = re.split(r"(?<!\\) \| ", line[2:-2])
-        rows.append(dict(zip(header, cells, strict=True)))
-    return rows
+    """The body rows of a pipe table by column, each cell as a reader sees it."""
+    header, _, *body = [markdown_cells(line) for line in text.splitlines()]
+    return [dict(zip(header, cells, strict=True)) for cells in body]
 
 
 def therapy_file_order(error_line: str) -> list[str]:
@@ -1259,3 +1255,140 @@ def test_fields_keep_the_mark_of_local_knowledge(stack, full_overlay):
     records = ok_json("treat", "--fields", "id")
     assert all(list(r)[:1] == ["id"] and "overlay" in r for r in records)
     assert [r["id"] for r in records if r["overlay"]] == [THERAPY_ID]
+
+
+# =============================================================================================
+# 8. an overlay record in the compact answers: the row it heads, gaps, principles, lists
+# =============================================================================================
+
+LOCAL_SERIES = "test-overlay-series"
+LOCAL_MINOCYCLINE = (
+    TEST_REFERENCE
+    + f"""\
+studies:
+  - id: {LOCAL_SERIES}
+    ref: {REFERENCE_ID}
+    therapies: [minocycline]
+    kind: retrospective cohort or series
+    population: Fictional clinic patients
+    contexts: [ssc]
+    n: 12
+    outcome: Fictional outcome, for tests only.
+    counts: {{responders: 10}}
+    sources: [{REFERENCE_ID}]
+"""
+)
+"""A clinic's retrospective series of the bundled minocycline in ssc, larger than the
+bundled ones: it heads minocycline's row in `treat --context ssc`."""
+
+
+def row_of(table: str, name: str) -> list[str]:
+    """The lines of the compact row that starts with the therapy `name`: up to the next row
+    (a line starting with its place, ' 2nd E', ' — —') or the next heading."""
+    lines = table.splitlines()
+    start = next(i for i, line in enumerate(lines) if f" {name} " in line)
+    end = next(
+        i
+        for i in range(start + 1, len(lines))
+        if re.match(r" (1st|2nd|3rd|—) ", lines[i]) or not lines[i].startswith(" ")
+    )
+    return lines[start:end]
+
+
+def test_treat_row_headed_by_an_overlay_study_marks_it_at_80_columns(stack, tmp_path, monkeypatch):
+    """The row shows the study's phrase and, under it in the same column, the study's
+    overlay, as --details, show and --chart do; the bundled therapy itself is not marked."""
+    write_overlay(tmp_path / "clinic", therapies=LOCAL_MINOCYCLINE)
+    monkeypatch.chdir(tmp_path)
+    stack("", "clinic")
+    treated = json.loads(ok("treat", "--context", "ssc", "--json").stdout)
+    assert by_id(treated)["minocycline"]["strongest"] == LOCAL_SERIES
+    out = ok("treat", "--context", "ssc", env={"COLUMNS": "80"}).stdout
+    assert all(len(line) <= 80 for line in out.splitlines())
+    row = row_of(out, "Minocycline")
+    phrase = "retrospective [ssc]: n=12: 10 responded"
+    [head] = [line for line in row if phrase in line]
+    column = head.index(phrase)
+    under = row[row.index(head) + 1 :]
+    assert [line[column:] for line in under][:1] == [f"{MARK}: clinic/therapies.yaml"], row
+    assert out.count(MARK) == 1, out  # the study only: minocycline is the bundled therapy
+
+
+def test_treat_row_marks_an_overlay_study_given_by_an_absolute_path(stack, tmp_path):
+    overlay = write_overlay(tmp_path / "clinic", therapies=LOCAL_MINOCYCLINE)
+    stack("", overlay)
+    row = " ".join(row_of(ok("treat", "--context", "ssc", env=WIDE).stdout, "Minocycline"))
+    assert row.index("n=12: 10 responded") < row.index(f"{MARK}: {overlay / 'therapies.yaml'}")
+
+
+def test_bundled_treat_rows_carry_no_overlay_mark():
+    for args in (
+        ("treat", "--context", "ssc"),
+        ("treat",),
+        ("treat", "--subtype", "calciphylaxis"),
+    ):
+        assert MARK not in ok(*args, env={"COLUMNS": "80"}).stdout
+
+
+LOCAL_EXTRAS_THERAPIES = (
+    TEST_REFERENCE
+    + f"""\
+therapies:
+  - id: {THERAPY_ID}
+    name: {THERAPY_NAME}
+    contexts:
+      - context: ssc
+        sources: [{REFERENCE_ID}]
+    sources: [{REFERENCE_ID}]
+gaps:
+  - id: test-overlay-gap
+    text: A fictional gap in ssc, for tests only.
+    contexts: [ssc]
+    basis: curated
+    sources: [{REFERENCE_ID}]
+"""
+)
+LOCAL_EXTRAS_SUBTYPES = f"""\
+principles:
+  - id: test-overlay-principle
+    kind: step
+    text: A fictional principle, for tests only.
+    sources: [chapter]
+contexts:
+  - id: {CONTEXT_ID}
+    name: Overlay test context
+    parent: ssc
+    subtypes: [dystrophic]
+    summary: A fictional context, for tests only.
+    sources: [chapter]
+"""
+
+
+def test_compact_answers_mark_overlay_gaps_principles_and_unstudied_names(
+    stack, tmp_path, monkeypatch
+):
+    """A clinic's gap (in the table and on stderr), its principle among the chapter's, its
+    therapy in the one-line list of therapies with no study, and its context on a subtype's
+    card: each says it is local, right where it is shown."""
+    write_overlay(tmp_path / "clinic", LOCAL_EXTRAS_THERAPIES, LOCAL_EXTRAS_SUBTYPES)
+    monkeypatch.chdir(tmp_path)
+    stack("", "clinic")
+    therapies, subtypes = "clinic/therapies.yaml", "clinic/subtypes.yaml"
+    out = ok("treat", "--context", "ssc", env=WIDE).stdout
+    lines = out.splitlines()
+    gap = lines.index("⚠ Gap: A fictional gap in ssc, for tests only.")
+    assert lines[gap + 1] == f"{MARK}: {therapies}"
+    [unstudied] = [line for line in lines if THERAPY_NAME in line]
+    assert f"{THERAPY_NAME} [{MARK}: {therapies}]" in unstudied
+    [principles] = [line for line in lines if line.startswith("Management principles: ")]
+    assert f"A fictional principle, for tests only. [{MARK}: {subtypes}]" in principles
+    assert out.count(MARK) == 3, out
+    result = ok("treat", "--context", "ssc", "--json")
+    assert (
+        f"calcref: gap: A fictional gap in ssc, for tests only. [{MARK}: {therapies}]\n"
+        in result.stderr
+    )
+    assert result.stderr.count(MARK) == 1
+    card = ok("subtypes", "dystrophic", env=WIDE).stdout.splitlines()
+    at = card.index(f"  {CONTEXT_ID}: Overlay test context")
+    assert card[at + 1] == f"  {MARK}: {subtypes}"

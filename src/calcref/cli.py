@@ -358,7 +358,8 @@ def subtypes(
     therapy_ids = [r.therapy.id for r in query.treat(kb, subtype=chosen)]
     rows[0] |= {"workup": workup_rows, "therapies": therapy_ids}
     contexts = [
-        {"id": c.id, "name": c.name} for c in query.subtype_contexts(kb, kb.subtype_by_id[chosen])
+        {"id": c.id, "name": c.name} | records.origin(kb, c.source_file)
+        for c in query.subtype_contexts(kb, kb.subtype_by_id[chosen])
     ]
     args = (contexts, workup_rows, len(therapy_ids))
     _emit(settings, fmt, Answer("subtype", rows, args, {"labels": records.labels(kb)}))
@@ -437,7 +438,7 @@ def treat(
     results = query.treat(
         kb, context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
-    gaps = records.gaps(query.gaps(kb, context_id, subtype_id, line_value))
+    gaps = records.gaps(kb, query.gaps(kb, context_id, subtype_id, line_value))
     options = {
         "details": details,
         "show_chart": show_chart,
@@ -453,9 +454,11 @@ def treat(
         context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
     empty = "" if rows else f"no therapies recorded for {filters}{_hint(kb, context_id)}"
-    if fmt in ("json", "csv"):  # a table and Markdown say the gaps above the rows; here
-        for gap in gaps:  # stdout is data, so they go to stderr
-            sys.stderr.write(f"calcref: gap: {visible(gap['text'])}\n")
+    if fmt in ("json", "csv") and gaps:  # a table and Markdown say the gaps above the rows;
+        from calcref.render.columns import with_origin  # here stdout is data: stderr, and a
+
+        for gap in gaps:  # clinic's gap says it is local
+            sys.stderr.write(f"calcref: gap: {visible(with_origin(gap['text'], gap))}\n")
     _emit(settings, fmt, answer, empty, draw_empty=bool(gaps))
 
 

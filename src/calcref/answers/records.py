@@ -162,8 +162,9 @@ def studies(
     return [study(kb, s, seen_from) for s in found]
 
 
-def gaps(found: list[Gap]) -> list[Record]:
-    return [gap.as_json() for gap in found]
+def gaps(kb: KnowledgeBase, found: list[Gap]) -> list[Record]:
+    """The gaps an answer meets, each saying where it came from (a clinic's gap is its own)."""
+    return [gap.as_json() | origin(kb, gap.source_file) for gap in found]
 
 
 ALWAYS = ("step", "principle", "general-measure")
@@ -175,7 +176,9 @@ def principles(kb: KnowledgeBase) -> list[Record]:
     patients (SSc, JDM), so they are in `overview`, not beside every answer."""
     chapter = query.ladder_sources(kb)
     return [
-        p.as_json() for p in kb.principles if p.kind in ALWAYS and not chapter.isdisjoint(p.sources)
+        p.as_json() | origin(kb, p.source_file)
+        for p in kb.principles
+        if p.kind in ALWAYS and not chapter.isdisjoint(p.sources)
     ]
 
 

@@ -217,6 +217,26 @@ def position_text(position: Record) -> str:
     return with_notes(f"{source}: {line}no evidence letter{grade}", position)
 
 
+def counted(frequency: Record) -> str:
+    """The context a figure is for, with the narrower group it counts when there is one:
+    'ssc (limited systemic sclerosis)'."""
+    population = frequency.get("population")
+    return f"{frequency['context']} ({population})" if population else frequency["context"]
+
+
+def frequency_sources(frequency: Record) -> list[str]:
+    """Whose figure it is: the sources of its statements, each once, in order."""
+    return list(dict.fromkeys(s for st in frequency["statements"] for s in st["sources"]))
+
+
+def frequency_text(frequency: Record) -> str:
+    """'ssc (limited systemic sclerosis): about 25% (tajalli2019) [Curator's note: ...]':
+    whose patients, the figure, whose figure, and the cautions and notes on the statements
+    behind it, as the table says it (there with the sources' labels)."""
+    said = sourced(f"{counted(frequency)}: {frequency['figure']}", frequency_sources(frequency))
+    return "".join([said, *(with_notes("", s) for s in frequency["statements"])])
+
+
 def match_text(record: Record) -> str:
     """Why a therapy answers the context asked, in words: 'studied in ssc', 'named for ssc;
     no study in it', 'studied in jdm, inside it', 'only for ctd as a whole'."""
@@ -305,7 +325,7 @@ def _shaped_text(record: Record) -> str:
     if "basis" in record:
         return f"{record['target']} ({record['basis']}): {record['reason']}"
     if "figure" in record:
-        return f"{record['context']}: {record['figure']}"
+        return frequency_text(record)
     if set(record) == {"kind", "context"}:
         return match_text({"match": record})
     if "text" in record and "sources" in record:

@@ -144,11 +144,20 @@ def _defused(text: str) -> str:
 # by `re` on first use (and cached there): only Markdown needs it.
 _MARKUP_START = r"<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)"
 _ENTITY = {"<": "&lt;", "&": "&amp;"}
+# The ASCII punctuation that can start inline syntax in a cell, each written with a
+# backslash (CommonMark reads a backslash before any ASCII punctuation as that character):
+# `\` itself (an escape, a hard break), `` ` `` (a code span), `*` and `_` (emphasis), `[`
+# and `]` (a link, an image after `!`, a footnote), `~` (GitHub's strikethrough), `$`
+# (GitHub's math) and `|` (the next cell). What starts a block (`#`, `>`, `-`, `+`, `1.`,
+# `=`) is left as written: every row starts with `|`, so a cell holds inline text only.
+_INLINE_START = r"[\\`*_\[\]~$|]"
 
 
 def _markdown_cell(text: str) -> str:
     """A cell's text as Markdown shows it, never as markup: raw HTML in a knowledge string
-    (`<img src=x onerror=...>`, `<!--`) is written with entities, so a renderer prints it as
-    text; backslashes and pipes are escaped, so the row keeps its columns."""
+    (`<img src=x onerror=...>`, `<!--`) is written with entities, and what would start
+    inline syntax (`2*2 mg` as emphasis, `![x](http://...)` as a remote image, a code span)
+    with a backslash, so a renderer prints the text as written; pipes are escaped too, so
+    the row keeps its columns."""
     text = re.sub(_MARKUP_START, lambda m: _ENTITY[m.group()], visible(text))
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+    return re.sub(_INLINE_START, r"\\\g<0>", text).replace("\n", "<br>")

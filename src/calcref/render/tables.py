@@ -9,7 +9,6 @@ drawing function draws on the console `render` gives it; `DRAW` names them by an
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,10 @@ from rich.text import Text
 
 from calcref.render import chart
 from calcref.render.columns import (
+    counted,
     counts_text,
     effect_text,
+    frequency_sources,
     kind_text,
     legend_entry,
     match_text,
@@ -35,6 +36,7 @@ from calcref.render.columns import (
     study_phrase,
     warning_text,
     warnings,
+    with_origin,
 )
 from calcref.render.screen import Screen
 from calcref.render.textsafe import visible
@@ -79,17 +81,13 @@ def lines(parts: Iterable[Text]) -> Text:
 
 
 NARROW = {"Line", "Ev.", "Letter", "Count"}  # one short word each: never wrapped
-# Columns that must not fall below the width of their longest usual word ("Bisphosphonates",
-# "[wakabayashi2015]"), so a narrow terminal wraps between words instead of inside them.
-MIN_WIDTH = {"Therapy": 15, "Regimens [source]": 17, "Studies": 16, "Match": 8}
 
 
 def _table(title: str, *headers: str) -> Table:
+    """Columns wrap between words; `print_table` gives each at least its longest word."""
     table = Table(title=title, box=box.SIMPLE_HEAVY, show_lines=True, title_justify="left")
     for header in headers:
-        table.add_column(
-            header, overflow="fold", no_wrap=header in NARROW, min_width=MIN_WIDTH.get(header)
-        )
+        table.add_column(header, overflow="fold", no_wrap=header in NARROW)
     return table
 
 
@@ -97,16 +95,14 @@ UNBOUNDED = 100_000
 
 
 def print_table(out: Console, table: Table) -> None:
-    """The table, when the screen can hold it; otherwise its rows stacked, one field under
-    another. Below its minimum width Rich squeezes a table's columns and then cuts cells
-    (at 65 columns 'n=17: 9 partial' printed as 'n=1'): a cut number is a wrong number, so a
-    table too wide for the screen is never drawn. Nor is one whose columns Rich would share
-    out so that a figure is folded in two ("(seminarthritisrheum201" / "2-rituximab)," at 128
-    columns)."""
-    unbounded = out.options.update(max_width=UNBOUNDED)  # a measurement is clamped to it
-    if Measurement.get(out, unbounded, table).minimum <= out.width and not _cuts_a_number(
-        out, table, unbounded
-    ):
+    """The table, when every word of every cell fits its column; otherwise its rows
+    stacked, one field under another. Rich shares a narrow screen out by narrowing the
+    widest columns first, even below their longest word, and then folds that word in two
+    ('sodium-thiosulfate-intraveno' / 'us,', 'n=17' as 'n=1' / '7'): a split id is a wrong
+    id and a split figure a wrong figure. So each column gets at least its longest word,
+    the room left taken from the columns with the most to spare; a table whose words cannot
+    all fit side by side is stacked."""
+    if _fitted(out, table, out.width):
         out.print(table)
         return
     if table.title:
@@ -125,32 +121,38 @@ def print_table(out: Console, table: Table) -> None:
                 out.print(Padding(cell, (0, 0, 0, 2)))
 
 
-FIGURE = re.compile(r"\d[\d.,–%/-]*")  # a figure as a reader reads it: 12.5–25, 2012-, 80%
+def _fitted(out: Console, table: Table, width: int) -> bool:
+    """Give each column of `table` (a table or a grid) a width at which no word of its cells
+    is folded, within `width`; False, and the table unchanged, when there is none."""
+    widths = _word_widths(out, table, width)
+    if widths is None:
+        return False
+    for column, text_width in zip(table.columns, widths, strict=True):
+        column.width = text_width
+    return True
 
 
-def _cuts_a_number(out: Console, table: Table, unbounded: Any) -> bool:
-    """Whether Rich would fold a figure in two: it narrows the widest columns first, even
-    below their longest word, and folds a word too long for its column into pieces of the
-    column's width. (A long id folded away from its digits, "jaad2011-diagnostic-p|athway",
-    keeps every figure whole, as before.)"""
+def _word_widths(out: Console, table: Table, width: int) -> list[int] | None:
+    """The width of each column's text (without its padding) so that no word is folded:
+    Rich's own widths where they hold every column's longest word (its measured minimum),
+    else those raised to it and the difference taken, a cell at a time, from the columns
+    with the most room beyond their longest word; None when the longest words alone are
+    wider than `width`."""
     try:
-        available = out.options.update_width(out.width - table._extra_width)
-        widths = table._calculate_column_widths(out, available)
+        unbounded = out.options.update(max_width=UNBOUNDED)  # a measurement is clamped to it
+        available = width - table._extra_width
+        widths = table._calculate_column_widths(out, out.options.update_width(available))
         minimums = [table._measure_column(out, unbounded, c).minimum for c in table.columns]
         padding = [table._get_padding_width(c._index) for c in table.columns]
     except (AttributeError, TypeError, ValueError):  # pragma: no cover - another Rich
-        return False
-    for column, width, minimum, pad in zip(table.columns, widths, minimums, padding, strict=True):
-        room = width - pad
-        if width >= minimum or room < 1:
-            continue
-        for cell in column.cells:
-            for word in cell.plain.split() if isinstance(cell, Text) else []:
-                folds = range(room, len(word), room)
-                for figure in FIGURE.finditer(word):
-                    if any(figure.start() < fold < figure.end() for fold in folds):
-                        return True
-    return False
+        return None  # unmeasured: stacked, as a table too wide is (never cut)
+    if sum(minimums) > available:
+        return None
+    widths = [max(width, minimum) for width, minimum in zip(widths, minimums, strict=True)]
+    for _ in range(sum(widths) - available):
+        spare = max(range(len(widths)), key=lambda i: widths[i] - minimums[i])
+        widths[spare] -= 1
+    return [width - pad for width, pad in zip(widths, padding, strict=True)]
 
 
 def note_texts(record: Record, shown: frozenset[str] = frozenset()) -> list[Text]:
@@ -262,7 +264,7 @@ def draw_treat(
     strongest study for the patients `asked` in a phrase (`details`: every regimen and study
     in full)."""
     for gap in gaps:
-        out.print(t(f"⚠ Gap: {gap['text']}", "bold yellow"))
+        out.print(lines([t(f"⚠ Gap: {gap['text']}", "bold yellow"), *overlay_mark(gap)]))
     if not records:
         draw_principles(out, principles, labels)
         return
@@ -335,7 +337,7 @@ def _compact_rows(out: Console, records: list[Record], title: str, asked: str | 
     for record in records:
         if not ladder and _strongest(record) is None and not record["evidence"]:
             said = _compact_evidence(record, asked).plain
-            unstudied.setdefault(said, []).append(_compact_name(record))
+            unstudied.setdefault(said, []).append(_compact_name(record, inline=True))
             continue
         place = _place_cells(record, merged=True)[0] if ladder else None
         rows.append((place, _compact_name(record), _compact_evidence(record, asked)))
@@ -346,9 +348,12 @@ def _compact_rows(out: Console, records: list[Record], title: str, asked: str | 
         out.print(Padding(Text.assemble(head, Text(" · ").join(names)), (0, 0, 0, 1)))
 
 
-def _compact_name(record: Record) -> Text:
+def _compact_name(record: Record, inline: bool = False) -> Text:
     """The name, its marks, and another source's line for it where that differs from the
-    chapter's (a disagreement stays in view): 'Minocycline ⚑ · Cloutier (JOPA): first line'."""
+    chapter's (a disagreement stays in view): 'Minocycline ⚑ · Cloutier (JOPA): first line'.
+    An overlay's therapy is marked under its name, or `inline`, in a list of names, right
+    after it ('Clinic therapy [◆ overlay: clinic/therapies.yaml]'), so the mark is never
+    read as the next name's."""
     name = Text.assemble(
         t(record["name"], "bold"),
         t(" ⚑" if _marks(record) else "", "yellow"),
@@ -361,13 +366,19 @@ def _compact_name(record: Record) -> Text:
     for p in record["positions"]:
         if p["evidence"] is None and p["line"] and p["line"] != record["line"]:
             name.append_text(t(f" · {p['label']}: {p['line']} line", "italic"))
+    if inline:
+        return Text.assemble(
+            name, *(Text.assemble(" [", mark, "]") for mark in overlay_mark(record))
+        )
     return lines([name, *overlay_mark(record)])
 
 
 def _compact_evidence(record: Record, asked: str | None) -> Text:
     """The strongest study for the patients `asked`, without its reporter ('open-label study
     [ssc]: n=9: 8 responded'); where the population the therapy matched has no study, say
-    so unless the study's own tag does ('[jdm, not ssc]')."""
+    so unless the study's own tag does ('[jdm, not ssc]'). A study an overlay gave carries
+    its mark under it, as in `--details`: a clinic's series never heads a row as the
+    sources' evidence."""
     best, match = _strongest(record), record.get("match") or {}
     if not match or match["evidence"] == "studied":
         said = ""  # the study's population tag says whose: [ssc], [ctd as a whole]
@@ -380,7 +391,8 @@ def _compact_evidence(record: Record, asked: str | None) -> Text:
     if best is None:
         return t(said or "no study recorded", "dim")
     phrase = study_phrase(best, asked=asked or "")
-    return lines([t(f"{said} · {phrase}" if said else phrase), *_figure_caution(best)])
+    shown = t(f"{said} · {phrase}" if said else phrase)
+    return lines([shown, *_figure_caution(best), *overlay_mark(best)])
 
 
 def _grid(out: Console, rows: list[tuple[Text | None, Text, Text]]) -> None:
@@ -472,15 +484,30 @@ def _harms(record: Record, labels: Labels | None) -> list[Text]:
 def draw_studies(out: Console, records: list[Record]) -> None:
     """One row per study: the kind of source, then what was tried on whom and what happened."""
     out.print(t("Studies (strongest kind of source first)", "bold"))
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
+    rows = []
     for record in records:
         tried = t(f"{', '.join(record['therapies'])} ({record['id']})", "bold")
         body = [tried, t(study_phrase(record)), *_figure_caution(record), *overlay_mark(record)]
-        grid.add_row(t(kind_text(record["kind"]) if record["kind"] else "—", "bold"), lines(body))
-    out.print(Padding(grid, (0, 0, 0, 1)))
+        rows.append((t(kind_text(record["kind"]) if record["kind"] else "—", "bold"), lines(body)))
+    _pairs(out, rows, indent=1)
     out.print(t("calcref show THERAPY gives each study in full, with its notes.", "dim"))
+
+
+def _pairs(out: Console, rows: list[tuple[Text, Text]], indent: int = 0, gap: int = 1) -> None:
+    """Each row's head beside its text, in two columns, where every word of both fits its
+    column (the head wraps between its words before the text's longest id is cut); else each
+    head above its text, the text indented under it."""
+    grid = Table.grid(padding=(0, gap))
+    grid.add_column(overflow="fold")
+    grid.add_column(overflow="fold")
+    for head, body in rows:
+        grid.add_row(head, body)
+    if _fitted(out, grid, out.width - indent):
+        out.print(Padding(grid, (0, 0, 0, indent)))
+        return
+    for head, body in rows:
+        out.print(Padding(head, (0, 0, 0, indent)))
+        out.print(Padding(body, (0, 0, 0, indent + 2)))
 
 
 def draw_principles(
@@ -488,7 +515,11 @@ def draw_principles(
 ) -> None:
     """The management principles that hold whatever the answer: briefly, after it."""
     if principles:
-        said = t("Management principles: " + " ".join(p["text"] for p in principles), "dim")
+        # a clinic's principle is marked where it stands among the chapter's
+        said = t(
+            "Management principles: " + " ".join(with_origin(p["text"], p) for p in principles),
+            "dim",
+        )
         sources = sorted({s for p in principles for s in p["sources"]})
         out.print(Text.assemble(said, " ", sources_text(sources, labels)))
 
@@ -512,15 +543,8 @@ def draw_charts(out: Console, records: list[Record], plain: bool) -> None:
 def _frequency(frequency: Record, labels: Labels | None) -> Text:
     """'ssc (limited SSc): about 25% [Tajalli 2019]': each figure with whose patients and
     whose figure it is, so two sources' figures for one context are never read as one."""
-    sources = [s for statement in frequency["statements"] for s in statement["sources"]]
-    said = t(f"{_counted(frequency)}: {frequency['figure']} ")
-    return Text.assemble(said, sources_text(list(dict.fromkeys(sources)), labels))
-
-
-def _counted(frequency: Record) -> str:
-    """The context a figure is for, with the narrower group it counts when there is one."""
-    population = frequency["population"]
-    return f"{frequency['context']} ({population})" if population else frequency["context"]
+    said = t(f"{counted(frequency)}: {frequency['figure']} ")
+    return Text.assemble(said, sources_text(frequency_sources(frequency), labels))
 
 
 def draw_subtypes(
@@ -609,7 +633,7 @@ def draw_subtype_card(
     if record["examples"]:
         out.print(t(f"Examples and associations: {', '.join(record['examples'])}"))
     for frequency in record["frequencies"]:
-        out.print(t(f"Frequency in {_counted(frequency)}: {frequency['figure']}", "bold"))
+        out.print(t(f"Frequency in {counted(frequency)}: {frequency['figure']}", "bold"))
         for statement in frequency["statements"]:
             out.print(Padding(_statement(statement, labels), (0, 0, 0, 2)))
     for note in note_texts(record):
@@ -617,7 +641,8 @@ def draw_subtype_card(
     if contexts:
         out.print(t("\nClinical contexts", "bold"))
         for context in contexts:
-            out.print(Padding(t(f"{context['id']}: {context['name']}"), (0, 0, 0, 2)))
+            said = lines([t(f"{context['id']}: {context['name']}"), *overlay_mark(context)])
+            out.print(Padding(said, (0, 0, 0, 2)))
     draw_workup(out, workup, title=f"Workup for {record['id']}")
     pointer = f"calcref treat --subtype {record['id']}"
     out.print(t(f"{therapy_count} therapies recorded for this subtype: run `{pointer}`.", "dim"))
@@ -848,16 +873,14 @@ def draw_info(out: Console, record: Record) -> None:
     grid.add_row(t("cache"), t(CACHE_STATES[cache["state"]].format(entry=cache["entry"])))
     out.print(grid)
     out.print(t(f"\nSources ({len(record['sources'])}): what calcref takes from each", "bold"))
-    sources = Table.grid(padding=(0, 2))
-    sources.add_column(style="bold", overflow="fold", ratio=1)
-    sources.add_column(overflow="fold", ratio=3)
+    rows = []
     for source in record["sources"]:
         kind = f"{source['kind']}: " if source["kind"] else ""
         said = lines(
             [t(f"{kind}{source['covers'] or 'coverage not described'}"), *overlay_mark(source)]
         )
-        sources.add_row(t(f"{source['label']} ({source['id']})"), said)
-    out.print(sources)
+        rows.append((t(f"{source['label']} ({source['id']})", "bold"), said))
+    _pairs(out, rows, gap=2)
 
 
 def _stated(manifest: Record) -> str:
