@@ -278,3 +278,34 @@ def test_huge_line_under_the_limit_is_handled(knowledge) -> None:
     stderr = assert_refused(done, path)
     assert "unknown key 'junk'" in stderr
     assert seconds < TIMEOUT
+
+
+# --- a flood of problems -----------------------------------------------------------------------
+
+
+FLOOD_ITEMS = 150_000  # 2.3 MB; 900,000 problems, which took 600 MB before they were capped
+
+
+@pytest.mark.parametrize("command", [("treat", "--json"), ("validate",)], ids=["treat", "validate"])
+def test_a_flood_of_problems_in_a_real_process_is_bounded(tmp_path, command) -> None:
+    """An overlay whose 150,000 studies each miss 6 required keys: the first 1,000 problems
+    and one line saying that checking stopped, within the memory and time ceilings."""
+    from calcref.knowledge.rules import MAX_PROBLEMS
+
+    overlay = tmp_path / "flood"
+    overlay.mkdir()
+    path = overlay / "therapies.yaml"
+    rows = "".join(f"  - id: flood-{index}\n" for index in range(FLOOD_ITEMS))
+    path.write_text("studies:\n" + rows, encoding="utf-8")
+    done, seconds = run_calcref(os.pathsep + str(overlay), *command)
+    if command[0] == "treat":
+        stderr = assert_refused(done, path)
+        lines = stderr.splitlines()
+    else:
+        assert done.returncode == 1, done.stderr
+        lines = done.stdout.decode().splitlines()
+        assert all(line.startswith(f"{path}:") for line in lines)
+        assert done.stderr.decode().endswith(", and more: checking stopped early\n")
+    assert len(lines) == MAX_PROBLEMS + 1
+    assert "more problems: checking stopped here" in lines[-1]
+    assert seconds < TIMEOUT

@@ -147,7 +147,10 @@ PROBLEM: Spec = {
     "path": _text("The file."),
     "line": Field("int", "The line.", required=True),
     "message": _text("What is wrong."),
-    "rule": _text("load, or the curators' rule that found it."),
+    "rule": _text(
+        "load, or the curators' rule that found it; limit on the last line of a report that "
+        "stopped at its first 1,000 problems."
+    ),
 }
 LAYER: Spec = {
     "directory": _text("The directory."),
