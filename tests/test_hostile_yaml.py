@@ -153,10 +153,11 @@ def _billion_laughs(levels: int = 10, width: int = 10) -> str:
 
 
 def test_billion_laughs_is_refused_quickly(knowledge) -> None:
+    """Refused at its first anchor, before any alias could expand it."""
     path = knowledge / "therapies.yaml"
     path.write_text(_billion_laughs(), encoding="utf-8")
     done, seconds = run_calcref(knowledge)
-    assert_refused(done, path, 2, "alias")
+    assert_refused(done, path, 1, "anchor '&l0'")
     assert seconds < QUICK, f"took {seconds:.1f} s"
 
 
@@ -165,9 +166,19 @@ def test_alias_bomb_inside_a_valid_looking_file(knowledge) -> None:
     original = path.read_text(encoding="utf-8").rstrip("\n") + "\n"
     bomb = "".join(f"  {row}\n" for row in _billion_laughs().splitlines())
     path.write_text(original + "bomb:\n" + bomb, encoding="utf-8")
-    first_alias = original.count("\n") + 3  # "bomb:", the anchored list, then the first alias
+    first_anchor = original.count("\n") + 2  # "bomb:", then the anchored list
     done, seconds = run_calcref(knowledge)
-    assert_refused(done, path, first_alias, "alias")
+    assert_refused(done, path, first_anchor, "anchor")
+    assert seconds < QUICK
+
+
+def test_alias_bomb_of_aliases_alone_is_refused_at_the_first_alias(knowledge) -> None:
+    """Aliases to anchors never defined: refused at the first one, not expanded."""
+    path = knowledge / "therapies.yaml"
+    rows = [f"l{i}: [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 10)]
+    path.write_text("l0: [lol]\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    done, seconds = run_calcref(knowledge)
+    assert_refused(done, path, 2, "alias")
     assert seconds < QUICK
 
 
@@ -206,8 +217,7 @@ def test_merge_keys_are_refused(knowledge) -> None:
     path = knowledge / "therapies.yaml"
     path.write_text("base: &x {a: 1}\nother:\n  <<: *x\n  b: 2\n", encoding="utf-8")
     done, _ = run_calcref(knowledge)
-    stderr = assert_refused(done, path)
-    assert "merge" in stderr or "alias" in stderr
+    assert_refused(done, path, 1, "anchor '&x'")
 
 
 def test_merge_key_without_alias_is_refused(knowledge) -> None:
@@ -267,4 +277,35 @@ def test_huge_line_under_the_limit_is_handled(knowledge) -> None:
     done, seconds = run_calcref(knowledge)
     stderr = assert_refused(done, path)
     assert "unknown key 'junk'" in stderr
+    assert seconds < TIMEOUT
+
+
+# --- a flood of problems -----------------------------------------------------------------------
+
+
+FLOOD_ITEMS = 150_000  # 2.3 MB; 900,000 problems, which took 600 MB before they were capped
+
+
+@pytest.mark.parametrize("command", [("treat", "--json"), ("validate",)], ids=["treat", "validate"])
+def test_a_flood_of_problems_in_a_real_process_is_bounded(tmp_path, command) -> None:
+    """An overlay whose 150,000 studies each miss 6 required keys: the first 1,000 problems
+    and one line saying that checking stopped, within the memory and time ceilings."""
+    from calcref.knowledge.rules import MAX_PROBLEMS
+
+    overlay = tmp_path / "flood"
+    overlay.mkdir()
+    path = overlay / "therapies.yaml"
+    rows = "".join(f"  - id: flood-{index}\n" for index in range(FLOOD_ITEMS))
+    path.write_text("studies:\n" + rows, encoding="utf-8")
+    done, seconds = run_calcref(os.pathsep + str(overlay), *command)
+    if command[0] == "treat":
+        stderr = assert_refused(done, path)
+        lines = stderr.splitlines()
+    else:
+        assert done.returncode == 1, done.stderr
+        lines = done.stdout.decode().splitlines()
+        assert all(line.startswith(f"{path}:") for line in lines)
+        assert done.stderr.decode().endswith(", and more: checking stopped early\n")
+    assert len(lines) == MAX_PROBLEMS + 1
+    assert "more problems: checking stopped here" in lines[-1]
     assert seconds < TIMEOUT

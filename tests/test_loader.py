@@ -128,10 +128,18 @@ def test_duplicate_mapping_key(knowledge: Path) -> None:
 
 def test_yaml_alias_is_refused(knowledge: Path) -> None:
     path = knowledge / THERAPIES
+    edit(path, "    sources: [chapter]\n", "    sources: *both\n")
+    problems = problems_of(knowledge)
+    expect(problems, path, line_no(path, "*both"), "aliases are not allowed")
+
+
+def test_an_anchor_and_its_alias_are_refused_at_the_anchor(knowledge: Path) -> None:
+    """The anchor comes first in the file, so it is the problem reported."""
+    path = knowledge / THERAPIES
     edit(path, "    sources: [chapter]\n", "    sources: &both [chapter]\n")
     edit(path, "    sources: [chapter]\n", "    sources: *both\n", after="&both")
     problems = problems_of(knowledge)
-    expect(problems, path, line_no(path, "*both"), "aliases are not allowed")
+    expect(problems, path, line_no(path, "&both"), "anchor '&both' is not allowed")
 
 
 def test_merge_key_is_refused(knowledge: Path) -> None:

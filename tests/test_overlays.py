@@ -899,15 +899,93 @@ def test_an_overlay_keeps_its_directory_exactly_as_spelled(stack, tmp_path, monk
 
 
 def test_an_overlay_directory_named_bundled_is_shown_by_its_directory(stack, tmp_path, monkeypatch):
-    """`bundled` names the bundled knowledge only for a record no overlay gave: an overlay
-    directory that happens to be called so is still shown with its file."""
+    """`bundled` names calcref's bundled knowledge and nothing else: an overlay directory
+    spelled so is the layer `./bundled` (the same directory), shown with its file."""
     write_overlay(tmp_path / "bundled", therapies=THERAPY_ONLY)
     monkeypatch.chdir(tmp_path)
     stack("", "bundled")
-    assert origin(ok_json("show", THERAPY_ID)) == ("bundled", "therapies.yaml", True)
+    assert origin(ok_json("show", THERAPY_ID)) == ("./bundled", "therapies.yaml", True)
+    assert origin(ok_json("show", "minocycline")) == BUNDLED_THERAPIES
     rows = csv_rows(ok("treat", "--format", "csv").stdout)
-    assert {r["id"]: r["overlay"] for r in rows}[THERAPY_ID] == "bundled/therapies.yaml"
-    assert f"{MARK}: bundled/therapies.yaml" in ok("show", THERAPY_ID, env=WIDE).stdout
+    assert {r["id"]: r["overlay"] for r in rows}[THERAPY_ID] == "./bundled/therapies.yaml"
+    assert f"{MARK}: ./bundled/therapies.yaml" in ok("show", THERAPY_ID, env=WIDE).stdout
+    layers = ok_json("info")["layers"]
+    assert [(x["directory"], x["overlay"], x["bundled"]) for x in layers] == [
+        (str(DATA), False, True),
+        ("./bundled", True, False),
+    ]
+
+
+EDITED_MINOCYCLINE = "Minocycline (a user's edited copy)"
+
+
+@pytest.fixture
+def users_bundled(tmp_path, monkeypatch) -> Path:
+    """A user's knowledge folder called `bundled` in the working directory: a copy of the
+    bundled knowledge with minocycline's name edited."""
+    folder = tmp_path / "bundled"
+    shutil.copytree(DATA, folder)
+    therapies = folder / "therapies.yaml"
+    text = therapies.read_text(encoding="utf-8")
+    assert text.count("    name: Minocycline\n") == 1
+    therapies.write_text(
+        text.replace("    name: Minocycline\n", f"    name: {EDITED_MINOCYCLINE}\n"),
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    return folder
+
+
+def info_line(heading: str) -> str:
+    """The first line of the `info` table under `heading` (base, overlay, cache...)."""
+    lines = ok("info", env=WIDE).stdout.splitlines()
+    return next(line for line in lines if line.startswith(heading))
+
+
+@pytest.mark.parametrize(
+    ("given", "layer"),
+    [("bundled", "./bundled"), ("./bundled", "./bundled"), ("bundled/", "bundled/"), (None, None)],
+    ids=["bundled", "dot-slash", "trailing-slash", "absolute"],
+)
+def test_a_users_base_folder_named_bundled_is_never_reported_as_the_bundled_knowledge(
+    stack, users_bundled, given, layer
+):
+    """`CALCREF_DATA=bundled calcref show minocycline --json` said layer "bundled", overlay
+    false: what calcref says of its own knowledge, about a user's edited copy. The folder is
+    its path as given, `./bundled` where it was given as `bundled`; info says which layer is
+    calcref's own (`bundled`: true) by the directory, never by its name."""
+    given = given or str(users_bundled)
+    layer = layer or str(users_bundled)
+    stack(given)
+    shown = ok_json("show", "minocycline")
+    assert shown["name"] == EDITED_MINOCYCLINE
+    found = dict(provenance(shown))
+    assert found[""] == (layer, "therapies.yaml", False)
+    assert {where for where, (name, _, _) in found.items() if name == "bundled"} == set()
+    assert all(record["layer"] != "bundled" for record in ok_json("studies"))
+
+    info = ok_json("info")
+    assert [(x["directory"], x["overlay"], x["bundled"]) for x in info["layers"]] == [
+        (layer, False, False)
+    ]
+    base = info_line("base")
+    assert base.split() == ["base", layer]
+
+    # calcref's own knowledge still says "bundled", in the records and in info
+    stack("")
+    assert origin(ok_json("show", "minocycline")) == BUNDLED_THERAPIES
+    info = ok_json("info")
+    assert [(x["directory"], x["bundled"]) for x in info["layers"]] == [(str(DATA), True)]
+    base = info_line("base")
+    assert base.split() == ["base", str(DATA), "(calcref's", "bundled", "knowledge)"]
+
+
+def test_the_bundled_directory_given_by_its_path_is_the_bundled_knowledge(stack):
+    """Told by the directory: CALCREF_DATA naming calcref's own data directory is the
+    bundled knowledge, whatever it is called."""
+    stack(DATA)
+    assert origin(ok_json("show", "minocycline")) == BUNDLED_THERAPIES
+    assert [x["bundled"] for x in ok_json("info")["layers"]] == [True]
 
 
 BAD_STACKS = {

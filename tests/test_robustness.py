@@ -4,6 +4,7 @@ and Ctrl-C that ends calcref quietly at any moment."""
 from __future__ import annotations
 
 import collections
+import json
 import os
 import re
 import signal
@@ -231,3 +232,125 @@ def _sized(path, size, stat=os.stat):
     status = list(stat(path))
     status[6] = size
     return os.stat_result(status)
+
+
+# --- a flood of problems ----------------------------------------------------------------------
+#
+# An overlay of thousands of items that each miss required keys (6 problems an item): the
+# loader and `validate` list the first MAX_PROBLEMS (made small here, so the overlay can be
+# too) and end with one located line saying that checking stopped; they check no further.
+# The slow tier's test_a_flood_of_problems_in_a_real_process_is_bounded runs a real process
+# under memory and time limits.
+
+FLOOD_ITEMS = 5_000
+PROBLEM_LINE = re.compile(r"^calcref: error: (?P<path>.+):(?P<line>\d+): (?P<message>.+)$")
+STOPPED = "more problems: checking stopped here, after the first 50; fix those and check again"
+
+
+def _flood(tmp_path: Path, items: int = FLOOD_ITEMS) -> Path:
+    """An overlay whose studies each give only an id: item k is on line k + 1."""
+    overlay = tmp_path / "flood"
+    overlay.mkdir()
+    rows = "".join(f"  - id: flood-{index}\n" for index in range(items))
+    (overlay / "therapies.yaml").write_text("studies:\n" + rows, encoding="utf-8")
+    return overlay
+
+
+@pytest.fixture
+def small_limit(monkeypatch) -> int:
+    from calcref.knowledge import rules
+
+    monkeypatch.setattr(rules, "MAX_PROBLEMS", 50)
+    return 50
+
+
+@pytest.fixture
+def checked_records(monkeypatch) -> collections.Counter:
+    """How many records of each file the loader's shape check has walked, counted as it goes."""
+    from calcref.knowledge import rules
+
+    walked: collections.Counter = collections.Counter()
+    real = rules.Validation._record
+
+    def counting(self, path, *args, **kwargs):
+        walked[path] += 1
+        return real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(rules.Validation, "_record", counting)
+    return walked
+
+
+def test_a_flood_of_problems_stops_at_the_limit_and_says_where(
+    tmp_path, small_limit, checked_records
+):
+    overlay = _flood(tmp_path)
+    path = str(overlay / "therapies.yaml")
+    result = invoke("treat", "--json", env={"CALCREF_DATA": os.pathsep + str(overlay)})
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == small_limit + 1
+    located = [PROBLEM_LINE.match(line) for line in lines]
+    assert all(located), lines
+    assert {match["path"] for match in located} == {path}
+    assert all("is missing required key" in match["message"] for match in located[:-1])
+    # the 51st problem is item 9's third (6 to an item), on line 10: checking stopped there
+    assert located[-1]["line"] == "10"
+    assert located[-1]["message"].startswith(STOPPED)
+    # the work stopped too: the file, the 9 studies and no more of the 5,000 were checked
+    assert checked_records[path] == 1 + 9
+
+
+def test_validate_lists_the_first_problems_then_says_checking_stopped(tmp_path, small_limit):
+    overlay = _flood(tmp_path)
+    path = str(overlay / "therapies.yaml")
+    result = invoke("validate", "--overlay", str(overlay))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == small_limit + 1
+    assert all(line.startswith(f"{path}:") for line in lines)
+    assert lines[-1].startswith(f"{path}:10: {STOPPED}")
+    assert result.stderr == "calcref: 50 problems in 4 files, and more: checking stopped early\n"
+
+    as_json = invoke("validate", "--overlay", str(overlay), "--json")
+    assert as_json.exit_code == 1
+    problems = json.loads(as_json.stdout)
+    assert len(problems) == small_limit + 1
+    assert {p["rule"] for p in problems[:-1]} == {"load"}
+    assert problems[-1]["rule"] == "limit"
+    assert (problems[-1]["path"], problems[-1]["line"]) == (path, 10)
+
+
+def test_a_flood_of_curators_problems_stops_at_the_limit_too(tmp_path, small_limit):
+    """The curators' rules run only on a stack that loads: 200 therapies, each graded by the
+    chapter without a line, are 200 problems of one rule, stopped at the 51st."""
+    overlay = tmp_path / "graded"
+    overlay.mkdir()
+    therapy = (
+        "  - id: flood-{0}\n    name: Flood {0}\n    positions:\n      - source: chapter\n"
+        "        evidence: E\n    sources: [chapter]\n"
+    )
+    text = "therapies:\n" + "".join(therapy.format(index) for index in range(200))
+    (overlay / "therapies.yaml").write_text(text, encoding="utf-8")
+    assert invoke("levels", env={"CALCREF_DATA": os.pathsep + str(overlay)}).exit_code == 0
+    problems = json.loads(invoke("validate", "--overlay", str(overlay), "--json").stdout)
+    assert len(problems) == small_limit + 1
+    assert {p["rule"] for p in problems[:-1]} == {"graded-without-line"}
+    evidence_lines = [n for n, row in enumerate(text.splitlines(), 1) if "evidence: E" in row]
+    assert [p["line"] for p in problems] == evidence_lines[: small_limit + 1]
+    assert problems[-1]["rule"] == "limit"
+
+
+def test_problems_up_to_the_limit_are_all_listed_with_no_stop_line(tmp_path, small_limit):
+    """Exactly the limit (items 1 to 8 miss 6 keys each, item 9 two): no stop line."""
+    overlay = _flood(tmp_path, 8)
+    therapies = overlay / "therapies.yaml"
+    therapies.write_text(
+        therapies.read_text(encoding="utf-8")
+        + "  - id: flood-8\n    ref: chapter\n    therapies: [diltiazem]\n"
+        "    population: x\n    outcome: y\n",  # no counts, no sources
+        encoding="utf-8",
+    )
+    problems = json.loads(invoke("validate", "--overlay", str(overlay), "--json").stdout)
+    assert len(problems) == small_limit
+    assert "limit" not in {p["rule"] for p in problems}

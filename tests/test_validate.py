@@ -394,6 +394,96 @@ def test_an_overlay_without_knowledge_yaml_is_not_a_problem(tmp_path):
 # --- loader problems ----------------------------------------------------------------------------
 
 
+# YAML anchors: the parser drops an anchor from the value it marks (`outcome: &x 5 of 9
+# improved` would read "5 of 9 improved"), so one is refused where it stands, whether or not
+# an alias uses it, in a base file and in an overlay, on a scalar, a mapping and a sequence.
+POSITIONS_NO_TREATMENT = (
+    "    positions:\n      - source: chapter\n        line: first\n        evidence: E\n"
+    "        listed_as: No treatment/self-healing\n"
+)
+ANCHORED_IN_BASE = {
+    "scalar": (
+        "therapies.yaml",
+        "    outcome: Resolved over 8 weeks by spontaneous transepidermal elimination.\n",
+        "    outcome: &x Resolved over 8 weeks by spontaneous transepidermal elimination.\n",
+        "&x",
+    ),
+    "mapping": (
+        "therapies.yaml",
+        "    counts:\n      responders: 8\n",
+        "    counts: &c\n      responders: 8\n",
+        "&c",
+    ),
+    "block-sequence": (
+        "therapies.yaml",
+        POSITIONS_NO_TREATMENT,
+        POSITIONS_NO_TREATMENT.replace("positions:", "positions: &p", 1),
+        "&p",
+    ),
+    "flow-sequence": (
+        "subtypes.yaml",
+        "    contexts: [scrotal]\n",
+        "    contexts: &s [scrotal]\n",
+        "&s",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "anchor"), ANCHORED_IN_BASE.values(), ids=ANCHORED_IN_BASE
+)
+def test_an_anchor_in_a_base_file_is_refused_at_its_line(tmp_path, file, old, new, anchor):
+    kb = copy_data(tmp_path)
+    edit(kb / file, old, new)
+    path, line, message, rule = only_problem(str(kb))
+    assert (path, line, rule) == (str(kb / file), line_of(kb / file, anchor), "load")
+    assert message == f"YAML anchor '{anchor}' is not allowed in knowledge files"
+
+
+def test_an_anchored_outcome_is_not_answered_without_its_anchor(tmp_path):
+    """The audit's case: the knowledge is refused, not read as the text after the anchor."""
+    kb = copy_data(tmp_path)
+    _, old, new, _ = ANCHORED_IN_BASE["scalar"]
+    edit(kb / "therapies.yaml", old, new)
+    result = invoke("studies", "--json", env={"CALCREF_DATA": str(kb)})
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    where = f"{kb / 'therapies.yaml'}:{line_of(kb / 'therapies.yaml', '&x')}"
+    assert result.stderr == (
+        f"calcref: error: {where}: YAML anchor '&x' is not allowed in knowledge files\n"
+    )
+
+
+ANCHORED_IN_OVERLAY = {
+    "scalar": (
+        "therapies:\n  - id: clinic-cream\n    name: &n Clinic cream\n    sources: [chapter]\n",
+        "&n",
+    ),
+    "mapping": (
+        "therapies:\n  - &t\n    id: clinic-cream\n    name: Clinic cream\n"
+        "    sources: [chapter]\n",
+        "&t",
+    ),
+    "sequence": (
+        "therapies: &all\n  - id: clinic-cream\n    name: Clinic cream\n    sources: [chapter]\n",
+        "&all",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "anchor"), ANCHORED_IN_OVERLAY.values(), ids=ANCHORED_IN_OVERLAY)
+def test_an_anchor_in_an_overlay_is_refused_at_its_line(tmp_path, text, anchor):
+    kb = copy_data(tmp_path)
+    overlay = _overlay(tmp_path, text)
+    overlay_file = overlay / "therapies.yaml"
+    path, line, message, rule = only_problem(str(kb), "--overlay", str(overlay))
+    assert (path, line, rule) == (str(overlay_file), line_of(overlay_file, anchor), "load")
+    assert message == f"YAML anchor '{anchor}' is not allowed in knowledge files"
+    # the same overlay without its anchor is valid: the anchor alone was the problem
+    overlay_file.write_text(text.replace(f" {anchor}", ""), encoding="utf-8")
+    passing(str(kb), "--overlay", str(overlay))
+
+
 @pytest.mark.parametrize(
     ("file", "old", "new", "needle", "words"),
     [

@@ -760,6 +760,7 @@ def validate(
     """
     from calcref.knowledge import stack
     from calcref.knowledge import validate as check
+    from calcref.knowledge.rules import LIMIT_RULE
 
     settings: Settings = ctx.obj
     fmt = _format(settings, fmt, as_json, TABLE_OR_JSON, fields)
@@ -780,7 +781,10 @@ def validate(
         _deliver("".join(f"{line}\n" for line in lines))
     checked = _count(sum(len(layer.paths()) for layer in layers), "file")
     if problems:
-        sys.stderr.write(f"calcref: {_count(len(problems), 'problem')} in {checked}\n")
+        stopped = problems[-1].rule == LIMIT_RULE  # the report's last line says so too
+        found = _count(len(problems) - stopped, "problem")
+        more = ", and more: checking stopped early" if stopped else ""
+        sys.stderr.write(f"calcref: {found} in {checked}{more}\n")
         raise typer.Exit(1)
     sys.stderr.write(f"calcref: no problems in {checked}\n")
 

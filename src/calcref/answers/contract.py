@@ -52,7 +52,11 @@ def _record(spec: Spec, doc: str, *, nullable: bool = False) -> Field:
 
 
 ORIGIN: Spec = {
-    "layer": _text("bundled, or the knowledge directory as CALCREF_DATA gave it.", nullable=True),
+    "layer": _text(
+        "bundled (calcref's own knowledge, and nothing else), or the knowledge directory as "
+        "CALCREF_DATA gave it (one spelled bundled is ./bundled).",
+        nullable=True,
+    ),
     "source_file": _text("The file, relative to its layer.", nullable=True),
     "overlay": Field("bool", "True when an overlay gave or replaced it.", required=True),
 }
@@ -147,11 +151,19 @@ PROBLEM: Spec = {
     "path": _text("The file."),
     "line": Field("int", "The line.", required=True),
     "message": _text("What is wrong."),
-    "rule": _text("load, or the curators' rule that found it."),
+    "rule": _text(
+        "load, or the curators' rule that found it; limit on the last line of a report that "
+        "stopped at its first 1,000 problems."
+    ),
 }
 LAYER: Spec = {
     "directory": _text("The directory."),
     "overlay": Field("bool", "An overlay, not the base.", required=True),
+    "bundled": Field(
+        "bool",
+        "The knowledge calcref ships, told by its directory, not by its name.",
+        required=True,
+    ),
     "files": _texts("Its files."),
     "version": _text("Its version.", nullable=True),
     "date": _text("Its date.", nullable=True),

@@ -61,9 +61,10 @@ def labels(kb: KnowledgeBase) -> dict[str, str]:
 
 
 def origin(kb: KnowledgeBase, source_file: str | None) -> Record:
-    """Where a record came from, the same on every machine: its layer (`bundled`, or the
-    directory as CALCREF_DATA gave it), its file relative to that layer, and whether the
-    layer is an overlay. Never a site-packages path, which differs between installations."""
+    """Where a record came from, the same on every machine: its layer (`bundled` for the
+    knowledge calcref ships and for nothing else, or the directory as CALCREF_DATA gave it:
+    see `stack.Layer.name`), its file relative to that layer, and whether the layer is an
+    overlay. Never a site-packages path, which differs between installations."""
     if source_file is None:
         return {"layer": None, "source_file": None, "overlay": False}
     layer, name, overlay = _origin(kb.layers, source_file)
@@ -76,8 +77,13 @@ def _origin(layers: tuple[KnowledgeLayer, ...], source_file: str) -> tuple[str |
     layer = next((x for x in layers if Path(x.directory) == path.parent), None)
     if layer is None:  # a record built in memory, outside any layer
         return None, source_file, False
-    bundled = not layer.overlay and path.parent == stack.bundled_dir()
-    return ("bundled" if bundled else layer.directory), path.name, layer.overlay
+    return (stack.BUNDLED if is_bundled(layer) else layer.directory), path.name, layer.overlay
+
+
+def is_bundled(layer: KnowledgeLayer) -> bool:
+    """Whether a layer is the knowledge calcref ships (as the base: it is never an overlay).
+    Told by the directory itself, never by its name: a user's folder may be called anything."""
+    return not layer.overlay and Path(layer.directory) == stack.bundled_dir()
 
 
 Viewpoint = query.ContextFilter | query.SubtypeView | None
@@ -258,7 +264,12 @@ def contexts(kb: KnowledgeBase) -> list[Record]:
 
 def info(kb: KnowledgeBase, version: str) -> Record:
     """Which calcref and which knowledge answered, from which files, and through which cache."""
-    layers = [layer._asdict() | {"files": list(layer.files)} for layer in kb.layers]
+    layers = [
+        {"directory": layer.directory, "overlay": layer.overlay, "bundled": is_bundled(layer)}
+        | layer._asdict()
+        | {"files": list(layer.files)}
+        for layer in kb.layers
+    ]
     base = layers[0]
     return {
         "calcref": version,

@@ -25,17 +25,19 @@ Origins = dict[str, list[str]]
 COUNT_NAMES = tuple(Counts.FIELDS)  # the keys a study's counts may hold
 
 
-def check(sections: Sections, origins: Origins) -> list[Problem]:
-    """Every curator's rule over the merged records."""
-    return [
-        *_graded_without_line(sections, origins),
-        *_counts(sections, origins),
-        *_unnamed_references(sections, origins),
-        *_unconfirmed_identifiers(sections, origins),
-        *_overlay_redefines_scale(sections, origins),
-        *_letters_are_the_scales(sections, origins),
-        *_ratios_with_intervals(sections, origins),
-    ]
+def check(sections: Sections, origins: Origins) -> Iterator[Problem]:
+    """Every curator's rule over the merged records, one problem at a time (a caller that
+    has seen enough stops the rules by no longer asking)."""
+    for rule in (
+        _graded_without_line,
+        _counts,
+        _unnamed_references,
+        _unconfirmed_identifiers,
+        _overlay_redefines_scale,
+        _letters_are_the_scales,
+        _ratios_with_intervals,
+    ):
+        yield from rule(sections, origins)
 
 
 def manifest(base: Path, names: Iterable[str]) -> list[Problem]:

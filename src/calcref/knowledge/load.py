@@ -1,7 +1,8 @@
 """Read the knowledge stack (through the cache when it can answer), merge and validate it.
 
 Either the whole knowledge base loads, or a KnowledgeError lists every problem found as
-`path:line: message`. Nothing is ever half-loaded.
+`path:line: message` (up to `rules.MAX_PROBLEMS`, then a line saying that checking stopped).
+Nothing is ever half-loaded.
 """
 
 from __future__ import annotations
@@ -109,17 +110,36 @@ class Checked(Value):
 
 
 def check(stack_files: list[LayerFiles]) -> Checked:
-    """Parse, shape-check and merge every file, collecting every problem instead of raising."""
+    """Parse, shape-check and merge every file, collecting every problem instead of raising,
+    up to `rules.MAX_PROBLEMS`: there checking stops (`validation.stopped`), and `complete`
+    is False."""
     from calcref.knowledge import rules
     from calcref.knowledge.merge import Merged
 
-    merged, layers, validation, complete = Merged(), [], rules.Validation(), True
+    merged, layers, validation = Merged(), [], rules.Validation()
+    try:
+        complete = _check(stack_files, merged, layers, validation)
+    except rules.TooManyProblems:
+        complete = False
+    return Checked(merged, layers, validation, complete)
+
+
+def _check(
+    stack_files: list[LayerFiles],
+    merged: Merged,
+    layers: list[dict[str, Any]],
+    validation: Validation,
+) -> bool:
+    """`check`'s work; whether every file parsed to a mapping."""
+    from calcref.knowledge import rules
+
+    complete = True
     for layer_files in stack_files:
         validation.start_layer()
         manifest: dict[str, Any] = {}
         for name, (path, raw) in layer_files.files.items():
             parsed, problems = _parse(path, raw)
-            validation.problems.extend(problems)
+            validation.extend(problems)
             if problems or not isinstance(parsed, dict):
                 complete = False
             if not problems:
@@ -135,7 +155,7 @@ def check(stack_files: list[LayerFiles]) -> Checked:
         validation.check_links(merged.sections)
         rules.check_aliases(validation, merged.sections, merged.origins)
         rules.check_hierarchy(validation, merged.sections, merged.origins)
-    return Checked(merged, layers, validation, complete)
+    return complete
 
 
 def _parse(path: str, raw: bytes) -> tuple[object, list[Problem]]:
@@ -152,8 +172,8 @@ def parse_and_validate(stack_files: list[LayerFiles]) -> dict[str, Any]:
     """YAML bytes of every layer → merged, validated plain data (the sections and the layers,
     as the cache stores them), or KnowledgeError listing every problem found."""
     checked = check(stack_files)
-    if checked.validation.problems:
-        raise KnowledgeError(_in_order(checked.validation.problems))
+    if checked.validation.problems or checked.validation.stopped:
+        raise KnowledgeError(checked.validation.report())
     return {"sections": checked.merged.stamped(), "layers": checked.layers}
 
 
@@ -166,19 +186,20 @@ def validate(layers: Sequence[stack.Layer]) -> list[Problem]:
         stack_files = read(layers)
     except KnowledgeError as exc:
         return exc.problems or [Problem(str(layers[0].directory), 1, str(exc))]
+    from calcref.knowledge.rules import TooManyProblems
+
     with _collector_paused():
         checked = check(stack_files)
-    problems = list(checked.validation.problems)
-    if checked.complete:
-        problems += curation.check(checked.merged.sections, checked.merged.origins)
-    base = stack_files[0]
-    problems += curation.manifest(base.layer.directory, base.files)
-    return _in_order(problems)
-
-
-def _in_order(problems: list[Problem]) -> list[Problem]:
-    unique = dict.fromkeys(problems)  # a stack may meet one problem twice
-    return sorted(unique, key=lambda p: (p.path, p.line))
+    validation = checked.validation
+    if validation.stopped is None:
+        base = stack_files[0]
+        try:  # the curators' rules are generators: stopping at the limit stops them too
+            if checked.complete:
+                validation.extend(curation.check(checked.merged.sections, checked.merged.origins))
+            validation.extend(curation.manifest(base.layer.directory, base.files))
+        except TooManyProblems:
+            pass
+    return validation.report()
 
 
 def _layer_record(layer_files: LayerFiles, manifest: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,11 @@
 
 PyYAML's composer recurses in C and crashes the interpreter on deeply nested input, and it
 expands aliases into shared nodes (the "billion laughs" bomb). So calcref walks the parser's
-event stream itself: iteratively, with a depth ceiling, refusing aliases and every tag that is
-not a plain scalar, and recording the line of every key and item for error messages.
+event stream itself: iteratively, with a depth ceiling, refusing anchors, aliases and every
+tag that is not a plain scalar, and recording the line of every key and item for error
+messages. An anchor is refused where it stands, not only when an alias uses it: the parser
+drops it from the value (`outcome: &x 5 of 9` would read "5 of 9"), so a file with one would
+pass while saying something its author did not write.
 
 Imported only when `yamlread`'s own reader bails out on a file (importing PyYAML alone costs
 about 11 ms a process); this path reads any YAML and reports every problem with its line.
@@ -98,6 +101,8 @@ def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
         mark = event.start_mark
         line = mark.line + 1 if mark else 1
         if kind is scalar:
+            if event.anchor is not None:
+                _refuse_anchor(event, line)
             value = event.value
             # Most scalars are text no resolver claims (quoted, or plain and starting with a
             # character no implicit type starts with): those are strings as they stand.
@@ -106,6 +111,8 @@ def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
             if type(value) is str:
                 value = keep(value, value)
         elif kind is mapping or kind is sequence:
+            if event.anchor is not None:
+                _refuse_anchor(event, line)
             if event.tag not in container_tags:
                 _refuse_tag(event, line, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
             if len(stack) >= MAX_DEPTH:
@@ -155,6 +162,10 @@ def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
             container[frame[1]] = value
             container.key_lines[frame[1]] = frame[2]
             frame[1] = None
+
+
+def _refuse_anchor(event: yaml.NodeEvent, line: int) -> None:
+    raise _Refused(line, f"YAML anchor '&{event.anchor}' is not allowed in knowledge files")
 
 
 def _refuse_tag(event: yaml.NodeEvent, line: int, *allowed: str) -> None:

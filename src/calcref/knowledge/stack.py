@@ -17,13 +17,19 @@ from calcref.errors import KnowledgeError
 from calcref.model import FILE_NAMES, KNOWLEDGE_FILES, Value
 
 DATA_ENV = "CALCREF_DATA"  # named in messages about a setting; read only by the CLI
+# What answers call the bundled knowledge's layer (a record's `layer`). Reserved: a user's
+# directory of that name is named as the path it is, `./bundled` (see Layer.name).
+BUNDLED = "bundled"
 MAX_OVERLAYS = 16  # a bound on the files read (and the memory used) for one answer
 
 
 class Layer(Value):
     """One directory of the stack; an overlay holds only the files it adds to. `given` is the
     directory as the setting spelled it ("./clinic/"), which answers repeat: a path says
-    where a record came from in the user's own words, the same on every machine."""
+    where a record came from in the user's own words, the same on every machine. The one
+    exception is a directory spelled `bundled`, BUNDLED, the name answers give the bundled
+    knowledge: it is named `./bundled`, the same directory, so that no answer can pass a
+    user's edited copy off as calcref's own knowledge."""
 
     directory: Path
     overlay: bool
@@ -31,7 +37,8 @@ class Layer(Value):
 
     @property
     def name(self) -> str:
-        return str(self.directory) if self.given is None else self.given
+        name = str(self.directory) if self.given is None else self.given
+        return os.path.join(os.curdir, name) if name == BUNDLED else name
 
     def paths(self) -> list[tuple[str, Path]]:
         """The files to read, by name. A base must have both knowledge files (a missing one is

@@ -271,8 +271,8 @@ def population_tag(study: Record, asked: str | None = None) -> str:
 
 def origin_path(record: Record) -> str:
     """The layer and the file together, as a reader finds the file: clinic/therapies.yaml.
-    `bundled` is the bundled knowledge only in a record no overlay gave: an overlay's layer is
-    always a directory, even one called `bundled`."""
+    `bundled` is calcref's bundled knowledge, shown by its file alone (a user's directory of
+    that name is the layer `./bundled`), and never an overlay."""
     layer, name = record.get("layer"), record.get("source_file") or ""
     bundled = layer == "bundled" and not record.get("overlay")
     return name if not layer or bundled else f"{layer.rstrip('/')}/{name}"

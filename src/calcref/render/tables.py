@@ -865,6 +865,8 @@ def draw_info(out: Console, record: Record) -> None:
     for layer in record["layers"]:
         heading = t("overlay" if layer["overlay"] else "base")
         stated = f" {_stated(layer)}" if layer["overlay"] else ""
+        if layer.get("bundled"):
+            stated += " (calcref's bundled knowledge)"
         files = ", ".join(Path(f).name for f in layer["files"])
         grid.add_row(heading, lines([t(f"{layer['directory']}{stated}"), t(files, "dim")]))
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in record["counts"].items())
