@@ -56,7 +56,12 @@ def ok_json(
     result = ok(*args, "--json", env=env)
     data = json.loads(result.stdout)
     if stderr is None:
-        stderr = gap_stderr(**_question(args)) if args and args[0] == "treat" else ""
+        command = args[0] if args else ""
+        if command in ("treat", "studies", "workup"):
+            concerns = "workup" if command == "workup" else "treatment"
+            stderr = gap_stderr(concerns, **_question(args))
+        else:
+            stderr = ""
     if not empty:
         assert result.stderr == stderr
     return data
@@ -270,26 +275,33 @@ def study_name(study: dict) -> str:
 
 
 def yaml_gaps(
-    context: str | None = None, subtype: str | None = None, line: str | None = None
+    context: str | None = None,
+    subtype: str | None = None,
+    line: str | None = None,
+    concerns: str = "treatment",
 ) -> list[str]:
-    """The gaps therapies.yaml says concern a treat question, in file order: those of its
-    context, its subtype (when none is asked, those of the context's own subtypes) or its
-    ladder line."""
+    """The gaps therapies.yaml says concern a question, in file order: those of its context,
+    its subtype (when none is asked, those of the context's own subtypes) or its ladder line,
+    among the gaps of its answer (`concerns`: treatment, or workup)."""
     subtypes = {subtype} if subtype else set()
     if context and not subtype:
         subtypes |= set(yaml_context(context).get("subtypes", []))
     return [
         " ".join(gap["text"].split())
         for gap in THERAPIES_YAML.get("gaps", [])
-        if context in gap.get("contexts", [])
-        or subtypes & set(gap.get("subtypes", []))
-        or line in gap.get("lines", [])
+        if gap.get("concerns", "treatment") == concerns
+        and (
+            context in gap.get("contexts", [])
+            or subtypes & set(gap.get("subtypes", []))
+            or line in gap.get("lines", [])
+        )
     ]
 
 
-def gap_stderr(**question: str) -> str:
-    """What treat writes on stderr beside an answer on stdout that is data (not a table)."""
-    return "".join(f"calcref: gap: {text}\n" for text in yaml_gaps(**question))
+def gap_stderr(concerns: str = "treatment", **question: str) -> str:
+    """What treat, studies or workup write on stderr beside an answer on stdout that is data
+    (not a table)."""
+    return "".join(f"calcref: gap: {text}\n" for text in yaml_gaps(**question, concerns=concerns))
 
 
 ALL_THERAPY_IDS = [t["id"] for t in THERAPIES_YAML["therapies"]]

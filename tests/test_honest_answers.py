@@ -130,6 +130,28 @@ def test_markdown_keeps_the_gap_above_its_table_and_csv_says_it_on_stderr():
     assert "|" not in empty.stdout
 
 
+def test_a_gap_about_the_workup_is_said_beside_the_workup_not_the_treatments():
+    # jaad2011-diagnostic-pathway's algorithm and jimenezgallo2015's tables (further tests,
+    # criteria for diagnosing calciphylaxis) were not retrieved: that concerns the workup.
+    workup = ok("workup", "--subtype", "calciphylaxis", env=WIDE)
+    assert workup.stdout.startswith("⚠ Gap: The diagnostic algorithm of J Am Acad Dermatol 2011")
+    as_json = ok("workup", "--subtype", "calciphylaxis", "--json")
+    assert as_json.stderr.startswith("calcref: gap: The diagnostic algorithm")
+    treat = ok("treat", "--subtype", "calciphylaxis", env=WIDE)
+    assert "diagnostic algorithm" not in treat.stdout
+    assert "The chapter says one thing about treating calciphylaxis" in treat.stdout
+
+
+def test_studies_say_a_thin_answer_is_thin():
+    # Reiter 2011, as the chapter summarises it: one boy with morphea profunda.
+    result = ok("studies", "--context", "morphea", env=WIDE)
+    assert result.stdout.startswith("⚠ Gap: For morphea the sources give one patient")
+    assert "Reiter 2011 [morphea]: n=1" in result.stdout
+    as_json = ok("studies", "--context", "morphea", "--json")
+    assert [s["id"] for s in json.loads(as_json.stdout)] == ["reiter2011-ceftriaxone"]
+    assert as_json.stderr.startswith("calcref: gap: For morphea the sources give one patient")
+
+
 def test_metastatic_says_to_treat_the_underlying_cause():
     result = ok("treat", "--subtype", "metastatic", env=WIDE)
     assert "identify and treat the underlying cause" in result.stdout

@@ -392,9 +392,11 @@ def workup(
     title = "Workup" + "".join(f" · {x}" for x in (subtype_id, context_id) if x)
     filters = _describe_filters(subtype=subtype_id, context=context_id)
     names = {r.id: r.name for section in (kb.subtypes, kb.contexts) for r in section}
-    options = {"title": title, "details": details, "names": names}
+    gaps = records.gaps(kb, query.gaps(kb, context_id, subtype_id, concerns="workup"))
+    options = {"title": title, "details": details, "names": names, "gaps": gaps}
     answer = Answer("workup", rows, table_options=options)
-    _emit(settings, fmt, answer, f"no investigations recorded for {filters}")
+    _say_gaps(fmt, gaps)
+    _emit(settings, fmt, answer, f"no investigations recorded for {filters}", bool(gaps))
 
 
 @app.command(short_help="The treatment ladder: line, evidence letter, regimens and studies.")
@@ -454,12 +456,19 @@ def treat(
         context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
     empty = "" if rows else f"no therapies recorded for {filters}{_hint(kb, context_id)}"
-    if fmt in ("json", "csv") and gaps:  # a table and Markdown say the gaps above the rows;
-        from calcref.render.columns import with_origin  # here stdout is data: stderr, and a
-
-        for gap in gaps:  # clinic's gap says it is local
-            sys.stderr.write(f"calcref: gap: {visible(with_origin(gap['text'], gap))}\n")
+    _say_gaps(fmt, gaps)
     _emit(settings, fmt, answer, empty, draw_empty=bool(gaps))
+
+
+def _say_gaps(fmt: str, gaps: list[dict[str, Any]]) -> None:
+    """A table and Markdown say an answer's gaps above its rows; JSON and CSV are data on
+    stdout, so the gaps go to stderr, one line each (a clinic's gap says it is local)."""
+    if fmt not in ("json", "csv") or not gaps:
+        return
+    from calcref.render.columns import with_origin
+
+    for gap in gaps:
+        sys.stderr.write(f"calcref: gap: {visible(with_origin(gap['text'], gap))}\n")
 
 
 def _hint(kb: KnowledgeBase, context_id: str | None) -> str:
@@ -509,7 +518,10 @@ def studies(
     filters = _describe_filters(
         therapy=therapy_id, context=context_id, subtype=subtype_id, kind=kind_name
     )
-    _emit(settings, fmt, Answer("studies", rows), f"no studies recorded for {filters}")
+    gaps = records.gaps(kb, query.gaps(kb, context_id, subtype_id))
+    answer = Answer("studies", rows, table_options={"gaps": gaps})
+    _say_gaps(fmt, gaps)
+    _emit(settings, fmt, answer, f"no studies recorded for {filters}", bool(gaps))
 
 
 @app.command(short_help="References in AMA, Vancouver, BibTeX, RIS or CSL-JSON, with links.")

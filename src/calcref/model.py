@@ -29,6 +29,7 @@ LINES = ("first", "second", "third")
 LINE_ORDER: dict[str | None, int] = {"first": 0, "second": 1, "third": 2, None: 3}
 EVIDENCE_LETTERS: tuple[str, ...] = ("A", "B", "C", "D", "E")
 BASES = ("chapter", "literature", "curated")
+CONCERNS = ("treatment", "workup")  # which answers a gap is said beside
 SOURCE_KINDS: tuple[str, ...] = (
     "randomised double-blind trial",
     "randomised trial",
@@ -675,6 +676,11 @@ class Gap(Entry):
     lines = strings("Ladder lines the gap concerns.", enum=LINES)
     contexts = strings("Contexts the gap concerns.", ref="context")
     subtypes = strings("Subtypes the gap concerns.", ref="subtype")
+    concerns = choice(
+        "The answer it is said beside: workup for the investigations, treatment (or leave it "
+        "out) for treat and studies.",
+        CONCERNS,
+    )
     basis = choice(
         "chapter when the chapter says it; literature when a source beyond it does; curated "
         "when calcref's curators found it by reading the sources (say how in a note).",

@@ -329,18 +329,23 @@ def gaps(
     context: str | None = None,
     subtype: str | None = None,
     line: str | None = None,
+    concerns: str = "treatment",
 ) -> list[Gap]:
-    """What the sources leave out that concerns this question, to be said beside the answer.
-    A context's gaps include those of the subtypes it belongs to when no subtype is asked."""
+    """What the sources leave out that concerns this question, to be said beside the answer:
+    `concerns` is "treatment" (treat, studies) or "workup". A context's gaps include those of
+    the subtypes it belongs to when no subtype is asked."""
     subtypes = {subtype} if subtype else set()
     if context is not None and subtype is None:
         subtypes |= set(kb.context_by_id[context].subtypes)
     return [
         gap
         for gap in kb.gaps
-        if (context is not None and context in gap.contexts)
-        or subtypes & set(gap.subtypes)
-        or (line is not None and line in gap.lines)
+        if (gap.concerns or "treatment") == concerns
+        and (
+            (context is not None and context in gap.contexts)
+            or subtypes & set(gap.subtypes)
+            or (line is not None and line in gap.lines)
+        )
     ]
 
 

@@ -248,6 +248,12 @@ def _evidence_legend(levels: list[Record], records: list[Record]) -> str:
     return f"the chapter's lines and letters ({' · '.join(items)})" if items else ""
 
 
+def say_gaps(out: Console, gaps: tuple[Record, ...]) -> None:
+    """Each gap the answer meets, in one line above it (with its overlay, if local)."""
+    for gap in gaps:
+        out.print(lines([t(f"⚠ Gap: {gap['text']}", "bold yellow"), *overlay_mark(gap)]))
+
+
 def draw_treat(
     out: Console,
     records: list[Record],
@@ -263,8 +269,7 @@ def draw_treat(
     """The chapter's ladder, then the therapies beyond the chapter: one row each, with its
     strongest study for the patients `asked` in a phrase (`details`: every regimen and study
     in full)."""
-    for gap in gaps:
-        out.print(lines([t(f"⚠ Gap: {gap['text']}", "bold yellow"), *overlay_mark(gap)]))
+    say_gaps(out, gaps)
     if not records:
         draw_principles(out, principles, labels)
         return
@@ -481,8 +486,11 @@ def _harms(record: Record, labels: Labels | None) -> list[Text]:
     return [Text.assemble(t("Harm: ", "bold red"), _statement(h, labels)) for h in record["harms"]]
 
 
-def draw_studies(out: Console, records: list[Record]) -> None:
+def draw_studies(out: Console, records: list[Record], gaps: tuple[Record, ...] = ()) -> None:
     """One row per study: the kind of source, then what was tried on whom and what happened."""
+    say_gaps(out, gaps)
+    if not records:
+        return
     out.print(t("Studies (strongest kind of source first)", "bold"))
     rows = []
     for record in records:
@@ -654,9 +662,13 @@ def draw_workup(
     title: str = "Workup",
     details: bool = False,
     names: dict[str, str] | None = None,
+    gaps: tuple[Record, ...] = (),
 ) -> None:
     """Tiered: the tests for every patient first, then the tests for each suspected subtype
     or context, one line each (`details`: the full table, with every reason)."""
+    say_gaps(out, gaps)
+    if not records:
+        return
     if details:
         _workup_table(out, records, title)
         return
