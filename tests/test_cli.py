@@ -1620,7 +1620,9 @@ def test_subtypes_fit_one_screen_with_every_figure_attributed():
     text = " ".join(out.split())
     # One record for the figure both primary sources give, each source's wording kept: the
     # JOPA article prints "25%", not "approximately".
-    assert "ssc: approximately 25% (chapter); 25% (JOPA) [Chapter, Cloutier (JOPA), Walsh" in text
+    assert (
+        "ssc: approximately 25% (chapter) and 25% (JOPA) [Chapter, Cloutier (JOPA), Walsh" in text
+    )
     # Each figure with the group it counts when that is narrower than the context.
     assert "ssc (limited systemic sclerosis): about 25% [Tajalli 2019]" in text
     assert "dm (adults): up to 20% [Davuluri 2022]" in text
@@ -1650,7 +1652,7 @@ def test_subtypes_card_json_and_case():
     chapter = [f for f in dystrophic["frequencies"] if any(map(from_chapter, f["statements"]))]
     literature = [f for f in dystrophic["frequencies"] if f not in chapter]
     assert [(f["context"], f["figure"]) for f in chapter] == [
-        ("ssc", "approximately 25% (chapter); 25% (JOPA)"),
+        ("ssc", "approximately 25% (chapter) and 25% (JOPA)"),
         ("jdm", "10%–40%"),
         ("sle", "rare"),
     ]
@@ -1674,7 +1676,7 @@ def test_subtypes_card_json_and_case():
     populations = {(f["context"], f["figure"]): f["population"] for f in dystrophic["frequencies"]}
     assert populations[("ssc", "about 25%")] == "limited systemic sclerosis"
     assert populations[("dm", "up to 20%")] == "adults"
-    assert populations[("ssc", "approximately 25% (chapter); 25% (JOPA)")] is None
+    assert populations[("ssc", "approximately 25% (chapter) and 25% (JOPA)")] is None
     for frequency in literature:
         assert all(frequency["figure"] in s["text"] for s in frequency["statements"])
         assert all(s["notes"] for s in frequency["statements"])  # a note says how they differ

@@ -1294,7 +1294,7 @@ def test_ssc_figure_keeps_each_sources_wording(kb: KnowledgeBase) -> None:
     # One record, citing both; its figure gives each source's own wording, since the JOPA
     # article prints no "approximately".
     frequency = next(f for f in kb.subtype_by_id["dystrophic"].frequencies if f.context == "ssc")
-    assert frequency.figure == "approximately 25% (chapter); 25% (JOPA)"
+    assert frequency.figure == "approximately 25% (chapter) and 25% (JOPA)"
     assert frequency.population is None  # systemic sclerosis, the context itself
     chapter = [st for st in frequency.statements if st.sources == (CHAPTER,)]
     jopa = [st for st in frequency.statements if JOPA in st.sources]

@@ -553,7 +553,7 @@ def test_tajalli_limited_ssc_frequency_is_separate(kb):
     ssc = [f for f in dystrophic.frequencies if f.context == "ssc"]
     # the chapter's "approximately 25%" of SSc stays as it was, with chapter and JOPA
     chapter = next(f for f in ssc if any("chapter" in s.sources for s in f.statements))
-    assert chapter.figure == "approximately 25% (chapter); 25% (JOPA)"
+    assert chapter.figure == "approximately 25% (chapter) and 25% (JOPA)"
     assert all("tajalli2019" not in s.sources for s in chapter.statements)
     # "It affects about 25% of patients with limited systemic sclerosis."
     tajalli = next(f for f in ssc if any("tajalli2019" in s.sources for s in f.statements))
