@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import re
 import shutil
 import string
 from pathlib import Path
@@ -134,3 +135,34 @@ def rendered_cells(text: str, **options: bool) -> list[list[str]]:
     found = Cells()
     found.feed(html)
     return [row for row in found.rows if row]
+
+
+# TeX escapes BibTeX exports use, and the text each prints (a reader of the export sees this).
+_TEX = {
+    r"\textbraceleft{}": "{",
+    r"\textbraceright{}": "}",
+    r"\textbackslash{}": "\\",
+    r"\textasciitilde{}": "~",
+    r"\textasciicircum{}": "^",
+    **{f"\\{c}": c for c in "{}&%$#_"},
+}
+_TEX_COMMAND = re.compile("|".join(re.escape(k) for k in sorted(_TEX, key=len, reverse=True)))
+
+
+def tex_text(value: str) -> str:
+    """A BibTeX field's TeX as the text it prints, read left to right in one pass: the escapes
+    BibTeX users meet, and the outer braces that only protect capitals."""
+    if value.startswith("{") and value.endswith("}"):
+        value = value[1:-1]
+    return _TEX_COMMAND.sub(lambda m: _TEX[m.group()], value)
+
+
+def row_of(table: str, name: str) -> str:
+    """A therapy's compact row in a wide `treat` table: the line naming it and the lines
+    indented under it."""
+    lines = table.splitlines()
+    start = next(i for i, line in enumerate(lines) if name in line and line[1:2] != " ")
+    end = next(
+        (i for i in range(start + 1, len(lines)) if not lines[i].startswith("  ")), len(lines)
+    )
+    return "\n".join(lines[start:end])

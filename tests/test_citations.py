@@ -13,6 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from clirun import ok
+from helpers import tex_text
 from pack import LITERATURE_DOIS
 
 from calcref.answers.links import (
@@ -870,23 +871,7 @@ def test_a_note_with_hostile_braces_reads_back_whole(refs, text):
     assert [e.key for e in library.entries] == ["walsh1995", "balin2012"]
     note = library.entries[0].fields_dict["note"].value
     assert note == entries["walsh1995"].fields["note"]
-    assert _unescaped(note) == f"Curator's note: {text}"
-
-
-_TEX_TEXT = {
-    r"\textbraceleft{}": "{",
-    r"\textbraceright{}": "}",
-    r"\textbackslash{}": "\\",
-    r"\textasciitilde{}": "~",
-    r"\textasciicircum{}": "^",
-    **{f"\\{c}": c for c in "{}&%$#_"},
-}
-_TEX_COMMAND = re.compile("|".join(re.escape(k) for k in sorted(_TEX_TEXT, key=len, reverse=True)))
-
-
-def _unescaped(value: str) -> str:
-    """A field's TeX as the text it prints, read left to right in one pass."""
-    return _TEX_COMMAND.sub(lambda m: _TEX_TEXT[m.group()], value)
+    assert tex_text(note) == f"Curator's note: {text}"
 
 
 # --- hostile text --------------------------------------------------------------------------------

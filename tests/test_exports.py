@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from clirun import invoke, ok
-from helpers import edit
+from helpers import edit, tex_text
 
 from calcref.knowledge.stack import bundled_dir
 
@@ -88,25 +88,6 @@ def hostile_walsh(knowledge) -> Path:
     edit(therapies, WALSH_AUTHORS, f"    authors: [Walsh JS, {AND_AUTHOR}, Fairley JA]\n")
     edit(therapies, WALSH_NOTE_LINE, HOSTILE_NOTE_LINE)
     return knowledge
-
-
-_TEX = {
-    r"\textbraceleft{}": "{",
-    r"\textbraceright{}": "}",
-    r"\textbackslash{}": "\\",
-    r"\textasciitilde{}": "~",
-    r"\textasciicircum{}": "^",
-    **{f"\\{c}": c for c in "{}&%$#_"},
-}
-_TEX_COMMAND = re.compile("|".join(re.escape(k) for k in sorted(_TEX, key=len, reverse=True)))
-
-
-def tex_text(value: str) -> str:
-    """A field's TeX as the text it prints: the escapes BibTeX users meet, and the outer
-    braces that only protect capitals."""
-    if value.startswith("{") and value.endswith("}"):
-        value = value[1:-1]
-    return _TEX_COMMAND.sub(lambda m: _TEX[m.group()], value)
 
 
 def cite_bibtex(*ids: str) -> str:

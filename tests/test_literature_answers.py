@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from clirun import invoke, ok
-from helpers import edit
+from helpers import edit, row_of
 
 from calcref.model import SOURCE_RANK
 
@@ -25,16 +25,6 @@ def answer(*args: str) -> list[dict]:
 
 def by_id(records: list[dict]) -> dict[str, dict]:
     return {r["id"]: r for r in records}
-
-
-def row_of(table: str, name: str) -> str:
-    """A compact row: the line naming the therapy and the lines indented under it."""
-    lines = table.splitlines()
-    start = next(i for i, line in enumerate(lines) if name in line and line[1:2] != " ")
-    end = next(
-        (i for i in range(start + 1, len(lines)) if not lines[i].startswith("  ")), len(lines)
-    )
-    return "\n".join(lines[start:end])
 
 
 def strongest(record: dict) -> dict | None:

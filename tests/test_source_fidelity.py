@@ -12,22 +12,13 @@ import json
 
 import pytest
 from clirun import ok
+from helpers import row_of
 
 WIDE = {"COLUMNS": "400"}
 
 
 def answer(*args: str) -> list[dict]:
     return json.loads(ok(*args, "--json").stdout)
-
-
-def row_of(table: str, name: str) -> str:
-    """A therapy's row in a wide table: its line and the lines indented under it."""
-    lines = table.splitlines()
-    start = next(i for i, line in enumerate(lines) if name in line and line[1:2] != " ")
-    end = next(
-        (i for i in range(start + 1, len(lines)) if not lines[i].startswith("  ")), len(lines)
-    )
-    return "\n".join(lines[start:end])
 
 
 # --- which study a one-row answer leads with --------------------------------------------------
