@@ -51,6 +51,8 @@ def test_json_path_never_imports_rich(tmp_path: Path) -> None:
     assert {"calcref.answers.query", "calcref.render.formats"} <= modules
     assert "rich" not in top_level(modules)
     assert not RICH_RENDERERS & modules
+    # nor the flat formats' cell layout, though the answer's gap is said on stderr
+    assert "calcref.render.columns" not in modules
 
 
 @pytest.mark.slow

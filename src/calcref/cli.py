@@ -463,12 +463,15 @@ def treat(
 def _say_gaps(fmt: str, gaps: list[dict[str, Any]]) -> None:
     """A table and Markdown say an answer's gaps above its rows; JSON and CSV are data on
     stdout, so the gaps go to stderr, one line each (a clinic's gap says it is local)."""
-    if fmt not in ("json", "csv") or not gaps:
+    if fmt not in ("json", "csv"):
         return
-    from calcref.render.columns import with_origin
-
     for gap in gaps:
-        sys.stderr.write(f"calcref: gap: {visible(with_origin(gap['text'], gap))}\n")
+        text = gap["text"]
+        if gap["overlay"]:  # the layout module only for a clinic's gap: JSON never needs it
+            from calcref.render.columns import with_origin
+
+            text = with_origin(text, gap)
+        sys.stderr.write(f"calcref: gap: {visible(text)}\n")
 
 
 def _hint(kb: KnowledgeBase, context_id: str | None) -> str:
