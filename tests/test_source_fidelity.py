@@ -94,6 +94,8 @@ def test_the_treated_arm_is_shown_with_what_it_was_compared_with():
     # sinha2024: "37 were randomised to hexasodium fytate and 34 to placebo."
     table = ok("treat", "--subtype", "calciphylaxis", env=WIDE).stdout
     assert "double-blind RCT [ckd, dialysis]: n=37 vs placebo (34 randomised);" in table
+    for args in (("studies", "--subtype", "calciphylaxis"), ("show", "hexasodium-fytate")):
+        assert "n=37 vs placebo (34 randomised)" in ok(*args, env=WIDE).stdout, args
     # A cohort's effect names both groups already (tpa-calciphylaxis: 15 treated, "63
     # untreated controls"); an estimate of type "other" is printed as its value alone.
     row = row_of(table, "Tissue plasminogen activator")

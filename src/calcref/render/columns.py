@@ -91,20 +91,18 @@ def counts_text(study: Record, brief: bool = False) -> str:
     given = outcomes(study["counts"])
     labels = OUTCOME_LABELS | ({"responded": "responded"} if brief and len(given) == 1 else {})
     parts = [f"{value} {labels[key]}" for key, value in given.items()]
-    prefix = patients(study, compared=brief)
+    prefix = patients(study)
     return f"{prefix}: {', '.join(parts)}" if parts else prefix
 
 
-def patients(study: Record, compared: bool = False) -> str:
-    """'n=37', or with `compared`, for a randomised trial, 'n=37 vs placebo (34 randomised)':
-    n counts the patients given the therapy, so one arm is never read as the whole trial. (A
-    cohort's effect already names both groups: 'debrided (17) vs not debrided (46)'.)"""
+def patients(study: Record) -> str:
+    """'n=12', and for a randomised trial 'n=37 vs placebo (34 randomised)': n counts the
+    patients given the therapy, so one arm is never read as the whole trial. (A cohort's
+    effect already names both groups: 'debrided (17) vs not debrided (46)'.)"""
     if study["n"] is None:
         return NO_COUNT
     randomised = (study.get("kind") or "").startswith("randomised")
-    versus = (
-        f" vs {study['comparator']}" if compared and randomised and study.get("comparator") else ""
-    )
+    versus = f" vs {study['comparator']}" if randomised and study.get("comparator") else ""
     return f"n={study['n']}{versus}"
 
 
@@ -152,7 +150,7 @@ def study_phrase(study: Record, asked: str | None = None) -> str:
     if outcomes(study["counts"]) or not effects:
         result = counts_text(study, brief=not reporter)
     else:
-        result = f"{patients(study, compared=not reporter)}; {effect_text(effects[0])}"
+        result = f"{patients(study)}; {effect_text(effects[0])}"
     direction = f" → {study['direction']}" if study.get("direction") else ""
     if not reporter and result == NO_COUNT:
         # The one-row answer leaves out what is not there, but says what the authors
