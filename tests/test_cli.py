@@ -1975,7 +1975,7 @@ def test_show_accepts_case_and_aliases(typed, therapy_id, name):
 def test_show_therapy_without_counted_studies():
     out = ok("show", "probenecid", env=WIDE).stdout
     assert "none recorded" in out
-    assert "No study gives patient counts for these therapies." in out
+    assert "No study gives responder counts to chart for these therapies." in out
 
 
 def test_show_chart_matches_counts():
@@ -2803,7 +2803,7 @@ def test_fields_keep_the_caution_that_goes_with_a_dose():
     (study,) = json.loads(
         ok("studies", "--therapy", "colchicine", "--fields", "id,regimen", "--json").stdout
     )
-    assert list(study) == ["id", "regimen", "caution", "notes", "overlay"]
+    assert list(study) == ["id", "regimen", "caution", "notes", "harms", "overlay"]
     assert study["regimen"] == "<1.2 g/day"
     assert study["caution"]["likely"] == "<1.2 mg/day" and "lethal" in study["caution"]["text"]
     rows = rows_of_csv(
@@ -2814,6 +2814,16 @@ def test_fields_keep_the_caution_that_goes_with_a_dose():
         "studies", "--therapy", "colchicine", "--fields", "regimen", "--format", "markdown"
     ).stdout
     assert "lethal" in markdown
+
+
+def test_fields_keep_a_therapys_harms():
+    # tpa-calciphylaxis: "3 of 15 had life-threatening bleeding. Show this beside any mention
+    # of this therapy."
+    records = ok_json("treat", "--subtype", "calciphylaxis", "--fields", "id,name")
+    (tpa,) = [r for r in records if r["id"] == "tpa"]
+    assert any("Life-threatening bleeding in 3 of 15" in h["text"] for h in tpa["harms"])
+    markdown = ok("treat", "--subtype", "calciphylaxis", "--fields", "name", "--format", "markdown")
+    assert "Life-threatening bleeding in 3 of 15" in markdown.stdout
 
 
 def test_a_wrong_field_is_refused_even_when_nothing_is_found():

@@ -692,7 +692,9 @@ def expected_counts(study) -> str:
         (c.unknown, "unknown"),
     )
     parts = [f"{value} {label}" for value, label in given if value is not None]
-    prefix = f"n={study.n}" if study.n is not None else "no patient count given"
+    prefix = f"n={study.n}" if study.n is not None else "number treated not given"
+    if study.n is not None and (study.kind or "").startswith("randomised") and study.comparator:
+        prefix += f" vs {study.comparator}"  # a trial's arm, never read as the whole trial
     return f"{prefix}: {', '.join(parts)}" if parts else prefix
 
 
@@ -783,7 +785,8 @@ def test_every_study_number_matches_the_knowledge() -> None:
             assert _md(regimen.text) in md_row
             assert " ".join(regimen.text.split()) in " ".join(regimens_column.split())
         shown_counts = re.findall(
-            r"((?:n=\d+|no patient count given)(?:: [^;\[]*?)?)(?= \[|; |$)", row["studies"]
+            r"((?:n=\d+(?: vs [^;:]*?\))?|number treated not given)(?:: [^;\[]*?)?)(?= \[|; |$)",
+            row["studies"],
         )
         assert Counter(shown_counts) == Counter(expected_counts(s) for s in studies), therapy.id
         for study in studies:

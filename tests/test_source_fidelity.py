@@ -218,3 +218,18 @@ def test_the_whole_ladder_leads_each_row_with_a_study_of_the_subtypes_it_grades(
     asked = {r["id"]: r for r in answer("treat", "--subtype", "calciphylaxis")}
     assert asked["bisphosphonates"]["strongest"] == "udomkarnjananun-calciphylaxis-bisphosphonates"
     assert asked["bisphosphonates"]["place"] == "beyond the chapter"
+
+
+def test_a_treatment_answer_leads_with_treatment_not_prevention():
+    # floege2015 is about preventing new calciphylaxis (relative hazard 0.31);
+    # udomkarnjananun-calciphylaxis about treating it (mortality RR 1.04, not significant):
+    # "different questions. Never merge them". For a dialysis patient with calciphylaxis the
+    # row answers the treatment question; the prevention study stays in the record.
+    records = {r["id"]: r for r in answer("treat", "--context", "dialysis")}
+    cinacalcet = records["cinacalcet"]
+    (lead,) = [s for s in cinacalcet["studies"] if s["id"] == cinacalcet["strongest"]]
+    assert lead["aim"] != "prevention" and lead["ref"] == "udomkarnjananun-calciphylaxis"
+    assert "floege2015" in {s["ref"] for s in cinacalcet["studies"]}
+    row = row_of(ok("treat", "--context", "dialysis", env=WIDE).stdout, "Cinacalcet")
+    assert "risk ratio 1.04 (95% CI 0.75–1.42) → no significant effect" in row
+    assert "(prevention)" not in row

@@ -212,10 +212,11 @@ def _chosen_format(
     return settings.format if settings.format in allowed else "table"
 
 
-# Keys that go with whatever a record's other keys say: its caution and curator's notes, and
-# whether an overlay (local knowledge) gave it. --fields keeps them, so a dose never loses
-# the caution beside it ("<1.2 g/day": the chapter's unit is almost certainly mg).
-TRAVELLING = ("caution", "notes", "overlay")
+# Keys that go with whatever a record's other keys say: its caution, curator's notes and
+# harms, and whether an overlay (local knowledge) gave it. --fields keeps them, so a dose
+# never loses the caution beside it ("<1.2 g/day": the chapter's unit is almost certainly mg)
+# nor a therapy its harms (tPA: life-threatening bleeding in 3 of 15).
+TRAVELLING = ("caution", "notes", "harms", "overlay")
 
 
 def _select(rows: Any, fields: list[str], command: str) -> Any:

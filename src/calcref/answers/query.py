@@ -276,11 +276,15 @@ def treat(
 def _headline_studies(
     kb: KnowledgeBase, therapy: Therapy, seen_from: ContextFilter | SubtypeView | None
 ) -> tuple[Study, ...]:
-    """The studies a row may lead with. Asked about no one in particular, a row speaks for the
-    therapy's own subtypes (for a chapter therapy, those its letter grades), so a calciphylaxis
+    """The studies a row may lead with. A treatment answer leads with a study of treatment: a
+    study of prevention (cinacalcet against new calciphylaxis, floege2015) leads only where
+    there is none, never over one of treating the disease (cinacalcet's null mortality result,
+    udomkarnjananun). Asked about no one in particular, a row speaks for the therapy's own
+    subtypes (for a chapter therapy, those its letter grades), so a calciphylaxis
     meta-analysis does not headline bisphosphonates' row on the dystrophic ladder; studies of
     other subtypes lead only where there are no others."""
     studies = kb.studies_of(therapy.id)
+    studies = tuple(s for s in studies if s.aim != "prevention") or studies
     if seen_from is not None or not therapy.subtypes:
         return studies
     own = tuple(s for s in studies if not set(therapy.subtypes).isdisjoint(s.subtypes))

@@ -81,7 +81,7 @@ def outcomes(counts: Record) -> dict[str, int]:
     return {key: value for key, value in found.items() if value is not None}
 
 
-NO_COUNT = "no patient count given"
+NO_COUNT = "number treated not given"  # n counts the patients given the therapy
 
 
 def counts_text(study: Record, brief: bool = False) -> str:
@@ -335,6 +335,6 @@ def _shaped_text(record: Record) -> str:
     if set(record) == {"context", "sources"}:
         return sourced(record["context"], record["sources"])
     if set(record) <= set(Counts.FIELDS):
-        return counts_text({"counts": record, "n": None}).removeprefix("no patient count given: ")
+        return counts_text({"counts": record, "n": None}).removeprefix(f"{NO_COUNT}: ")
     given = {k: v for k, v in record.items() if v not in (None, [], "") and k not in UNSHOWN}
     return ", ".join(f"{k}: {flat(v)}" for k, v in given.items())

@@ -545,7 +545,7 @@ def draw_charts(out: Console, records: list[Record], plain: bool) -> None:
             for line in chart_lines:
                 out.print(Padding(t(line), (0, 0, 0, 2)))
     if not drawn:
-        out.print(t("No study gives patient counts for these therapies.", "dim"))
+        out.print(t("No study gives responder counts to chart for these therapies.", "dim"))
 
 
 def _frequency(frequency: Record, labels: Labels | None) -> Text:
