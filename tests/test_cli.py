@@ -1126,7 +1126,7 @@ def test_treat_line_first_includes_minocycline_as_the_jopa_article_places_it():
     # the mark says `show` adds more (notes, views, harms); the JOPA article's line is beside
     assert "2nd E Minocycline ⚑ · Cloutier (JOPA): first line" in table
     details = ok("treat", "--line", "first", "--details", env=WIDE).stdout
-    assert "Cloutier (JOPA) (no evidence letter): Often used first line" in details
+    assert "Cloutier (JOPA), for ssc (no evidence letter): Often used first line" in details
 
 
 def test_treat_min_evidence_d_keeps_only_graded_a_to_d():
@@ -1914,7 +1914,8 @@ def test_show_minocycline_both_positions():
     # each position by its source's label: the chapter, the JOPA article (Cloutier)
     assert "Chapter: second line, evidence E" in out
     assert (
-        "Cloutier (JOPA) (no evidence letter): Often used first line for painful, ulcerating" in out
+        "Cloutier (JOPA), for ssc (no evidence letter): Often used first line for painful, ulcerating"
+        in out
     )
     assert "Population: Patients with limited cutaneous systemic sclerosis" in out
     assert "Robertson 2003" in out and "n=9" in out

@@ -215,7 +215,7 @@ def test_crest_first_line_includes_minocycline_as_the_jopa_article_places_it():
     table = ok("treat", "--context", "crest", "--line", "first", env=WIDE).stdout
     assert "Cloutier (JOPA): first line" in table
     details = ok("treat", "--context", "crest", "--line", "first", "-d", env=WIDE).stdout
-    assert "Cloutier (JOPA) (no evidence letter)" in details
+    assert "Cloutier (JOPA), for ssc (no evidence letter)" in details
 
 
 def test_the_legend_says_the_letters_are_the_chapter_s():

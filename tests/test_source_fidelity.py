@@ -233,3 +233,17 @@ def test_a_treatment_answer_leads_with_treatment_not_prevention():
     row = row_of(ok("treat", "--context", "dialysis", env=WIDE).stdout, "Cinacalcet")
     assert "risk ratio 1.04 (95% CI 0.75–1.42) → no significant effect" in row
     assert "(prevention)" not in row
+
+
+def test_a_sources_first_line_is_for_the_patients_it_names():
+    # JOPA: "Minocycline is often used as a first-line treatment for patients with painful,
+    # ulcerating dermal calcinosis", in an article on scleroderma and CREST.
+    jdm = ok("treat", "--context", "jdm", env=WIDE).stdout
+    assert "Minocycline ⚑ · Cloutier (JOPA): first line in ssc" in jdm
+    first_in_jdm = {r["id"] for r in answer("treat", "--context", "jdm", "--line", "first")}
+    assert "minocycline" not in first_in_jdm
+    first_in_crest = {r["id"] for r in answer("treat", "--context", "crest", "--line", "first")}
+    assert "minocycline" in first_in_crest
+    assert "minocycline" in {r["id"] for r in answer("treat", "--line", "first")}
+    card = ok("show", "minocycline", env=WIDE).stdout
+    assert "Cloutier (JOPA), for ssc (no evidence letter): Often used first line" in card

@@ -562,6 +562,11 @@ class Position(Record):
         "The source's own grade in its own scale, attributed, e.g. Oxford level IB; never "
         "mapped onto the chapter's letters."
     )
+    contexts = strings(
+        "The patients the source's place is for, when it names them (the JOPA article's "
+        "first line is for scleroderma and CREST: ssc).",
+        ref="context",
+    )
     caution = caution()
 
 

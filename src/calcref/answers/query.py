@@ -19,6 +19,7 @@ from calcref.model import (
     Gap,
     Investigation,
     KnowledgeBase,
+    Position,
     Reference,
     Study,
     Subtype,
@@ -255,7 +256,9 @@ def treat(
                 continue
         if subtype is not None and subtype not in therapy_subtypes(kb, therapy):
             continue
-        if line is not None and line not in {p.line for p in therapy.positions}:
+        if line is not None and line not in {
+            p.line for p in therapy.positions if _place_is_for(kb, p, context)
+        }:
             continue
         if min_evidence is not None and not _at_least(therapy.evidence, min_evidence):
             continue
@@ -289,6 +292,15 @@ def _headline_studies(
         return studies
     own = tuple(s for s in studies if not set(therapy.subtypes).isdisjoint(s.subtypes))
     return own or studies
+
+
+def _place_is_for(kb: KnowledgeBase, position: Position, context: str | None) -> bool:
+    """Whether a source's line is for the patients asked about: always, unless the source
+    names its patients and the context asked is neither one of them nor inside one (the JOPA
+    article's first line for minocycline is for ssc, not for a child with jdm)."""
+    if context is None or not position.contexts:
+        return True
+    return not {context, *ancestors(kb, context)}.isdisjoint(position.contexts)
 
 
 def _chapter_speaks_for(

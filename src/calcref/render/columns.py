@@ -202,8 +202,11 @@ def legend_entry(level: Record) -> str:
 
 def position_text(position: Record) -> str:
     """'chapter: second line, evidence E, listed as ...' for the graded place; another
-    source's view as 'jopa (no evidence letter): Often used first line ...'."""
+    source's view as 'jopa, for ssc (no evidence letter): Often used first line ...', with
+    the patients its place is for when it names them."""
     source = position.get("label") or position["source"]
+    if position.get("contexts"):  # the patients the source's place is for
+        source += f", for {', '.join(position['contexts'])}"
     if position["evidence"]:
         place = f"{source}: {position['line']} line, evidence {position['evidence']}"
         listed = position["listed_as"]

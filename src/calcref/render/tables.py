@@ -370,7 +370,8 @@ def _compact_name(record: Record, inline: bool = False) -> Text:
         name.append_text(t(graded, "italic"))
     for p in record["positions"]:
         if p["evidence"] is None and p["line"] and p["line"] != record["line"]:
-            name.append_text(t(f" · {p['label']}: {p['line']} line", "italic"))
+            whose = f" in {', '.join(p['contexts'])}" if p["contexts"] else ""
+            name.append_text(t(f" · {p['label']}: {p['line']} line{whose}", "italic"))
     if inline:
         return Text.assemble(
             name, *(Text.assemble(" [", mark, "]") for mark in overlay_mark(record))
