@@ -1914,7 +1914,8 @@ def test_show_minocycline_both_positions():
     # each position by its source's label: the chapter, the JOPA article (Cloutier)
     assert "Chapter: second line, evidence E" in out
     assert (
-        "Cloutier (JOPA), for ssc (no evidence letter): Often used first line for painful, ulcerating"
+        "Cloutier (JOPA), for ssc (no evidence letter): Often used first line for painful, "
+        "ulcerating"
         in out
     )
     assert "Population: Patients with limited cutaneous systemic sclerosis" in out
