@@ -63,6 +63,9 @@ OUTSIDE_VARS = (
     "TTY_INTERACTIVE",
     "COLUMNS",
     "LINES",
+    # Python's own: a user's stdout is buffered unless they ask otherwise (the tests of a
+    # write cut short set it where they mean to)
+    "PYTHONUNBUFFERED",
 )
 
 

@@ -1915,8 +1915,7 @@ def test_show_minocycline_both_positions():
     assert "Chapter: second line, evidence E" in out
     assert (
         "Cloutier (JOPA), for ssc (no evidence letter): Often used first line for painful, "
-        "ulcerating"
-        in out
+        "ulcerating" in out
     )
     assert "Population: Patients with limited cutaneous systemic sclerosis" in out
     assert "Robertson 2003" in out and "n=9" in out
@@ -2805,7 +2804,16 @@ def test_fields_keep_the_caution_that_goes_with_a_dose():
     (study,) = json.loads(
         ok("studies", "--therapy", "colchicine", "--fields", "id,regimen", "--json").stdout
     )
-    assert list(study) == ["id", "regimen", "caution", "notes", "harms", "overlay"]
+    assert list(study) == [
+        "id",
+        "regimen",
+        "caution",
+        "notes",
+        "harms",
+        "layer",
+        "source_file",
+        "overlay",
+    ]
     assert study["regimen"] == "<1.2 g/day"
     assert study["caution"]["likely"] == "<1.2 mg/day" and "lethal" in study["caution"]["text"]
     rows = rows_of_csv(
@@ -2832,6 +2840,9 @@ def test_a_wrong_field_is_refused_even_when_nothing_is_found():
     result = invoke("treat", "--subtype", "metastatic", "--fields", "bogus")
     assert result.exit_code == 2 and result.stdout == ""
     assert "unknown field 'bogus'; available fields: place, line, evidence" in result.stderr
+    for fmt in ("csv", "markdown", "json"):
+        nothing = invoke("search", "zzzqqq", "--format", fmt, "--fields", "bogus")
+        assert nothing.exit_code == 2 and "unknown field 'bogus'" in nothing.stderr, fmt
     found = ok("treat", "--subtype", "metastatic", "--fields", "id,name", "--json")
     assert json.loads(found.stdout) == []
 

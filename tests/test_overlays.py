@@ -980,10 +980,15 @@ def test_a_users_base_folder_named_bundled_is_never_reported_as_the_bundled_know
     assert base.split() == ["base", str(DATA), "(calcref's", "bundled", "knowledge)"]
 
 
-def test_the_bundled_directory_given_by_its_path_is_the_bundled_knowledge(stack):
+@pytest.mark.parametrize("spelled", ["absolute", "relative"])
+def test_the_bundled_directory_given_by_its_path_is_the_bundled_knowledge(
+    stack, monkeypatch, spelled
+):
     """Told by the directory: CALCREF_DATA naming calcref's own data directory is the
-    bundled knowledge, whatever it is called."""
-    stack(DATA)
+    bundled knowledge, however it is spelled (from its parent, `data`)."""
+    if spelled == "relative":
+        monkeypatch.chdir(DATA.parent)
+    stack(DATA if spelled == "absolute" else DATA.name)
     assert origin(ok_json("show", "minocycline")) == BUNDLED_THERAPIES
     assert [x["bundled"] for x in ok_json("info")["layers"]] == [True]
 
@@ -1333,6 +1338,13 @@ def test_fields_keep_the_mark_of_local_knowledge(stack, full_overlay):
     records = ok_json("treat", "--fields", "id")
     assert all(list(r)[:1] == ["id"] and "overlay" in r for r in records)
     assert [r["id"] for r in records if r["overlay"]] == [THERAPY_ID]
+    # CSV and Markdown name the overlay file, as without --fields
+    rows = {r["id"]: r for r in csv_rows(ok("treat", "--fields", "id", "--format", "csv").stdout)}
+    assert rows[THERAPY_ID]["overlay"] == str(full_overlay / "therapies.yaml")
+    assert {r["overlay"] for i, r in rows.items() if i != THERAPY_ID} == {""}
+    markdown = ok("treat", "--fields", "id", "--format", "markdown").stdout
+    (line,) = [x for x in markdown.splitlines() if THERAPY_ID in x]
+    assert "therapies.yaml" in line
 
 
 # =============================================================================================
@@ -1467,6 +1479,8 @@ def test_compact_answers_mark_overlay_gaps_principles_and_unstudied_names(
         in result.stderr
     )
     assert result.stderr.count(MARK) == 1
+    markdown = ok("treat", "--context", "ssc", "--format", "markdown").stdout
+    assert f"> ⚠ Gap: A fictional gap in ssc, for tests only. \\[{MARK}: {therapies}\\]" in markdown
     card = ok("subtypes", "dystrophic", env=WIDE).stdout.splitlines()
     at = card.index(f"  {CONTEXT_ID}: Overlay test context")
     assert card[at + 1] == f"  {MARK}: {subtypes}"

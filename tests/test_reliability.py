@@ -510,24 +510,31 @@ def _calcref(*args: str) -> list[str]:
 
 
 EITHER, UNDELIVERED = {"0", "1"}, {"1"}
+BUFFERED, UNBUFFERED = {}, {"PYTHONUNBUFFERED": "1"}
 PIPES = [
-    ("treat --json", "head -c 10", EITHER),
-    ("treat", "head -n 1", EITHER),
+    ("treat --json", "head -c 10", EITHER, BUFFERED),
+    ("treat", "head -n 1", EITHER, BUFFERED),
     # More than a pipe buffer (64 KiB): the reader leaves mid-answer, so it was not delivered
-    # whole. The kernel reports the first write as short; CPython's buffered stdout took that
-    # as done and calcref ended 0 until it wrote to the descriptor itself.
-    ("treat --details --chart", "head -n 1", UNDELIVERED),
-    ("search a --all --json", "head -c 10", UNDELIVERED),
-    ("treat --json", "true", EITHER),  # the reader may be gone before calcref writes anything
-    ("treat", "true", EITHER),
+    # whole. The kernel reports the first write as short; Python's unbuffered stdout (`-u`,
+    # PYTHONUNBUFFERED=1, as container images often set) took that as done and calcref ended
+    # 0 until it wrote to the descriptor itself.
+    ("treat --details --chart", "head -n 1", UNDELIVERED, BUFFERED),
+    ("treat --details --chart", "head -n 1", UNDELIVERED, UNBUFFERED),
+    ("search a --all --json", "head -c 10", UNDELIVERED, BUFFERED),
+    ("search a --all --json", "head -c 10", UNDELIVERED, UNBUFFERED),
+    ("treat --json", "true", EITHER, BUFFERED),  # the reader may be gone before any write
+    ("treat", "true", EITHER, BUFFERED),
+    ("--version", "true", EITHER, BUFFERED),  # answered before the CLI is imported
 ]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("command", "reader", "statuses"), PIPES, ids=[f"{c} | {r}" for c, r, _ in PIPES]
+    ("command", "reader", "statuses", "env"),
+    PIPES,
+    ids=[f"{c} | {r}{' (unbuffered)' if e else ''}" for c, r, _, e in PIPES],
 )
-def test_closed_pipe_ends_quietly(command, reader, statuses, tmp_path) -> None:
+def test_closed_pipe_ends_quietly(command, reader, statuses, env, tmp_path) -> None:
     calcref = shlex.join(_calcref(*command.split()))
     err_path = tmp_path / "calcref.err"
     script = (
@@ -535,7 +542,7 @@ def test_closed_pipe_ends_quietly(command, reader, statuses, tmp_path) -> None:
         "echo ${PIPESTATUS[0]}"
     )
     result = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, timeout=60, env=process_env()
+        ["bash", "-c", script], capture_output=True, text=True, timeout=60, env=process_env(**env)
     )
     stderr = err_path.read_text(encoding="utf-8", errors="replace")
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr

@@ -408,6 +408,7 @@ def render(node: tuple, col: int, lines: list[str], gaps: st.DataObject) -> None
             render(child, col + step, lines, gaps)
 
 
+@pytest.mark.slow  # fuzz: the slow tier, as the other fuzz and mutation tests
 @fuzz(300)
 @given(
     st.tuples(
@@ -465,6 +466,7 @@ def mutate(lines: list[str], kind: str, at: int) -> None:
 SUBTYPES = next(p for p in BUNDLED if p.name == "subtypes.yaml").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 @fuzz(150)
 @given(st.lists(st.tuples(st.sampled_from(MUTATIONS), st.floats(0, 1)), min_size=1, max_size=3))
 def test_mutated_knowledge_reads_as_pyyaml_reads_it(mutations: list[tuple[str, float]]) -> None:

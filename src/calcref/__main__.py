@@ -42,11 +42,12 @@ def _version_answered() -> bool:
         text = f"calcref {__version__}\n" + knowledge_versions(Settings.here().kb().layers)
     except CalcrefError:
         return False
+    from calcref.stdout import deliver
+
     try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except OSError:  # a full disk or a closed pipe: the CLI tries again and reports it
-        return False
+        deliver(text)
+    except OSError:  # a full disk or a closed pipe: nothing buffered; the CLI tries again
+        return False  # and reports it under the usual contract
     return True
 
 

@@ -30,6 +30,7 @@ from calcref.model import EVIDENCE_LETTERS, KnowledgeBase
 from calcref.render.formats import FORMATS, Answer, knowledge_versions, to_json, write
 from calcref.render.textsafe import visible
 from calcref.settings import Settings
+from calcref.stdout import deliver
 from calcref.version import __version__
 
 DISCLAIMER = (
@@ -213,10 +214,11 @@ def _chosen_format(
 
 
 # Keys that go with whatever a record's other keys say: its caution, curator's notes and
-# harms, and whether an overlay (local knowledge) gave it. --fields keeps them, so a dose
+# harms, and where it came from (an overlay, local knowledge, names its file in every
+# format). --fields keeps them, so a dose
 # never loses the caution beside it ("<1.2 g/day": the chapter's unit is almost certainly mg)
 # nor a therapy its harms (tPA: life-threatening bleeding in 3 of 15).
-TRAVELLING = ("caution", "notes", "harms", "overlay")
+TRAVELLING = ("caution", "notes", "harms", "layer", "source_file", "overlay")
 
 
 def _select(rows: Any, fields: list[str], command: str) -> Any:
@@ -263,18 +265,18 @@ def _emit(
     """Write the answer in the chosen format; an empty result is a message on stderr, not an
     error (JSON still prints its empty list; a table or Markdown still says what it has to
     say, such as the gaps that explain why it is empty, when `draw_empty`)."""
+    if settings.fields:  # a wrong key is refused whether or not anything was found
+        answer = answer._replace(rows=_select(answer.rows, settings.fields, answer.kind))
     if not answer.rows:
         if empty:
             sys.stderr.write(f"calcref: {empty}\n")
         if fmt != "json" and not (fmt in ("table", "markdown") and draw_empty):
             return
-    if settings.fields:
-        answer = answer._replace(rows=_select(answer.rows, settings.fields, answer.kind))
     text = write(fmt, answer, settings.screen)
     if fmt == "table" and settings.pager and text.count("\n") >= settings.height > 0:
         _page(text, settings.pager)
     else:
-        _deliver(text)
+        deliver(text)
 
 
 def _page(text: str, pager: str) -> None:
@@ -286,30 +288,12 @@ def _page(text: str, pager: str) -> None:
     try:
         process = subprocess.Popen(shlex.split(pager), stdin=subprocess.PIPE)
     except (OSError, ValueError):
-        _deliver(text)
+        deliver(text)
         return
     try:
         process.communicate(text.encode("utf-8", "backslashreplace"))
     except (BrokenPipeError, KeyboardInterrupt):  # the reader quit the pager early
         process.wait()
-
-
-def _deliver(text: str) -> None:
-    """Write all of `text` to stdout, or raise (BrokenPipeError when the reader has gone).
-
-    Written to the descriptor directly: when a pipe's reader closes in the middle of a large
-    write, the kernel reports a short write, and CPython's buffered stdout takes it as done and
-    drops the rest without an error, so `calcref treat --details | head -n 3` ended 0 as if
-    the answer had been delivered whole."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # not a file: a test's capture, a StringIO
-        sys.stdout.write(text)
-        return
-    sys.stdout.flush()
-    data = memoryview(text.encode(sys.stdout.encoding or "utf-8", "backslashreplace"))
-    while data:
-        data = data[os.write(fd, data) :]
 
 
 def _describe_filters(**filters: str | None) -> str:
@@ -585,7 +569,7 @@ def cite(
     if style is not None:
         if not refs:
             sys.stderr.write("calcref: no references match\n")
-        _deliver(citations.export(refs, style))
+        deliver(citations.export(refs, style))
         return
     chosen = "table" if fmt is not None and fmt.strip().lower() == "ama" else fmt
     fmt = _format(settings, chosen, as_json, ALL_FORMATS)
@@ -790,11 +774,11 @@ def validate(
             raise UsageProblem(str(exc)) from None
     problems = check(layers)
     if fmt == "json":
-        _deliver(to_json([p._asdict() for p in problems]))
+        deliver(to_json([p._asdict() for p in problems]))
     else:
         # visible() keeps newlines, but a problem is one line: a key may hold one (as _fail).
         lines = (visible(str(p)).replace("\n", "\\n") for p in problems)
-        _deliver("".join(f"{line}\n" for line in lines))
+        deliver("".join(f"{line}\n" for line in lines))
     checked = _count(sum(len(layer.paths()) for layer in layers), "file")
     if problems:
         stopped = problems[-1].rule == LIMIT_RULE  # the report's last line says so too
@@ -844,13 +828,13 @@ def schema(
         from calcref.answers import contract
 
         command = _one_of(output, tuple(contract.OUTPUTS), "a command with JSON output")
-        _deliver(to_json(contract.output_schema(command)))
+        deliver(to_json(contract.output_schema(command)))
         return
     if kind is None:
         raise UsageProblem("name a knowledge file (knowledge, subtypes, therapies) or --output")
     from calcref.knowledge import json_schema
 
-    _deliver(to_json(json_schema.for_file(kind.value, overlay)))
+    deliver(to_json(json_schema.for_file(kind.value, overlay)))
 
 
 @app.command(short_help="Versions, knowledge files, record counts and the cache.")
@@ -894,11 +878,8 @@ def run(args: list[str], settings: Settings | None = None) -> int:
         return _fail(1, *([str(p) for p in exc.problems] or [str(exc)]))
     except CalcrefError as exc:
         return _fail(1, str(exc))
-    except BrokenPipeError:
-        return _quiet_broken_pipe()
-    except OSError as exc:  # stdout on a full disk, a revoked terminal...
-        _detach_stdout()
-        return _fail(1, f"cannot write output: {exc.strerror or exc}")
+    except OSError as exc:  # stdout closed by its reader, on a full disk, a revoked terminal
+        return _output_failed(exc)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
@@ -985,13 +966,14 @@ def _detach_stdout() -> None:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
 
 
-def _quiet_broken_pipe() -> int:
-    """The reader went away (`| head`): stop quietly, with nothing more sent to the pipe.
-
-    Exit code 1, as click and Rich also use for a closed pipe: the answer was not delivered.
-    """
+def _output_failed(exc: OSError) -> int:
+    """The answer could not be written: exit code 1, with nothing more sent to stdout. A
+    reader that went away (`| head`) is not an error to report (click and Rich also end 1,
+    quietly: the answer was not delivered); a full disk or a revoked terminal is one line."""
     _detach_stdout()
-    return 1
+    if isinstance(exc, BrokenPipeError):
+        return 1
+    return _fail(1, f"cannot write output: {exc.strerror or exc}")
 
 
 def _only_invoked_command(argv: list[str]) -> None:
@@ -1012,13 +994,16 @@ def main() -> NoReturn:
         sys.exit(1)
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
-            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+            try:  # reconfiguring flushes what is buffered: it may fail as a write does
+                stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+            except OSError as exc:
+                sys.exit(_output_failed(exc))
     args = sys.argv[1:]
     _only_invoked_command(args)
     try:
         code = run(args)
-    except BrokenPipeError:
-        code = _quiet_broken_pipe()
+    except OSError as exc:  # a write the error handling itself made
+        code = _output_failed(exc)
     finally:
         # The process ends here. Python's last collection at exit would scan every loaded
         # record for reference cycles (they have none).

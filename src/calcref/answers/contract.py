@@ -98,7 +98,11 @@ THERAPY: Spec = (
         "contexts": _texts("Contexts it was reported in, by itself or its studies."),
         "subtypes": _texts("Subtypes it was reported for, by itself or its studies."),
         "studies": _records(STUDY, "Its studies."),
-        "strongest": _text("The strongest study for the patients asked about.", nullable=True),
+        "strongest": _text(
+            "The study the row leads with: of the patients asked about (else the nearest), "
+            "a study of treatment that reports a result, the strongest kind of source first.",
+            nullable=True,
+        ),
         "match": Field("record", "With --context: why it matched.", spec=MATCH),
     }
     | ORIGIN

@@ -83,7 +83,7 @@ def _origin(layers: tuple[KnowledgeLayer, ...], source_file: str) -> tuple[str |
 def is_bundled(layer: KnowledgeLayer) -> bool:
     """Whether a layer is the knowledge calcref ships (as the base: it is never an overlay).
     Told by the directory itself, never by its name: a user's folder may be called anything."""
-    return not layer.overlay and Path(layer.directory) == stack.bundled_dir()
+    return not layer.overlay and Path(layer.directory).resolve() == stack.bundled_dir().resolve()
 
 
 Viewpoint = query.ContextFilter | query.SubtypeView | None

@@ -49,10 +49,12 @@ class Markdown:
     name = "markdown"
 
     def write(self, answer: Answer, screen: Screen) -> str:
-        from calcref.render.columns import cell, columns
+        from calcref.render.columns import cell, columns, with_origin
 
         gaps = (answer.table_options or {}).get("gaps") or []
-        said = "".join(f"> ⚠ Gap: {_markdown_cell(gap['text'])}\n\n" for gap in gaps)
+        said = "".join(
+            f"> ⚠ Gap: {_markdown_cell(with_origin(gap['text'], gap))}\n\n" for gap in gaps
+        )
         rows = _as_list(answer.rows)
         if not rows:
             return said
