@@ -247,3 +247,22 @@ def test_a_sources_first_line_is_for_the_patients_it_names():
     assert "minocycline" in {r["id"] for r in answer("treat", "--line", "first")}
     card = ok("show", "minocycline", env=WIDE).stdout
     assert "Cloutier (JOPA), for ssc (no evidence letter): Often used first line" in card
+
+
+def test_a_combined_treatment_says_so_in_the_row():
+    # The chapter: "oral prednisolone (1 mg/kg/day) and methotrexate (10 mg/week)" (Meher
+    # 2014); Jiang 2011's title: "successful treatment with prednisone and diltiazem".
+    table = ok("treat", "--context", "jdm", env=WIDE).stdout
+    assert "(oral prednisolone with methotrexate): n=1" in row_of(table, "Oral prednisolone")
+    assert "(diltiazem; the report's title also names prednisone)" in row_of(table, "Diltiazem")
+
+
+def test_the_anti_tnf_adverse_reactions_are_a_harm_of_both_agents(kb):
+    # arthresther-antitnf-jdm: "Adverse reactions: 13.9 per 100 patient-years, of which 5.7
+    # per 100 patient-years were serious."
+    for therapy in ("infliximab", "adalimumab"):
+        (harm,) = kb.therapy_by_id[therapy].harms
+        assert "13.9 per 100 patient-years" in harm.text and "5.7 per 100" in harm.text
+        assert harm.sources == ("arthresther-antitnf-jdm",)
+    table = ok("treat", "--context", "jdm", env=WIDE).stdout
+    assert "Infliximab ⚑ ⚠" in table and "Adalimumab ⚑ ⚠" in table
