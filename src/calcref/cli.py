@@ -214,10 +214,10 @@ def _chosen_format(
 
 
 # Keys that go with whatever a record's other keys say: its caution, curator's notes and
-# harms, and where it came from (an overlay, local knowledge, names its file in every
-# format). --fields keeps them, so a dose
-# never loses the caution beside it ("<1.2 g/day": the chapter's unit is almost certainly mg)
-# nor a therapy its harms (tPA: life-threatening bleeding in 3 of 15).
+# harms, and where it came from (an overlay, local knowledge, names its file in every format).
+# --fields keeps them, so a dose never loses the caution beside it ("<1.2 g/day": the
+# chapter's unit is almost certainly mg), nor a therapy its harms (tPA: life-threatening
+# bleeding in 3 of 15).
 TRAVELLING = ("caution", "notes", "harms", "layer", "source_file", "overlay")
 
 
