@@ -2050,36 +2050,79 @@ def test_search_empty_text_is_a_usage_error(text):
 # =============================================================================================
 
 
+UNLETTERED = ("Named in the chapter, not graded", "Beyond the chapter: not named in it")
+
+
 def expected_levels() -> dict[str | None, set[str]]:
+    """Each letter's therapies from the YAML; those without one under the definition of
+    their row: the chapter names them (it is among their sources) or it does not."""
     by_letter: dict[str | None, set[str]] = {
         level["letter"]: set() for level in THERAPIES_YAML["evidence_levels"]
     }
-    by_letter[None] = set()
+    by_letter |= {definition: set() for definition in UNLETTERED}
     for therapy in THERAPIES_YAML["therapies"]:
-        by_letter[graded_letter(therapy)].add(therapy["id"])
+        letter = graded_letter(therapy)
+        if letter is None:
+            letter = UNLETTERED[0] if "chapter" in therapy["sources"] else UNLETTERED[1]
+        by_letter[letter].add(therapy["id"])
     return by_letter
 
 
 def test_levels_json_counts_from_the_knowledge():
     rows = ok_json("levels")
-    assert [r["letter"] for r in rows] == ["A", "B", "C", "D", "E", None]
+    assert [r["letter"] for r in rows] == ["A", "B", "C", "D", "E", None, None]
+    assert [r["definition"] for r in rows[-2:]] == list(UNLETTERED)
     expected = expected_levels()
     for row in rows:
-        assert set(row["therapies"]) == expected[row["letter"]], row["letter"]
+        assert set(row["therapies"]) == expected[row["letter"] or row["definition"]], row
         assert row["count"] == len(row["therapies"])
-    counts = {r["letter"]: r["count"] for r in rows}
+    counts = {r["letter"] or r["definition"]: r["count"] for r in rows}
     # The chapter's ladder: diltiazem C; bisphosphonates and aluminum hydroxide D; six at E.
-    assert counts == {"A": 0, "B": 0, "C": 1, "D": 2, "E": 6, None: len(ALL_THERAPY_IDS) - 9}
+    assert [counts[letter] for letter in "ABCDE"] == [0, 0, 1, 2, 6]
+    assert sum(counts[d] for d in UNLETTERED) == len(ALL_THERAPY_IDS) - 9
+    # Warfarin the chapter names without a letter; hexasodium fytate it never names.
+    assert "warfarin" in expected[UNLETTERED[0]]
+    assert "hexasodium-fytate" in expected[UNLETTERED[1]]
     definitions = {r["letter"]: r["definition"] for r in rows}
     assert definitions["E"] == "Anecdotal case reports"
     assert definitions["B"] == "Clinical trial ≥ 20 subjects"
+
+
+def test_levels_say_the_chapter_entries_behind_each_letter():
+    """Six therapies at E come from the chapter's five entries: "Intralesional
+    corticosteroid/oral prednisolone" is one entry, kept as two therapies (chapter, first
+    line: "Intralesional corticosteroid/oral prednisolone • E")."""
+    rows = {r["letter"]: r for r in ok_json("levels") if r["letter"]}
+    e = rows["E"]
+    assert len(e["entries"]) == 5
+    shared = [x for x in e["entries"] if len(x["therapies"]) > 1]
+    assert shared == [
+        {
+            "entry": "Intralesional corticosteroid/oral prednisolone",
+            "therapies": ["intralesional-corticosteroid", "oral-prednisolone"],
+        }
+    ]
+    assert sorted(t for x in e["entries"] for t in x["therapies"]) == sorted(e["therapies"])
+    assert [x["entry"] for x in rows["C"]["entries"]] == ["Diltiazem"]
+    out = ok("levels", env=WIDE).stdout
+    assert (
+        "E: the chapter's one entry “Intralesional corticosteroid/oral prednisolone” is kept "
+        "as 2 therapies, intralesional-corticosteroid and oral-prednisolone."
+        in " ".join(out.split())
+    )
+    csv_e = rows_of_csv(ok("levels", "-f", "csv").stdout)[4]
+    assert (
+        "Intralesional corticosteroid/oral prednisolone "
+        "(intralesional-corticosteroid, oral-prednisolone)" in csv_e["entries"]
+    )
 
 
 def test_levels_table():
     out = ok("levels", env=WIDE).stdout
     for level in THERAPIES_YAML["evidence_levels"]:
         assert level["definition"] in out
-    assert "Not graded in the source" in out
+    for definition in UNLETTERED:
+        assert definition in out
     assert re.search(r"Anecdotal case reports .* 6\s*$", out, re.M)
 
 
@@ -2096,6 +2139,7 @@ def test_levels_markdown_and_csv():
             "sources",
             "count",
             "therapies",
+            "entries",
             "overlay",
         ]
     )

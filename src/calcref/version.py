@@ -1,3 +1,3 @@
 """calcref's version: the one place it is written (pyproject.toml reads it from here)."""
 
-__version__ = "0.5.2"
+__version__ = "0.6.0"

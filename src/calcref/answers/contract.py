@@ -138,9 +138,20 @@ HIT: Spec = {
 LEVEL: Spec = (
     dict(EvidenceLevel.FIELDS)
     | {
-        "letter": Field("str", "The letter; null for not graded.", enum=("A", "B", "C", "D", "E")),
+        "letter": Field(
+            "str",
+            "The letter; null for the therapies without one (named in the chapter, or beyond it).",
+            enum=("A", "B", "C", "D", "E"),
+        ),
         "count": Field("int", "Therapies at this letter.", required=True),
         "therapies": _texts("Their ids."),
+        "entries": _records(
+            {
+                "entry": _text("The entry as the chapter lists it."),
+                "therapies": _texts("The therapies calcref keeps it as."),
+            },
+            "The chapter's entries at this letter: one entry may be two therapies.",
+        ),
     }
     | ORIGIN
 )

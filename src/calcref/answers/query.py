@@ -465,6 +465,24 @@ def levels(kb: KnowledgeBase) -> list[tuple[EvidenceLevel, list[str]]]:
     ]
 
 
-def ungraded(kb: KnowledgeBase) -> list[str]:
-    """Ids of the therapies the sources name without an evidence letter."""
-    return [t.id for t in sorted(kb.therapies, key=ladder_key) if t.evidence is None]
+def entries(kb: KnowledgeBase, letter: str) -> dict[str, list[str]]:
+    """The ladder's entries at `letter`, each as the chapter lists it, with the ids of the
+    therapies calcref keeps it as: one entry may be two therapies ("Intralesional
+    corticosteroid/oral prednisolone"), so counting therapies alone would overstate how
+    many things the chapter grades."""
+    ladder, found = ladder_sources(kb), {}
+    for therapy in sorted(kb.therapies, key=ladder_key):
+        for position in therapy.positions:
+            if position.source in ladder and position.evidence == letter:
+                found.setdefault(position.listed_as or therapy.name, []).append(therapy.id)
+    return found
+
+
+def ungraded(kb: KnowledgeBase) -> tuple[list[str], list[str]]:
+    """Ids of the therapies without an evidence letter: those the chapter names without
+    one, then those only sources beyond the chapter discuss (the chapter is silent on them,
+    which is not the same as naming them ungraded)."""
+    ladder = ladder_sources(kb)
+    bare = [t for t in sorted(kb.therapies, key=ladder_key) if t.evidence is None]
+    named = [t.id for t in bare if not ladder.isdisjoint(t.sources)]
+    return named, [t.id for t in bare if t.id not in named]

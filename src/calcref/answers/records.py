@@ -217,23 +217,32 @@ def reference(kb: KnowledgeBase, item: Reference) -> Record:
     return item.as_json() | derived | origin(kb, item.source_file)
 
 
+UNLETTERED = {
+    "named": "Named in the chapter, not graded",
+    "beyond": "Beyond the chapter: not named in it",
+}
+
+
 def levels(kb: KnowledgeBase) -> list[Record]:
+    """Each letter with its therapies and the chapter's entries they come from, then the
+    therapies without a letter, split: named by the chapter ungraded, or beyond it."""
     rows = [
-        level.as_json() | {"count": len(ids), "therapies": ids} | origin(kb, level.source_file)
+        level.as_json()
+        | {"count": len(ids), "therapies": ids, "entries": _entries(kb, level.letter)}
+        | origin(kb, level.source_file)
         for level, ids in query.levels(kb)
     ]
-    ungraded = query.ungraded(kb)
-    rows.append(
-        {
-            "letter": None,
-            "definition": "Not graded in the source",
-            "sources": [],
-            "count": len(ungraded),
-            "therapies": ungraded,
-        }
-        | origin(kb, None)
-    )
+    for definition, ids in zip(UNLETTERED.values(), query.ungraded(kb), strict=True):
+        rows.append(
+            {"letter": None, "definition": definition, "sources": []}
+            | {"count": len(ids), "therapies": ids, "entries": []}
+            | origin(kb, None)
+        )
     return rows
+
+
+def _entries(kb: KnowledgeBase, letter: str) -> list[Record]:
+    return [{"entry": name, "therapies": ids} for name, ids in query.entries(kb, letter).items()]
 
 
 def evidence_scale(kb: KnowledgeBase) -> list[Record]:

@@ -335,6 +335,8 @@ def _shaped_text(record: Record) -> str:
         return warning_text({"kind": "caution", **record})
     if set(record) <= {"id", "text", "source"}:  # a curator's note, a printed citation
         return text(record.get("text"))
+    if set(record) == {"entry", "therapies"}:  # a chapter entry and the therapies it is
+        return f"{record['entry']} ({', '.join(record['therapies'])})"
     if set(record) == {"context", "sources"}:
         return sourced(record["context"], record["sources"])
     if set(record) <= set(Counts.FIELDS):

@@ -752,6 +752,17 @@ def draw_levels(out: Console, records: list[Record]) -> None:
             t(record["count"]),
         )
     print_table(out, table)
+    for record in records:
+        for entry in record["entries"]:
+            if len(entry["therapies"]) > 1:
+                kept_as = " and ".join(entry["therapies"])
+                out.print(
+                    t(
+                        f"{record['letter']}: the chapter's one entry “{entry['entry']}” is "
+                        f"kept as {len(entry['therapies'])} therapies, {kept_as}.",
+                        "dim",
+                    )
+                )
 
 
 def draw_search(out: Console, records: list[Record]) -> None:
