@@ -278,6 +278,19 @@ def test_validate_shows_invisible_characters_in_a_problem(knowledge):
     assert problem["message"].count("C" + "".join(INVISIBLE)) == 1
 
 
+def test_validate_keeps_only_the_fields_asked_and_refuses_a_wrong_one(knowledge):
+    edit(knowledge / "therapies.yaml", "        evidence: C\n", "        evidence: Q\n")
+    result = invoke("validate", "--fields", "path,line")
+    assert result.exit_code == 1
+    (problem,) = json.loads(result.stdout)
+    assert list(problem) == ["path", "line"] and problem["path"].endswith("therapies.yaml")
+    wrong = invoke("validate", "--json", "--fields", "path,bogus")
+    assert wrong.exit_code == 2 and wrong.stdout == ""
+    assert wrong.stderr == (
+        "calcref: error: unknown field 'bogus'; available fields: path, line, message, rule\n"
+    )
+
+
 # --- CSV read back by the csv module -----------------------------------------------------------
 
 FORMULAS = {

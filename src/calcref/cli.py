@@ -774,7 +774,8 @@ def validate(
             raise UsageProblem(str(exc)) from None
     problems = check(layers)
     if fmt == "json":
-        deliver(to_json([p._asdict() for p in problems]))
+        rows = [p._asdict() for p in problems]
+        deliver(to_json(_select(rows, settings.fields, "validate") if settings.fields else rows))
     else:
         # visible() keeps newlines, but a problem is one line: a key may hold one (as _fail).
         lines = (visible(str(p)).replace("\n", "\\n") for p in problems)
