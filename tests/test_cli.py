@@ -2140,6 +2140,7 @@ def test_levels_markdown_and_csv():
             "count",
             "therapies",
             "entries",
+            "from_overlays",
             "overlay",
         ]
     )

@@ -1347,6 +1347,35 @@ def test_fields_keep_the_mark_of_local_knowledge(stack, full_overlay):
     assert "therapies.yaml" in line
 
 
+GRADED_LOCALLY = """\
+therapies:
+  - id: test-overlay-graded
+    name: Overlay graded therapy
+    positions:
+      - source: chapter
+        line: second
+        evidence: E
+    sources: [chapter]
+"""
+
+
+def test_levels_mark_a_therapy_an_overlay_gave(stack, tmp_path):
+    """A clinic's therapy counted at one of the chapter's letters is marked in every format,
+    so the tally is never read as the chapter's alone."""
+    overlay = write_overlay(tmp_path / "clinic", therapies=GRADED_LOCALLY)
+    stack("", overlay)
+    rows = {r["letter"]: r for r in ok_json("levels") if r["letter"]}
+    (local,) = rows["E"]["from_overlays"]
+    assert local["id"] == "test-overlay-graded" and local["overlay"] is True
+    assert local["source_file"] == "therapies.yaml" and local["layer"] == str(overlay)
+    assert all(r["from_overlays"] == [] for letter, r in rows.items() if letter != "E")
+    out = ok("levels", env=WIDE).stdout
+    assert "test-overlay-graded ◆" in out
+    assert f"test-overlay-graded: {MARK}: {overlay / 'therapies.yaml'}" in out
+    (e,) = [r for r in csv_rows(ok("levels", "--format", "csv").stdout) if r["letter"] == "E"]
+    assert e["from_overlays"] == f"id: test-overlay-graded [{MARK}: {overlay / 'therapies.yaml'}]"
+
+
 # =============================================================================================
 # 8. an overlay record in the compact answers: the row it heads, gaps, principles, lists
 # =============================================================================================

@@ -152,6 +152,10 @@ LEVEL: Spec = (
             },
             "The chapter's entries at this letter: one entry may be two therapies.",
         ),
+        "from_overlays": _records(
+            {"id": _text("A therapy of this row that an overlay gave or replaced.")} | ORIGIN,
+            "The therapies of this row that are local knowledge, not the sources'.",
+        ),
     }
     | ORIGIN
 )

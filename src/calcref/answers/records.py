@@ -225,10 +225,13 @@ UNLETTERED = {
 
 def levels(kb: KnowledgeBase) -> list[Record]:
     """Each letter with its therapies and the chapter's entries they come from, then the
-    therapies without a letter, split: named by the chapter ungraded, or beyond it."""
+    therapies without a letter, split: named by the chapter ungraded, or beyond it. A
+    therapy an overlay gave is named in `from_overlays` with its file, so a clinic's therapy
+    is never counted as the chapter's without a mark."""
     rows = [
         level.as_json()
         | {"count": len(ids), "therapies": ids, "entries": _entries(kb, level.letter)}
+        | {"from_overlays": _from_overlays(kb, ids)}
         | origin(kb, level.source_file)
         for level, ids in query.levels(kb)
     ]
@@ -236,9 +239,15 @@ def levels(kb: KnowledgeBase) -> list[Record]:
         rows.append(
             {"letter": None, "definition": definition, "sources": []}
             | {"count": len(ids), "therapies": ids, "entries": []}
+            | {"from_overlays": _from_overlays(kb, ids)}
             | origin(kb, None)
         )
     return rows
+
+
+def _from_overlays(kb: KnowledgeBase, ids: list[str]) -> list[Record]:
+    found = ({"id": i} | origin(kb, kb.therapy_by_id[i].source_file) for i in ids)
+    return [therapy for therapy in found if therapy["overlay"]]
 
 
 def _entries(kb: KnowledgeBase, letter: str) -> list[Record]:

@@ -745,13 +745,17 @@ def draw_levels(out: Console, records: list[Record]) -> None:
         "Evidence levels (the chapter's scale)", "Letter", "Definition", "Therapies", "Count"
     )
     for record in records:
+        local = {o["id"] for o in record["from_overlays"]}
         table.add_row(
             t(record["letter"] or NOT_GRADED, "bold"),
             lines([t(record["definition"]), *overlay_mark(record)]),
-            t(", ".join(record["therapies"])),
+            t(", ".join(f"{i} ◆" if i in local else i for i in record["therapies"])),
             t(record["count"]),
         )
     print_table(out, table)
+    for record in records:
+        for local in record["from_overlays"]:
+            out.print(t(f"{local['id']}: ◆ overlay: {origin_path(local)}", "magenta"))
     for record in records:
         for entry in record["entries"]:
             if len(entry["therapies"]) > 1:
