@@ -1756,7 +1756,7 @@ def test_subtype_frequencies_in_flat_formats_keep_population_sources_and_notes(a
 
 def test_cite_default_is_ama_with_links():
     out = ok("cite").stdout
-    assert out == ok("cite", "--format", "ama").stdout
+    assert out == ok("cite", "--format", "table").stdout
     for number in range(1, len(ALL_REFERENCE_IDS) + 1):
         assert re.search(rf"^{number}\. ", out, re.M)
     assert "DOI: https://doi.org/10.1001/archdermatol.2011.2052" in out
@@ -1831,7 +1831,7 @@ def test_cite_ids_in_the_order_asked_case_insensitive():
 
 
 def test_cite_therapy_minocycline_bibtex():
-    out = ok("cite", "--therapy", "minocycline", "--format", "bibtex").stdout
+    out = ok("cite", "--therapy", "minocycline", "--style", "bibtex").stdout
     keys = re.findall(r"^@\w+\{([^,]+),$", out, re.M)
     expected = references_behind("minocycline")
     chapter_era = {"chapter", "jopa", "balin2012", "robertson2003"}
@@ -1842,7 +1842,7 @@ def test_cite_therapy_minocycline_bibtex():
     assert keys == [r for r in ALL_REFERENCE_IDS if r in expected]
     assert "@incollection{chapter," in out
     assert "doi = {10.1136/ard.62.3.267}" in out
-    assert ok("cite", "-t", "MINOCYCLINE", "-f", "BibTeX").stdout == out
+    assert ok("cite", "-t", "MINOCYCLINE", "--style", "BibTeX").stdout == out
 
 
 def test_cite_therapy_alias():
@@ -1851,7 +1851,7 @@ def test_cite_therapy_alias():
 
 
 def test_cite_ris_uses_crlf_throughout():
-    result = ok("cite", "--format", "ris")
+    result = ok("cite", "--style", "ris")
     raw = result.stdout_bytes
     assert b"\r\n" in raw
     assert raw.count(b"\n") == raw.count(b"\r\n"), "every line must end CRLF"
@@ -1860,14 +1860,14 @@ def test_cite_ris_uses_crlf_throughout():
 
 
 def test_cite_csl_json_parses_and_validates():
-    items = json.loads(ok("cite", "--format", "csl-json").stdout)
+    items = json.loads(ok("cite", "--style", "csl-json").stdout)
     assert [i["id"] for i in items] == ALL_REFERENCE_IDS
     schema = json.loads(CSL_SCHEMA.read_text(encoding="utf-8"))
     jsonschema.validate(items, schema)
 
 
 def test_cite_vancouver_one_line_per_reference():
-    out = ok("cite", "--format", "vancouver").stdout
+    out = ok("cite", "--style", "vancouver").stdout
     lines = out.splitlines()
     assert len(lines) == len(ALL_REFERENCE_IDS)
     assert lines[ALL_REFERENCE_IDS.index("balin2012")].startswith(
@@ -1894,11 +1894,11 @@ def test_cite_nothing_matching_is_empty_not_an_error():
     assert "no references match" in result.stderr
     table = ok("cite", "walsh1995", "--therapy", "minocycline")
     assert table.stdout == ""
-    assert ok("cite", "walsh1995", "--therapy", "minocycline", "--format", "bibtex").stdout == ""
+    assert ok("cite", "walsh1995", "--therapy", "minocycline", "--style", "bibtex").stdout == ""
 
 
 def test_cite_csl_json_with_nothing_matching_is_an_empty_json_array():
-    result = ok("cite", "walsh1995", "--therapy", "minocycline", "--format", "csl-json")
+    result = ok("cite", "walsh1995", "--therapy", "minocycline", "--style", "csl-json")
     assert json.loads(result.stdout) == []
     assert "no references match" in result.stderr
 
@@ -2794,7 +2794,7 @@ def test_unknown_value_prefix_suggests_the_full_name():
 
 
 # =============================================================================================
-# cite --style, and --format's deprecated citation styles
+# cite --style, and --format refusing a citation style
 # =============================================================================================
 
 
@@ -2811,21 +2811,28 @@ def test_cite_style_prints_the_citation_document(style):
     assert result.stderr == ""
 
 
-@pytest.mark.parametrize("style", ["vancouver", "bibtex", "ris", "csl-json"])
-def test_cite_format_with_a_style_still_works_and_says_it_is_deprecated(style):
-    new = ok("cite", "robertson2003", "--style", style)
-    old = ok("cite", "robertson2003", "--format", style)
-    assert old.stdout == new.stdout
-    assert (
-        old.stderr
-        == f"calcref: warning: --format {style} is deprecated for cite; use --style {style}\n"
-    )
+@pytest.mark.parametrize("style", ["ama", "vancouver", "bibtex", "ris", "csl-json"])
+def test_cite_format_refuses_a_citation_style_and_names_the_option(style):
+    """--format's deprecated citation styles were promised until 0.4 and are gone: a style
+    given there is refused with the option that prints it; CALCREF_FORMAT holding a style is
+    not one of cite's formats, so it is ignored (it never makes a command fail)."""
+    old = invoke("cite", "robertson2003", "--format", style)
+    assert old.exit_code == 2 and old.stdout == ""
+    assert old.stderr == f"calcref: error: '{style}' is a citation style: use --style {style}\n"
     by_env = ok("cite", "robertson2003", env={"CALCREF_FORMAT": style})
-    assert by_env.stdout == new.stdout and "CALCREF_FORMAT" in by_env.stderr
+    assert by_env.stdout == ok("cite", "robertson2003").stdout and by_env.stderr == ""
 
 
-def test_cite_format_ama_is_still_the_list_with_links():
-    assert ok("cite", "--format", "ama").stdout == ok("cite").stdout
+def test_cite_fields_keep_only_the_keys_asked_and_refuse_a_wrong_one():
+    (ref,) = ok_json("cite", "robertson2003", "--fields", "id,doi")
+    assert list(ref)[:2] == ["id", "doi"] and "title" not in ref
+    assert ref["doi"] == "10.1136/ard.62.3.267"
+    wrong = invoke("cite", "robertson2003", "--fields", "bogus", "--format", "csv")
+    assert wrong.exit_code == 2 and "unknown field 'bogus'" in wrong.stderr
+    with_style = invoke("cite", "robertson2003", "--style", "bibtex", "--fields", "id")
+    assert with_style.exit_code == 2 and "leave out --format, --json and --fields" in (
+        with_style.stderr
+    )
 
 
 @pytest.mark.parametrize(

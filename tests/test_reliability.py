@@ -43,8 +43,6 @@ from calcref.render.formats import FORMATS
 # strings, real processes, pipes and locales, 500 generated argument vectors.
 pytestmark = pytest.mark.slow
 
-CITE_FORMATS = [*FORMATS, *CITATION_STYLES]
-"""Everything `cite --format` accepts: the output formats, and (deprecated) the citation styles."""
 
 ARGUMENT_EXAMPLES = 500
 """Argument vectors Hypothesis generates per run (derandomized: the same vectors every run)."""
@@ -123,7 +121,7 @@ COMMAND_NAMES = sorted(_GROUP.commands)
 
 GOOD_VALUES = [
     *FORMATS,
-    *CITE_FORMATS,
+    *CITATION_STYLES,
     "first",
     "second",
     "third",
@@ -209,8 +207,6 @@ def plausible_vectors(draw) -> tuple[list[str], str | None, dict[str, str] | Non
         draw(st.lists(st.sampled_from(valued), unique=True, max_size=3)) if valued else []
     ):
         choices = _PLAUSIBLE.get(_SHORT.get(option, option), GOOD_VALUES)
-        if command == "cite" and option in ("--format", "-f"):
-            choices = CITE_FORMATS
         value = draw(st.sampled_from(choices))
         pieces.append([option, draw(st.sampled_from([value, value.upper(), value.title()]))])
     pieces.extend([flag] for flag in draw(st.lists(st.sampled_from(flags), max_size=2)) if flags)
@@ -366,8 +362,7 @@ def _every_rendering(first_subtype: str) -> list[list[str]]:
         if base[0] not in _GROUP.commands:
             continue
         runs.extend([*base, "--format", fmt] for fmt in FORMATS)
-    # --format takes the citation styles too (deprecated, with a warning on stderr).
-    runs.extend(["cite", "--therapy", "diltiazem", "--format", s] for s in CITE_FORMATS)
+    runs.extend(["cite", "--therapy", "diltiazem", "--format", f] for f in FORMATS)
     runs.extend(["cite", "--therapy", "diltiazem", "--style", s] for s in CITATION_STYLES)
     runs.append(["cite", "jiang2011"])
     runs.append(["cite", "--json"])
@@ -644,7 +639,7 @@ SAME_QUERIES = [
     ["search", "calcinosis", "--json"],
     ["cite", "--style", "bibtex"],
     ["cite", "--style", "csl-json"],
-    ["cite", "--format", "ris"],  # deprecated: the warning on stderr must be stable too
+    ["cite", "--style", "ris"],
     ["show", "minocycline", "--json"],
 ]
 
@@ -880,7 +875,8 @@ CONTRACT: list[tuple[list[str], dict[str, str], int, int | None]] = [
     (["subtypes", "dystrophic"], {}, 0, None),
     (["workup", "--subtype", "metastatic"], {}, 0, None),
     (["cite", "--style", "bibtex"], {}, 0, None),
-    (["cite", "--format", "bibtex"], {}, 0, None),  # deprecated: a warning, not an error
+    (["cite", "--format", "bibtex"], {}, 2, 1),  # a style is --style's; the error names it
+    (["cite"], {"CALCREF_FORMAT": "bibtex"}, 0, None),  # not one of cite's formats: ignored
     (["show", "minocycline"], {}, 0, None),
     (["search", "thiosulfate"], {}, 0, None),
     (["search", "zzzz-nothing-here"], {}, 0, None),

@@ -546,8 +546,8 @@ def cite(
             "--format",
             "-f",
             metavar="table|json|markdown|csv",
-            help="Output format (default: table, the AMA list with links). Deprecated: a "
-            "citation style here (--format bibtex) still works until 0.4; use --style.",
+            help="Output format (default: table, the AMA list with links). A citation "
+            "style is --style's: --format bibtex is refused, naming it.",
         ),
     ] = None,
     as_json: JsonOpt = False,
@@ -563,7 +563,7 @@ def cite(
 
     settings: Settings = ctx.obj
     kb = settings.kb()
-    style = _citation_style(settings, style, fmt, as_json)
+    style = _citation_style(style, fmt, as_json, fields)
     wanted = [query.resolve(kb, "reference", i) for i in ids or []]
     refs = query.references(kb, wanted, _resolve(kb, "therapy", therapy))
     if style is not None:
@@ -571,33 +571,27 @@ def cite(
             sys.stderr.write("calcref: no references match\n")
         deliver(citations.export(refs, style))
         return
-    chosen = "table" if fmt is not None and fmt.strip().lower() == "ama" else fmt
-    fmt = _format(settings, chosen, as_json, ALL_FORMATS)
+    fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     rows = [records.reference(kb, r) | {"citation": citations.format_one(r, "ama")} for r in refs]
     _emit(settings, fmt, Answer("cite", rows), "no references match")
 
 
 def _citation_style(
-    settings: Settings, style: str | None, fmt: str | None, as_json: bool
+    style: str | None, fmt: str | None, as_json: bool, fields: str | None
 ) -> str | None:
-    """The citation style asked for, by --style or (deprecated) by --format / CALCREF_FORMAT;
-    None for a listing in an output format. `--format ama` is the AMA list with links, as
-    it always was."""
-    if style is not None:
-        chosen = _one_of(style, CITATION_STYLES, "a citation style")
-        if fmt is not None or as_json:
-            raise UsageProblem("--style prints a citation document; leave out --format and --json")
-        return chosen
-    if as_json:
+    """The citation style asked for by --style; None for a listing in an output format. A
+    style given to --format (its alias until 0.4) is refused with the option to use."""
+    if style is None:
+        given = (fmt or "").strip().lower()
+        if given in CITATION_STYLES:
+            raise UsageProblem(f"'{given}' is a citation style: use --style {given}")
         return None
-    given = fmt.strip().lower() if fmt is not None else settings.format
-    if given in CITATION_STYLES and given != "ama":
-        where = "--format" if fmt is not None else "CALCREF_FORMAT"
-        sys.stderr.write(
-            f"calcref: warning: {where} {given} is deprecated for cite; use --style {given}\n"
+    chosen = _one_of(style, CITATION_STYLES, "a citation style")
+    if fmt is not None or as_json or fields is not None:
+        raise UsageProblem(
+            "--style prints a citation document; leave out --format, --json and --fields"
         )
-        return given
-    return None
+    return chosen
 
 
 @app.command(short_help="One therapy's full card: positions, regimens, studies, notes, references.")
