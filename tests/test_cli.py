@@ -2905,3 +2905,9 @@ def test_search_gives_scripts_every_hit_and_a_screen_the_best_ten_of_each_kind()
     assert len(rows_of_csv(ok("search", "calcinosis", "--format", "csv").stdout)) == len(every)
     table = invoke("search", "calcinosis", env=WIDE)
     assert table.exit_code == 0 and "more hits; --all shows every one" in table.stderr
+
+
+def test_nothing_found_is_said_on_one_line_whatever_was_typed():
+    result = ok("search", "zzq\nyy")
+    assert result.stdout == ""
+    assert result.stderr == "calcref: nothing found for 'zzq\\nyy'\n"

@@ -302,3 +302,23 @@ def test_counts_read_the_same_in_the_table_and_the_chart():
     table = ok("treat", "--context", "jdm", "--chart", env=WIDE).stdout
     assert "n=3: 1 complete, 2 responded, degree not given" in table
     assert "3 responded, 1 complete" not in table
+
+
+def test_a_gap_said_on_stderr_is_one_line_whatever_its_text(tmp_path):
+    """Scripts read stderr's `calcref: gap:` lines: a clinic's gap holding a newline is said
+    on one line, its newline escaped, with its overlay mark on the same line."""
+    (tmp_path / "therapies.yaml").write_text(
+        "gaps:\n"
+        "  - id: clinic-two-line-gap\n"
+        '    text: "First line of the gap\\nsecond line"\n'
+        "    contexts: [ssc]\n"
+        "    basis: curated\n"
+        "    sources: [chapter]\n"
+    )
+    result = ok("treat", "--context", "ssc", "--json", env={"CALCREF_DATA": f":{tmp_path}"})
+    said = [line for line in result.stderr.splitlines() if "First line" in line]
+    assert said == [
+        "calcref: gap: First line of the gap\\nsecond line "
+        f"[◆ overlay: {tmp_path / 'therapies.yaml'}]"
+    ]
+    assert all(line.startswith("calcref: ") for line in result.stderr.splitlines())

@@ -28,7 +28,7 @@ from calcref.errors import (
 )
 from calcref.model import EVIDENCE_LETTERS, KnowledgeBase
 from calcref.render.formats import FORMATS, Answer, knowledge_versions, to_json, write
-from calcref.render.textsafe import visible
+from calcref.render.textsafe import one_line, visible
 from calcref.settings import Settings
 from calcref.stdout import deliver
 from calcref.version import __version__
@@ -269,7 +269,7 @@ def _emit(
         answer = answer._replace(rows=_select(answer.rows, settings.fields, answer.kind))
     if not answer.rows:
         if empty:
-            sys.stderr.write(f"calcref: {empty}\n")
+            sys.stderr.write(f"calcref: {one_line(empty)}\n")
         if fmt != "json" and not (fmt in ("table", "markdown") and draw_empty):
             return
     text = write(fmt, answer, settings.screen)
@@ -456,7 +456,7 @@ def _say_gaps(fmt: str, gaps: list[dict[str, Any]]) -> None:
             from calcref.render.columns import with_origin
 
             text = with_origin(text, gap)
-        sys.stderr.write(f"calcref: gap: {visible(text)}\n")
+        sys.stderr.write(f"calcref: gap: {one_line(text)}\n")
 
 
 def _hint(kb: KnowledgeBase, context_id: str | None) -> str:
@@ -662,7 +662,7 @@ def search(
         rows, left = finder.best(rows, SEARCH_PER_KIND)
         if left:
             sys.stderr.write(f"calcref: {left} more hits; --all shows every one\n")
-    _emit(settings, fmt, Answer("search", rows), f"nothing found for '{visible(text)}'")
+    _emit(settings, fmt, Answer("search", rows), f"nothing found for '{text}'")
 
 
 SEARCH_PER_KIND = 10
@@ -771,8 +771,7 @@ def validate(
         rows = [p._asdict() for p in problems]
         deliver(to_json(_select(rows, settings.fields, "validate") if settings.fields else rows))
     else:
-        # visible() keeps newlines, but a problem is one line: a key may hold one (as _fail).
-        lines = (visible(str(p)).replace("\n", "\\n") for p in problems)
+        lines = (one_line(str(p)) for p in problems)  # a key may hold a newline
         deliver("".join(f"{line}\n" for line in lines))
     checked = _count(sum(len(layer.paths()) for layer in layers), "file")
     if problems:
@@ -947,8 +946,7 @@ def _is_usage_error(exc: Exception) -> bool:
 
 def _fail(code: int, *messages: str) -> int:
     for message in messages:
-        one_line = visible(message).replace("\n", "\\n")
-        sys.stderr.write(f"calcref: error: {one_line}\n")
+        sys.stderr.write(f"calcref: error: {one_line(message)}\n")
     return code
 
 

@@ -68,6 +68,12 @@ def visible(text: str) -> str:
     return _compiled(CONTROLS).sub(_escape, text)
 
 
+def one_line(text: str) -> str:
+    """`visible(text)` with its newlines escaped too: a message on stderr is one line, so a
+    script reading `calcref: ...` lines never meets a second line without the prefix."""
+    return visible(text).replace("\n", "\\n")
+
+
 def json_safe(document: str) -> str:
     """A JSON document with DEL, the C1 controls, the bidi controls and the invisible
     characters as \\uXXXX escapes (json.dumps already escapes the C0 ones): still valid JSON,
