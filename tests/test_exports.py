@@ -284,6 +284,7 @@ def test_validate_keeps_only_the_fields_asked_and_refuses_a_wrong_one(knowledge)
     assert result.exit_code == 1
     (problem,) = json.loads(result.stdout)
     assert list(problem) == ["path", "line"] and problem["path"].endswith("therapies.yaml")
+    assert result.stdout.count("\n") == 1  # piped, one line, as every command's JSON
     wrong = invoke("validate", "--json", "--fields", "path,bogus")
     assert wrong.exit_code == 2 and wrong.stdout == ""
     assert wrong.stderr == (

@@ -768,8 +768,7 @@ def validate(
             raise UsageProblem(str(exc)) from None
     problems = check(layers)
     if fmt == "json":
-        rows = [p._asdict() for p in problems]
-        deliver(to_json(_select(rows, settings.fields, "validate") if settings.fields else rows))
+        _emit(settings, fmt, Answer("validate", [p._asdict() for p in problems]))
     else:
         lines = (one_line(str(p)) for p in problems)  # a key may hold a newline
         deliver("".join(f"{line}\n" for line in lines))
