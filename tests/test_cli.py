@@ -1452,8 +1452,7 @@ def test_treat_csv_one_row_per_record_lists_joined():
     assert f"{chapter_dose}; {other['text']} (valenzuela2016)" in colchicine["regimens"]
 
 
-def test_treat_json_flag_wins_over_format():
-    assert ok("treat", "--format", "csv", "--json").stdout == ok("treat", "--json").stdout
+def test_treat_json_flag_is_format_json():
     assert ok("treat", "-f", "json").stdout == ok("treat", "--json").stdout
 
 
@@ -2911,3 +2910,15 @@ def test_nothing_found_is_said_on_one_line_whatever_was_typed():
     result = ok("search", "zzq\nyy")
     assert result.stdout == ""
     assert result.stderr == "calcref: nothing found for 'zzq\\nyy'\n"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown", "table"])
+def test_json_and_another_format_together_are_refused(fmt):
+    """`--format csv --json` printed JSON without a word: one of the two was silently lost."""
+    for args in (["--format", fmt, "--json"], ["--json", "-f", fmt.upper()]):
+        result = invoke("treat", *args)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr == (
+            f"calcref: error: --json is --format json: leave out --json or --format {fmt}\n"
+        )
+    assert ok("treat", "--json", "--format", "json").stdout == ok("treat", "--json").stdout

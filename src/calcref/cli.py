@@ -206,10 +206,13 @@ def _format(
 def _chosen_format(
     settings: Settings, given: str | None, as_json: bool, allowed: tuple[str, ...]
 ) -> str:
+    if given is not None:
+        chosen = _one_of(given, allowed, "a format of this command")
+        if as_json and chosen != "json":
+            raise UsageProblem(f"--json is --format json: leave out --json or --format {chosen}")
+        return chosen
     if as_json:
         return "json"
-    if given is not None:
-        return _one_of(given, allowed, "a format of this command")
     return settings.format if settings.format in allowed else "table"
 
 
