@@ -994,8 +994,10 @@ def test_the_bundled_directory_given_by_its_path_is_the_bundled_knowledge(
 
 
 BAD_STACKS = {
-    "empty-later-entry": (lambda d: ["", d["overlay"], ""], "empty entry"),
-    "empty-entry-after-base": (lambda d: [DATA, ""], "empty entry"),
+    "empty-later-entry": (lambda d: ["", d["overlay"], ""], "entry 3 is empty"),
+    "empty-entry-after-base": (lambda d: [DATA, ""], "entry 2 is empty"),
+    # CALCREF_DATA=: (as :$UNSET gives): the first entry may be empty, the second may not
+    "trailing-separator": (lambda d: ["", ""], "entry 2 is empty; only the first entry may"),
     "overlay-listed-twice": (lambda d: ["", d["overlay"], d["overlay"]], "twice"),
     "bundled-listed-again": (lambda d: ["", DATA], "twice"),
     "overlay-is-a-file": (lambda d: ["", d["file"]], "not a directory"),

@@ -72,10 +72,11 @@ def from_setting(setting: str | None) -> tuple[Layer, ...]:
     if setting is None:
         return bundled()
     entries = setting.split(os.pathsep)
-    if any(not entry for entry in entries[1:]):
+    empty = next((n for n, entry in enumerate(entries[1:], 2) if not entry), None)
+    if empty is not None:  # e.g. CALCREF_DATA=:$UNSET, a variable that was never set
         raise KnowledgeError(
-            f"{DATA_ENV}={setting!r}: an empty entry stands for the bundled knowledge and may "
-            "only come first"
+            f"{DATA_ENV}={setting!r}: entry {empty} is empty; only the first entry may be "
+            "empty (it stands for the bundled knowledge)"
         )
     base = Path(entries[0]) if entries[0] else None
     layers = of(base, [Path(entry) for entry in entries[1:]], setting)
