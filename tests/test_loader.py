@@ -330,6 +330,30 @@ def test_wrong_type(knowledge: Path, value: str, words: tuple[str, ...]) -> None
     expect(problems, path, line_no(path, f"    n: {value}"), *words)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ("    name: Colchicine\n", "    name: no\n", "'name' must be a string, not bool False"),
+        (
+            "    name: Colchicine\n",
+            "    name: Colchicine\n    aliases: [on, off]\n",
+            "'aliases' must be a list of strings, not a list whose item 1 is bool True",
+        ),
+    ],
+    ids=["name-no", "aliases-on-off"],
+)
+def test_a_word_yaml_reads_as_true_or_false_is_named_with_the_fix(
+    knowledge: Path, old: str, new: str, words: str
+) -> None:
+    """YAML 1.1 reads yes, no, on and off as booleans: the problem names the item and says
+    to quote the word, where a curator would otherwise see only "not a list"."""
+    path = knowledge / THERAPIES
+    edit(path, old, new, after="  - id: colchicine")
+    (problem,) = problems_of(knowledge)
+    assert words in problem.message
+    assert problem.message.endswith("as true or false: quote the word)")
+
+
 def test_missing_required_key(knowledge: Path) -> None:
     path = knowledge / THERAPIES
     line = line_no(path, "  - id: pitt1990-case")

@@ -166,7 +166,10 @@ class Validation:
         if value is None and not rule.required:
             return
         if not _has_type(value, rule.type):
-            self.add(path, line, f"{what} must be {_TYPE_NAMES[rule.type]}, not {_describe(value)}")
+            hint = _QUOTE_IT if rule.type in ("str", "strs") and _holds_bool(value) else ""
+            self.add(
+                path, line, f"{what} must be {_TYPE_NAMES[rule.type]}, not {_describe(value)}{hint}"
+            )
             return
         if rule.type == "str":
             self._string(path, value, rule, what, line)
@@ -252,13 +255,24 @@ def _has_type(value: object, type_name: str) -> bool:
     return isinstance(value, list)
 
 
+_QUOTE_IT = " (YAML reads yes, no, on and off as true or false: quote the word)"
+
+
+def _holds_bool(value: object) -> bool:
+    items = value if isinstance(value, list) else [value]
+    return any(isinstance(item, bool) for item in items)
+
+
 def _describe(value: object) -> str:
+    """The value as the curator wrote it, as far as YAML lets us tell; for a list, its first
+    item that is not a string, so `aliases: [on, off]` names the item YAML read as true."""
     if value is None:
         return "empty"
     if isinstance(value, (LineDict, dict)):
         return "a mapping"
     if isinstance(value, (LineList, list)):
-        return "a list"
+        odd = next(((n, x) for n, x in enumerate(value, 1) if not isinstance(x, str)), None)
+        return "a list" if odd is None else f"a list whose item {odd[0]} is {_describe(odd[1])}"
     return f"{type(value).__name__} {value!r}"[:60]
 
 
