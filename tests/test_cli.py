@@ -2890,12 +2890,27 @@ def test_fields_keep_a_therapys_harms():
 def test_a_wrong_field_is_refused_even_when_nothing_is_found():
     result = invoke("treat", "--subtype", "metastatic", "--fields", "bogus")
     assert result.exit_code == 2 and result.stdout == ""
-    assert "unknown field 'bogus'; available fields: place, line, evidence" in result.stderr
+    assert "unknown field 'bogus'; available fields: id, name, place, line" in result.stderr
     for fmt in ("csv", "markdown", "json"):
         nothing = invoke("search", "zzzqqq", "--format", fmt, "--fields", "bogus")
         assert nothing.exit_code == 2 and "unknown field 'bogus'" in nothing.stderr, fmt
     found = ok("treat", "--subtype", "metastatic", "--fields", "id,name", "--json")
     assert json.loads(found.stdout) == []
+
+
+def test_an_empty_csv_answer_still_prints_its_header():
+    """`pandas.read_csv` of zero bytes raises EmptyDataError: a pipeline keeps its columns
+    when nothing is found, as JSON keeps its []."""
+    found = ok("treat", "--context", "ssc", "--format", "csv").stdout.splitlines()[0]
+    empty = ok("treat", "--subtype", "metastatic", "--format", "csv")
+    assert "no therapies recorded for subtype metastatic" in empty.stderr
+    (header,) = empty.stdout.splitlines()
+    assert (
+        header.split(",")[:5] == found.split(",")[:5] == ["id", "name", "place", "line", "evidence"]
+    )
+    assert set(found.split(",")) <= set(header.split(","))  # every key a record can have
+    nothing = ok("search", "zzzqqq", "--format", "csv", "--fields", "id,excerpt")
+    assert nothing.stdout == "id,excerpt,caution,notes,overlay\n"
 
 
 def test_search_gives_scripts_every_hit_and_a_screen_the_best_ten_of_each_kind():

@@ -71,3 +71,19 @@ def test_the_schemas_ship_with_the_package():
     """Generated from the package itself, so an installed calcref prints them offline."""
     for command in OUTPUTS:
         assert published(command)["title"] == f"calcref {command} --json"
+
+
+@pytest.mark.parametrize(
+    ("command", "args"), [(c, a) for c, runs in RUNS.items() for a in runs], ids=str
+)
+def test_records_keep_the_declared_order_of_their_keys(command, args):
+    """The declaration is the order too: an empty CSV answer takes its header from it, so it
+    must be the header a non-empty answer of the same question prints."""
+    document = json.loads(ok(command, *args, "--json").stdout)
+    declared = list(OUTPUTS[command][1])
+    for record in document if isinstance(document, list) else [document]:
+        if command == "subtypes" and "workup" in record:  # a subtype's card
+            from calcref.answers.contract import CARD
+
+            declared = list(CARD)
+        assert list(record) == [key for key in declared if key in record]

@@ -79,16 +79,25 @@ def test_readme_example_is_real_output(command: str, shown: list[str]) -> None:
             pytest.fail(f"README shows a line calcref does not print (in order): {wanted!r}")
 
 
-LIBRARY = re.compile(
-    r"## Use as a library.*?```python\n(.*?)```\n\nprints\n\n```text\n(.*?)```", re.S
-)
+LIBRARY_SECTION = re.compile(r"## Use as a library\n(.*?)\n## ", re.S)
+EXAMPLE = re.compile(r"```python\n(.*?)```\n\nprints\n\n```text\n(.*?)```", re.S)
+
+
+def library_examples() -> list[tuple[str, str]]:
+    section = LIBRARY_SECTION.search(README.read_text(encoding="utf-8")).group(1)
+    return EXAMPLE.findall(section)
+
+
+def test_the_library_section_has_its_two_examples() -> None:
+    assert len(library_examples()) == 2
 
 
 @pytest.mark.slow  # runs a shell (the installed calcref) or a Python process
-def test_the_library_example_prints_what_the_readme_shows(tmp_path) -> None:
-    """The "Use as a library" code runs as written, outside the repository, and prints the
-    lines shown under it."""
-    code, shown = LIBRARY.search(README.read_text(encoding="utf-8")).groups()
+@pytest.mark.parametrize("index", [0, 1])
+def test_the_library_example_prints_what_the_readme_shows(tmp_path, index) -> None:
+    """Each "Use as a library" example runs as written, outside the repository, and prints
+    the lines shown under it."""
+    code, shown = library_examples()[index]
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
     )

@@ -27,7 +27,15 @@ from calcref.errors import (
     UnknownValueError,
 )
 from calcref.model import EVIDENCE_LETTERS, KnowledgeBase
-from calcref.render.formats import FORMATS, Answer, knowledge_versions, to_json, write
+from calcref.render import replies
+from calcref.render.formats import (
+    FORMATS,
+    Answer,
+    declared,
+    knowledge_versions,
+    to_json,
+    write,
+)
 from calcref.render.textsafe import one_line, visible
 from calcref.settings import Settings
 from calcref.stdout import deliver
@@ -229,7 +237,7 @@ def _select(rows: Any, fields: list[str], command: str) -> Any:
     usage error naming every key there is (as `gh --json` does), whether or not anything was
     found."""
     items = rows if isinstance(rows, list) else [rows]
-    available = list(dict.fromkeys(k for row in items for k in row)) or _declared(command)
+    available = list(dict.fromkeys(k for row in items for k in row)) or declared(command)
     unknown = [f for f in fields if f not in available]
     if unknown:
         raise UsageProblem(
@@ -241,13 +249,6 @@ def _select(rows: Any, fields: list[str], command: str) -> Any:
         for row in items
     ]
     return chosen if isinstance(rows, list) else chosen[0]
-
-
-def _declared(command: str) -> list[str]:
-    """The keys a command's records have, from the output contract (for an empty answer)."""
-    from calcref.answers import contract
-
-    return list(contract.OUTPUTS.get(command, ("array", {}))[1])
 
 
 def _one_of(value: str, allowed: tuple[str, ...], what: str) -> str:
@@ -270,11 +271,13 @@ def _emit(
     say, such as the gaps that explain why it is empty, when `draw_empty`)."""
     if settings.fields:  # a wrong key is refused whether or not anything was found
         answer = answer._replace(rows=_select(answer.rows, settings.fields, answer.kind))
+        kept = [k for k in TRAVELLING if k in declared(answer.kind)]
+        answer = answer._replace(keys=tuple(dict.fromkeys(settings.fields + kept)))
     if not answer.rows:
         if empty:
             sys.stderr.write(f"calcref: {one_line(empty)}\n")
-        if fmt != "json" and not (fmt in ("table", "markdown") and draw_empty):
-            return
+        if fmt in ("table", "markdown") and not draw_empty:
+            return  # JSON prints [] and CSV its header: a script's answer is still data
     text = write(fmt, answer, settings.screen)
     if fmt == "table" and settings.pager and text.count("\n") >= settings.height > 0:
         _page(text, settings.pager)
@@ -376,15 +379,11 @@ def workup(
     kb = settings.kb()
     fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     subtype_id, context_id = _resolve(kb, "subtype", subtype), _resolve(kb, "context", context)
-    rows = records.workup(kb, query.workup(kb, subtype=subtype_id, context=context_id))
-    title = "Workup" + "".join(f" · {x}" for x in (subtype_id, context_id) if x)
+    answer = replies.workup(kb, subtype_id, context_id, details)
     filters = _describe_filters(subtype=subtype_id, context=context_id)
-    names = {r.id: r.name for section in (kb.subtypes, kb.contexts) for r in section}
-    gaps = records.gaps(kb, query.gaps(kb, context_id, subtype_id, concerns="workup"))
-    options = {"title": title, "details": details, "names": names, "gaps": gaps}
-    answer = Answer("workup", rows, table_options=options)
-    _say_gaps(fmt, gaps)
-    _emit(settings, fmt, answer, f"no investigations recorded for {filters}", bool(gaps))
+    _say_gaps(fmt, replies.gaps(answer))
+    empty = f"no investigations recorded for {filters}"
+    _emit(settings, fmt, answer, empty, bool(replies.gaps(answer)))
 
 
 @app.command(short_help="The treatment ladder: line, evidence letter, regimens and studies.")
@@ -425,27 +424,22 @@ def treat(
     fmt = _format(settings, fmt, as_json, ALL_FORMATS, fields)
     context_id, subtype_id = _resolve(kb, "context", context), _resolve(kb, "subtype", subtype)
     line_value = line.value if line else None
-    results = query.treat(
-        kb, context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
+    answer = replies.treat(
+        kb,
+        context_id,
+        subtype_id,
+        line_value,
+        min_evidence,
+        details=details,
+        chart=show_chart,
+        plain=not settings.screen.terminal,
     )
-    gaps = records.gaps(kb, query.gaps(kb, context_id, subtype_id, line_value))
-    options = {
-        "details": details,
-        "show_chart": show_chart,
-        "plain": not settings.screen.terminal,
-        "gaps": gaps,
-        "asked": context_id or subtype_id,
-        "principles": records.principles(kb),
-        "labels": records.labels(kb),
-    }
-    rows = records.treat(kb, results, context_id, subtype_id)
-    answer = Answer("treat", rows, (records.evidence_scale(kb),), options)
     filters = _describe_filters(
         context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
-    empty = "" if rows else f"no therapies recorded for {filters}{_hint(kb, context_id)}"
-    _say_gaps(fmt, gaps)
-    _emit(settings, fmt, answer, empty, draw_empty=bool(gaps))
+    empty = "" if answer.rows else f"no therapies recorded for {filters}{_hint(kb, context_id)}"
+    _say_gaps(fmt, replies.gaps(answer))
+    _emit(settings, fmt, answer, empty, draw_empty=bool(replies.gaps(answer)))
 
 
 def _say_gaps(fmt: str, gaps: list[dict[str, Any]]) -> None:
@@ -504,15 +498,13 @@ def studies(
     context_id, subtype_id = _resolve(kb, "context", context), _resolve(kb, "subtype", subtype)
     therapy_id = _resolve(kb, "therapy", therapy)
     kind_name = None if kind is None else query.source_kind(kind)
-    found = query.studies(kb, therapy_id, context_id, subtype_id, kind_name)
-    rows = records.studies(kb, found, context_id, subtype_id)
+    answer = replies.studies(kb, therapy_id, context_id, subtype_id, kind_name)
     filters = _describe_filters(
         therapy=therapy_id, context=context_id, subtype=subtype_id, kind=kind_name
     )
-    gaps = records.gaps(kb, query.gaps(kb, context_id, subtype_id))
-    answer = Answer("studies", rows, table_options={"gaps": gaps})
-    _say_gaps(fmt, gaps)
-    _emit(settings, fmt, answer, f"no studies recorded for {filters}", bool(gaps))
+    _say_gaps(fmt, replies.gaps(answer))
+    empty = f"no studies recorded for {filters}"
+    _emit(settings, fmt, answer, empty, bool(replies.gaps(answer)))
 
 
 @app.command(short_help="References in AMA, Vancouver, BibTeX, RIS or CSL-JSON, with links.")

@@ -68,8 +68,8 @@ RELATION = Field(
 STUDY: Spec = (
     dict(Study.FIELDS)
     | {"label": _text("The reference's short label, e.g. Balin 2012.")}
-    | ORIGIN
     | {"relation": RELATION}
+    | ORIGIN
 )
 POSITION: Spec = dict(Position.FIELDS) | {"label": _text("The source's short label.")}
 MATCH: Spec = {
@@ -79,8 +79,9 @@ MATCH: Spec = {
     "context": _text("The context the evidence is from."),
     "evidence": Field("str", "How.", required=True, enum=("studied", "named")),
 }
-THERAPY: Spec = (
-    {
+THERAPY: Spec = (  # in the order of the records' keys: a CSV header is read from it
+    {"id": Therapy.FIELDS["id"], "name": Therapy.FIELDS["name"]}
+    | {
         "place": Field(
             "str",
             "chapter ladder, or beyond the chapter.",
@@ -98,14 +99,16 @@ THERAPY: Spec = (
         "contexts": _texts("Contexts it was reported in, by itself or its studies."),
         "subtypes": _texts("Subtypes it was reported for, by itself or its studies."),
         "studies": _records(STUDY, "Its studies."),
+    }
+    | ORIGIN
+    | {
+        "match": Field("record", "With --context: why it matched.", spec=MATCH),
         "strongest": _text(
             "The study the row leads with: of the patients asked about (else the nearest), "
             "a study of treatment that reports a result, the strongest kind of source first.",
             nullable=True,
         ),
-        "match": Field("record", "With --context: why it matched.", spec=MATCH),
     }
-    | ORIGIN
 )
 REFERENCE: Spec = (
     dict(Reference.FIELDS)
@@ -119,11 +122,12 @@ REFERENCE: Spec = (
 )
 SUBTYPE: Spec = dict(Subtype.FIELDS) | {"contexts": _texts("Contexts it occurs in.")} | ORIGIN
 INVESTIGATION: Spec = (
-    {k: v for k, v in Investigation.FIELDS.items() if k != "ties"}
+    {k: v for k, v in Investigation.FIELDS.items() if k not in ("ties", "sources")}
     | {
         "rationale": _records(Tie.FIELDS, "The ties that apply to the question."),
         "subtypes": _texts("Subtypes it serves; all for every subtype."),
         "contexts": _texts("Contexts it serves."),
+        "sources": Investigation.FIELDS["sources"],
     }
     | ORIGIN
 )

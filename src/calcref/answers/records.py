@@ -271,7 +271,10 @@ def overview(kb: KnowledgeBase) -> list[Record]:
         for f in kb.clinical_features
     ]
     management = [
-        {"section": "management"} | p.as_json() | origin(kb, p.source_file) for p in kb.principles
+        {"section": "management", "kind": p.kind, "id": p.id}
+        | p.as_json()
+        | origin(kb, p.source_file)
+        for p in kb.principles
     ]
     return picture + management
 

@@ -29,6 +29,15 @@ class Answer(Value):
     rows: Any
     table_args: tuple[Any, ...] = ()
     table_options: dict[str, Any] | None = None
+    keys: tuple[str, ...] = ()  # an empty answer's keys (--fields): its CSV header
+
+
+def declared(kind: str) -> list[str]:
+    """Every key a command's records can have, in the records' order (answers/contract.py
+    declares them): the keys of an answer that has no record to read them from."""
+    from calcref.answers.contract import OUTPUTS
+
+    return list(OUTPUTS.get(kind, ("array", {}))[1])
 
 
 class Json:
@@ -56,8 +65,8 @@ class Markdown:
             f"> ⚠ Gap: {_markdown_cell(with_origin(gap['text'], gap))}\n\n" for gap in gaps
         )
         rows = _as_list(answer.rows)
-        if not rows:
-            return said
+        if not rows:  # the gaps alone, without the blank line that would part them from a table
+            return said[:-1]
         keys = columns(rows)
         lines = ["| " + " | ".join(keys) + " |", "|" + "|".join(" --- " for _ in keys) + "|"]
         for row in rows:
@@ -78,7 +87,8 @@ class Csv:
         from calcref.render.columns import cell, columns
 
         rows = _as_list(answer.rows)
-        keys = columns(rows)
+        # An empty answer still prints its header: a pipeline keeps its column names.
+        keys = columns(rows or [dict.fromkeys(answer.keys or declared(answer.kind))])
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(keys)
