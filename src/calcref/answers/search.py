@@ -44,21 +44,31 @@ def _enclosing(holders: Holders) -> tuple[list[dict], list[dict]]:
     """The cautions and notes of the records enclosing the innermost, nearest first, each
     once and none the innermost already carries (one note may qualify several records)."""
     *outer, innermost = holders or ({},)
-    seen = {w["id"] for w in _warnings(innermost)}
+    seen = {_said(w) for w in _cautions(innermost) + innermost.get("notes", [])}
     cautions: list[dict] = []
     notes: list[dict] = []
     for record in reversed(outer):
-        for warning in _warnings(record):
-            if warning["id"] not in seen:
-                seen.add(warning["id"])
-                (notes if warning in record.get("notes", []) else cautions).append(warning)
+        cautions += _unseen(_cautions(record), seen)
+        notes += _unseen(record.get("notes", []), seen)
     return cautions, notes
 
 
-def _warnings(record: dict) -> list[dict]:
-    """A record's caution, if it has one, then its notes."""
+def _cautions(record: dict) -> list[dict]:
     caution = record.get("caution")
-    return ([caution] if caution else []) + list(record.get("notes", []))
+    return [caution] if caution else []
+
+
+def _unseen(warnings: list[dict], seen: set[tuple[str, str]]) -> list[dict]:
+    """The warnings not in `seen`, which now holds them."""
+    fresh = [w for w in warnings if _said(w) not in seen]
+    seen.update(_said(w) for w in fresh)
+    return fresh
+
+
+def _said(warning: dict) -> tuple[str, str]:
+    """A warning by its id and its words: the same id may say more on an enclosing record
+    (wen2023's caution adds "A null result" to the one on each of its effects)."""
+    return warning["id"], warning["text"]
 
 
 def _harms(kb: KnowledgeBase, kind: str, record: dict[str, Any]) -> list[dict[str, Any]]:

@@ -793,13 +793,12 @@ def _hit_warnings(hit: Record, said: set[tuple[str, ...]]) -> list[Text]:
     repeated. `said` is what earlier hits printed."""
     owner = (hit["kind"], hit["id"])
     cautions = [c for c in (hit["caution"], *hit["enclosing_cautions"]) if c]
-    notes = [n for n in (*hit["notes"], *hit["enclosing_notes"]) if (*owner, n["id"]) not in said]
+    notes = [n for n in (*hit["notes"], *hit["enclosing_notes"]) if (*owner, n["text"]) not in said]
     harms = [h for h in hit["harms"] if (*owner, h["therapy"], h["text"]) not in said]
-    said.update((*owner, n["id"]) for n in notes)
+    said.update((*owner, n["text"]) for n in notes)
     said.update((*owner, h["therapy"], h["text"]) for h in harms)
-    texts = [t(f"⚠ {warning_text({'kind': 'caution', **c})}", "bold yellow") for c in cautions] + [
-        t(f"⚠ {warning_text({'kind': 'note', **n})}", "bold yellow") for n in notes
-    ]
+    shown = [{"kind": "caution", **c} for c in cautions] + [{"kind": "note", **n} for n in notes]
+    texts = [t(f"⚠ {warning_text(w)}", "bold yellow") for w in shown]
     for harm in harms:
         whose = "" if harm["therapy"] == hit["id"] else f" of {harm['therapy']}"
         said_harm = t(f"⚠ Harm{whose}: {harm['text']} ", "bold yellow")
