@@ -26,6 +26,7 @@ from calcref.model import (
     Investigation,
     Position,
     Reference,
+    Statement,
     Study,
     Subtype,
     Therapy,
@@ -136,8 +137,28 @@ HIT: Spec = {
     "id": _text("Its id."),
     "field": _text("The field path that matched, e.g. regimens[0].text."),
     "excerpt": _text("The match with its surroundings."),
-    "caution": _record(Caution.FIELDS, "The caution on the value found.", nullable=True),
-    "notes": _records(CuratorNote.FIELDS, "The curator's notes on the value found."),
+    "caution": _record(
+        Caution.FIELDS,
+        "The caution of the innermost record holding the value found (a regimen, a harm, "
+        "an effect, else the record itself).",
+        nullable=True,
+    ),
+    "notes": _records(CuratorNote.FIELDS, "The curator's notes of that innermost record."),
+    "enclosing_cautions": _records(
+        Caution.FIELDS,
+        "The cautions of the records around it, nearest first (the study's, for a hit in one "
+        "of its harms); they qualify the value as much as its own. None repeats `caution`.",
+    ),
+    "enclosing_notes": _records(
+        CuratorNote.FIELDS,
+        "The curator's notes of the records around it, nearest first; none repeats `notes`.",
+    ),
+    "harms": _records(
+        {"therapy": _text("The therapy whose harm it is.")} | dict(Statement.FIELDS),
+        "The harms the sources report for the therapy a hit is in, or for each therapy the "
+        "study a hit is in tried (the study's own adverse events stay in its record: "
+        "`calcref studies --json`). Empty for other kinds of record.",
+    ),
 } | ORIGIN
 LEVEL: Spec = (
     dict(EvidenceLevel.FIELDS)

@@ -21,19 +21,71 @@ UNSEARCHED = {"notes", "caution", "layer", "source_file"}
 Hit = dict[str, Any]
 
 
-def _strings(value: object, path: str, holder: dict) -> Iterator[tuple[str, str, dict]]:
-    """Every string inside `value` with its field path and the innermost record holding it
-    (whose caution and notes qualify it)."""
+Holders = tuple[dict, ...]  # the records holding a value, outermost first
+
+
+def _strings(value: object, path: str, holders: Holders) -> Iterator[tuple[str, str, Holders]]:
+    """Every string inside `value` with its field path and the records holding it that carry
+    a caution or notes, outermost first: the innermost qualifies the value itself, and each
+    enclosing one qualifies everything inside it (a study's caution, its harm's figures)."""
     if isinstance(value, str):
-        yield path, value, holder
+        yield path, value, holders
     elif isinstance(value, dict):
-        inner = value if "notes" in value or "caution" in value else holder
+        inner = (*holders, value) if "notes" in value or "caution" in value else holders
         for key, item in value.items():
             if key not in UNSEARCHED:
                 yield from _strings(item, f"{path}.{key}" if path else key, inner)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]", holder)
+            yield from _strings(item, f"{path}[{index}]", holders)
+
+
+def _enclosing(holders: Holders) -> tuple[list[dict], list[dict]]:
+    """The cautions and notes of the records enclosing the innermost, nearest first, each
+    once and none the innermost already carries (one note may qualify several records)."""
+    *outer, innermost = holders or ({},)
+    seen = {_said(w) for w in _cautions(innermost) + innermost.get("notes", [])}
+    cautions: list[dict] = []
+    notes: list[dict] = []
+    for record in reversed(outer):
+        cautions += _unseen(_cautions(record), seen)
+        notes += _unseen(record.get("notes", []), seen)
+    return cautions, notes
+
+
+def _cautions(record: dict) -> list[dict]:
+    caution = record.get("caution")
+    return [caution] if caution else []
+
+
+def _unseen(warnings: list[dict], seen: set[tuple[str, str]]) -> list[dict]:
+    """The warnings not in `seen`, which now holds them."""
+    fresh = [w for w in warnings if _said(w) not in seen]
+    seen.update(_said(w) for w in fresh)
+    return fresh
+
+
+def _said(warning: dict) -> tuple[str, str]:
+    """A warning by its id and its words: the same id may say more on an enclosing record
+    (wen2023's caution adds "A null result" to the one on each of its effects)."""
+    return warning["id"], warning["text"]
+
+
+def _harms(kb: KnowledgeBase, kind: str, record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The harms the sources report for the therapy a hit is in, or for each therapy a study
+    tried: a dose or a result is never read apart from what the treatment can do."""
+    if kind == "therapy":
+        therapies = [record["id"]]
+    elif kind == "study":
+        therapies = list(record["therapies"])
+    else:
+        return []
+    return [
+        {"therapy": therapy} | harm.as_json()
+        for therapy in therapies
+        if therapy in kb.therapy_by_id
+        for harm in kb.therapy_by_id[therapy].harms
+    ]
 
 
 def excerpt(text: str, start: int, length: int) -> str:
@@ -114,19 +166,26 @@ def search(kb: KnowledgeBase, text: str) -> list[Hit]:
     found: list[tuple[int, int, int, Hit]] = []
     kinds: dict[str, int] = {}
     for kind, record_id, record in _documents(kb):
-        for field, value, holder in _strings(record, "", {}):
+        harms = _harms(kb, kind, record)
+        for field, value, holders in _strings(record, "", ()):
             matches = [p.search(value) for p in patterns]
             if not patterns or not all(matches):
                 continue
             first = min(matches, key=lambda m: m.start())  # type: ignore[union-attr]
+            innermost = holders[-1] if holders else {}
+            cautions, notes = _enclosing(holders)
             hit = {
                 "kind": kind,
                 "id": record_id,
                 "field": field,
                 "excerpt": excerpt(value, first.start(), first.end() - first.start()),  # type: ignore[union-attr]
-                # the warnings on the value found travel with the hit
-                "caution": holder.get("caution"),
-                "notes": holder.get("notes", []),
+                # the warnings on the value found travel with the hit: its own record's, those
+                # of every record around it, and the harms of the therapy it is about
+                "caution": innermost.get("caution"),
+                "notes": innermost.get("notes", []),
+                "enclosing_cautions": cautions,
+                "enclosing_notes": notes,
+                "harms": harms,
                 # notes are found by id, apart from the records that hold them
                 "layer": record.get("layer"),
                 "source_file": record.get("source_file"),

@@ -330,7 +330,9 @@ def _shaped_text(record: Record) -> str:
     if set(record) == {"kind", "context"}:
         return match_text({"match": record})
     if "text" in record and "sources" in record:
-        return with_notes(sourced(record["text"], record["sources"]), record)
+        said = with_notes(sourced(record["text"], record["sources"]), record)
+        # a search hit's harm says whose: a study may have tried more than one therapy
+        return f"{record['therapy']}: {said}" if "therapy" in record else said
     if "likely" in record:  # a caution, in a column of its own
         return warning_text({"kind": "caution", **record})
     if set(record) <= {"id", "text", "source"}:  # a curator's note, a printed citation

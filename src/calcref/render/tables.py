@@ -770,9 +770,7 @@ def draw_levels(out: Console, records: list[Record]) -> None:
 
 
 def draw_search(out: Console, records: list[Record]) -> None:
-    """Hits by kind. A caution is printed under every hit on the value it qualifies; a
-    curator's note, once per record (a therapy found by its id, name and alias says its
-    notes under the first of them)."""
+    """Hits by kind, each with what qualifies the value found (`_hit_warnings`)."""
     current, said = None, set()
     for record in records:
         if record["kind"] != current:
@@ -784,10 +782,28 @@ def draw_search(out: Console, records: list[Record]) -> None:
             t(record["excerpt"]),
             *(Text.assemble(" ", mark) for mark in overlay_mark(record)),
         )
-        noted = {(record["kind"], record["id"], n["id"]) for n in record["notes"]}
-        shown = frozenset(n for _, _, n in noted & said)
-        said |= noted
-        out.print(Padding(lines([hit, *note_texts(record, shown)]), (0, 0, 0, 2)))
+        out.print(Padding(lines([hit, *_hit_warnings(record, said)]), (0, 0, 0, 2)))
+
+
+def _hit_warnings(hit: Record, said: set[tuple[str, ...]]) -> list[Text]:
+    """Under a hit, every caution on the value (its own record's and those of the records
+    around it: a study's, for a figure in one of its harms), each time; the curator's notes
+    and the harms of the therapy, once per record found (a therapy found by its id, name and
+    alias says them under the first): they qualify all of it, and would bury the hits if
+    repeated. `said` is what earlier hits printed."""
+    owner = (hit["kind"], hit["id"])
+    cautions = [c for c in (hit["caution"], *hit["enclosing_cautions"]) if c]
+    notes = [n for n in (*hit["notes"], *hit["enclosing_notes"]) if (*owner, n["text"]) not in said]
+    harms = [h for h in hit["harms"] if (*owner, h["therapy"], h["text"]) not in said]
+    said.update((*owner, n["text"]) for n in notes)
+    said.update((*owner, h["therapy"], h["text"]) for h in harms)
+    shown = [{"kind": "caution", **c} for c in cautions] + [{"kind": "note", **n} for n in notes]
+    texts = [t(f"⚠ {warning_text(w)}", "bold yellow") for w in shown]
+    for harm in harms:
+        whose = "" if harm["therapy"] == hit["id"] else f" of {harm['therapy']}"
+        said_harm = t(f"⚠ Harm{whose}: {harm['text']} ", "bold yellow")
+        texts += [Text.assemble(said_harm, sources_text(harm["sources"])), *note_texts(harm)]
+    return texts
 
 
 def draw_therapy_card(
