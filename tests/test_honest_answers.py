@@ -118,12 +118,13 @@ def test_markdown_keeps_the_gap_above_its_table_and_csv_says_it_on_stderr():
     """Markdown is pasted into notes: the gap goes with it, as in the terminal's table. CSV
     is data for a spreadsheet: the gap is said on stderr, as for JSON."""
     markdown = ok("treat", "--context", "ssc", "--format", "markdown")
-    gap = "> ⚠ Gap: Few high-level studies in SSc and DM; Valenzuela 2016: no completed RCT.\n\n"
+    # The SSc/DM gap says both sources' counts of RCTs (knowledge 2.0.3).
+    gap = "> ⚠ Gap: RCTs: Traineau 2020, 1 small (warfarin: against); Valenzuela 2016, none.\n\n"
     assert markdown.stdout.startswith(gap + "| id | name |")
     assert markdown.stderr == ""
     as_csv = ok("treat", "--context", "ssc", "--format", "csv")
     assert as_csv.stdout.startswith("id,name,")
-    assert as_csv.stderr.startswith("calcref: gap: Few high-level studies in SSc and DM")
+    assert as_csv.stderr.startswith("calcref: gap: RCTs: Traineau 2020, 1 small")
     # An empty answer still says why it is empty.
     empty = ok("treat", "--subtype", "metastatic", "--format", "markdown")
     assert empty.stdout.startswith("> ⚠ Gap: No therapy is recorded for metastatic calcinosis")

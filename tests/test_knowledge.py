@@ -470,9 +470,16 @@ def summary(ref, therapies, contexts, n, age, regimen, counts, said) -> S:
 
 STUDIES = {
     # "A case of dystrophic calcinosis after trauma that resolved over 8 weeks with spontaneous
-    # transepidermal elimination."
+    # transepidermal elimination." Resolved is a complete response (knowledge 2.0.3).
     "pitt1990-case": summary(
-        "pitt1990", ["no-treatment"], ["trauma"], 1, None, None, Counts(responders=1), {"8"}
+        "pitt1990",
+        ["no-treatment"],
+        ["trauma"],
+        1,
+        None,
+        None,
+        Counts(responders=1, complete=1),
+        {"8"},
     ),
     # "Calcinosis cutis in dermatomyositis has been successfully treated with diltiazem
     # (2–4 mg/kg/day), with lower doses being ineffective." No patient count.
@@ -1553,5 +1560,6 @@ def test_balin_combined_counts_are_never_surgerys_alone(kb: KnowledgeBase) -> No
 def test_knowledge_version(kb: KnowledgeBase) -> None:
     base = kb.layers[0]
     # 2.0.0: the literature pack merged in; 2.0.1: a one-line SSc/DM gap, shorter principles;
-    # 2.0.2: the source-fidelity audit's corrections.
-    assert (base.version, base.date) == ("2.0.2", "2026-11-28")
+    # 2.0.2: the source-fidelity audit's corrections; 2.0.3: the point-of-care audits' data
+    # corrections (populations, directions, the calciphylaxis gap outside kidney disease).
+    assert (base.version, base.date) == ("2.0.3", "2026-11-28")

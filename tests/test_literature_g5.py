@@ -420,7 +420,9 @@ def test_jclinpharmther2016_rituximab_failure(kb):
     assert s.contexts == ("ssc",)
     # "She was treated with rituximab without a successful outcome."
     assert s.counts.none == 1 and s.counts.responders is None
-    assert s.direction == "no significant effect"
+    # One patient's failure is her count, not a statistical "no significant effect"
+    # (knowledge 2.0.3; README rule 4: the negative result stays, as the count).
+    assert s.direction is None
     # "The rituximab dose and schedule were not shown."
     assert s.regimen is None
     assert "limited and not conclusive" in s.conclusion
@@ -506,9 +508,10 @@ def test_valenzuela2016_positions_and_measures(kb):
     # "Pain and inflammation: acetaminophen and/or NSAIDs, with narcotics sometimes needed."
     found = [p for p in kb.principles if "valenzuela2016" in p.sources]
     assert any("acetaminophen and/or NSAIDs" in p.text and "narcotics" in p.text for p in found)
-    # "no randomised controlled trial had been completed at the time of writing."
+    # "no randomised controlled trial had been completed at the time of writing." Said beside
+    # traineau2020's one small RCT (knowledge 2.0.3), so neither hides the other.
     gaps = [g for g in kb.gaps if "valenzuela2016" in g.sources]
-    assert any("Valenzuela 2016: no completed RCT" in g.text for g in gaps)
+    assert any("Valenzuela 2016, none" in g.text for g in gaps)
 
 
 # --- Conflicts g5 owns: the chapter stays, each side is attributed ------------------------------

@@ -266,3 +266,128 @@ def test_the_anti_tnf_adverse_reactions_are_a_harm_of_both_agents(kb):
         assert harm.sources == ("arthresther-antitnf-jdm",)
     table = ok("treat", "--context", "jdm", env=WIDE).stdout
     assert "Infliximab ⚑ ⚠" in table and "Adalimumab ⚑ ⚠" in table
+
+
+# --- the point-of-care audits (knowledge 2.0.3) -----------------------------------------------
+
+
+def section(text: str, heading: str) -> str:
+    """The block of a `show` card that starts with `heading`, up to the next blank line."""
+    start = text.index(heading)
+    end = text.find("\n\n", start)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_a_subtype_the_source_does_not_name_is_marked_curated():
+    # bair2011: "2 patients with ulcerative calcinosis cutis that had not healed with several
+    # topical treatments or with correction of electrolyte abnormalities" (no subtype named);
+    # "The authors propose 25% topical STS as another option for dystrophic calcinosis cutis."
+    card = section(ok("show", "sodium-thiosulfate", env=WIDE).stdout, "Bair 2011 (bair2011)")
+    assert "Curator's note: The source names no subtype for the two patients" in card
+    assert "electrolyte abnormalities, corrected without the ulcers healing" in card
+    (bair,) = [s for s in answer("studies", "--subtype", "dystrophic") if s["id"] == "bair2011"]
+    assert "bair2011-subtype-curated" in {n["id"] for n in bair["notes"]}
+
+
+def test_a_cut_off_abstract_is_given_no_direction():
+    # blumhardt2016: "Pain in the treated finger fell in 2 of the 4 patients"; "The abstract was
+    # cut off after these results": no authors' verdict was retrieved.
+    row = row_of(ok("treat", "--context", "ssc", env=WIDE).stdout, "Extracorporeal shock wave")
+    assert "prospective trial [ssc]: n=4" in row and "benefit" not in row
+    (study,) = [s for s in answer("studies", "--therapy", "eswl") if s["id"] == "blumhardt2016"]
+    assert study["direction"] is None
+
+
+def test_the_ssc_gap_gives_both_sources_counts_of_rcts_in_one_line():
+    # traineau2020: warfarin "rests on one small randomised controlled trial and 4 retrospective
+    # studies"; "the authors advise against its use". valenzuela2016: "no randomised controlled
+    # trial had been completed at the time of writing". Both, attributed, on the one line the
+    # SSc answer has room for at 80 columns.
+    gap = "⚠ Gap: RCTs: Traineau 2020, 1 small (warfarin: against); Valenzuela 2016, none."
+    for context in ("ssc", "dm"):
+        out = ok("treat", "--context", context, env={"COLUMNS": "80"}).stdout
+        assert out.splitlines()[0] == gap, context
+
+
+def test_one_patients_failure_is_her_count_not_a_statistical_result():
+    # jclinpharmther2016-rituximab: "She was treated with rituximab without a successful
+    # outcome." Recorded as a failure (README rule 4), not as "no significant effect".
+    table = ok("studies", "--context", "ssc", env=WIDE).stdout
+    assert "J Clin Pharm Ther 2016 [ssc], case report: n=1: 1 no response" in table
+    card = section(ok("show", "rituximab", env=WIDE).stdout, "J Clin Pharm Ther 2016 (")
+    assert "Counts: n=1: 1 no response" in card
+    assert "A negative result: rituximab failed in this patient." in card
+    assert "no significant effect" not in card
+
+
+def test_a_case_that_resolved_is_a_complete_response():
+    # The chapter on Pitt 1990: "A case of dystrophic calcinosis after trauma that resolved over
+    # 8 weeks with spontaneous transepidermal elimination."
+    card = section(ok("show", "no-treatment", env=WIDE).stdout, "Studies")
+    assert card.endswith("Counts: n=1: 1 complete") and "degree not given" not in card
+
+
+def test_a_study_with_no_kidney_status_and_a_non_nephrogenic_subgroup_is_not_ckd_evidence():
+    # biglione2024: "93 patients with calciphylaxis" (no kidney status); "*Secondary: seen only
+    # on a news page*: the survival association was strongest in non-nephrogenic calciphylaxis".
+    assert "biglione2024-hbot" not in {s["id"] for s in answer("studies", "--context", "ckd")}
+    assert "biglione2024-hbot" in {s["id"] for s in answer("studies", "--subtype", "calciphylaxis")}
+    card = section(ok("show", "hyperbaric-oxygen", env=WIDE).stdout, "Biglione 2024 (biglione2024)")
+    assert "kidney status not given." in card and "[ckd]" not in card
+
+
+@pytest.mark.parametrize("therapy", ["debridement", "parathyroidectomy"])
+def test_a_mixed_dialysis_cohort_is_a_broader_group_for_a_dialysis_question(therapy):
+    # weenig2007: "64 patients with calciphylaxis"; "49 of them on dialysis"; "no control group
+    # for the 15 patients not on dialysis".
+    (record,) = [r for r in answer("treat", "--context", "dialysis") if r["id"] == therapy]
+    (weenig,) = [s for s in record["studies"] if s["ref"] == "weenig2007"]
+    assert weenig["relation"] == "broader" and weenig["contexts"] == ["ckd"]
+    assert "49 of 64 on dialysis" in weenig["population"]
+    assert weenig["id"] not in {s["id"] for s in answer("studies", "--context", "dialysis")}
+
+
+def test_analgesic_advice_is_the_pain_treatments_not_a_harm_of_debridement_or_hbot():
+    # strand2022, the Chang 2019 row: "avoid morphine in renal failure (fentanyl or methadone
+    # instead)": advice on analgesia, not an adverse effect of debridement or oxygen.
+    for therapy in ("debridement", "hyperbaric-oxygen"):
+        card = ok("show", therapy, env=WIDE).stdout
+        assert "Harm: Morphine" not in card and "Morphine is to be avoided" not in card, therapy
+    pain = ok("show", "pain-management", env=WIDE).stdout
+    harms = section(pain, "Harms (adverse effects the sources report)")
+    assert "morphine is to be avoided in renal failure (Chang 2019 row)" in harms
+    assert "Fentanyl or methadone instead of morphine in renal failure" in pain
+
+
+def test_the_calciphylaxis_answer_says_how_little_is_known_outside_kidney_disease():
+    # nunley2020-calciphylaxis-sts: "Success has been reported in both uremic and non-uremic
+    # calciphylaxis" (no figures); biglione2024: the non-nephrogenic subgroup is "*Secondary:
+    # seen only on a news page*"; every other study is of kidney disease or dialysis.
+    out = " ".join(ok("treat", "--subtype", "calciphylaxis", env=WIDE).stdout.split())
+    assert (
+        "⚠ Gap: Calciphylaxis outside kidney disease: calcref holds only a statement (Nunley "
+        "2020: success with sodium thiosulfate reported in non-uremic disease too) and a "
+        "non-nephrogenic subgroup seen only on a news page (Biglione 2024, hyperbaric oxygen)."
+    ) in out
+    as_json = ok("treat", "--subtype", "calciphylaxis", "--json")
+    assert "calcref: gap: Calciphylaxis outside kidney disease" in as_json.stderr
+
+
+def test_a_trials_safety_figures_are_not_shown_as_harms_of_the_drug():
+    # sinha2024: "Serious adverse events to week 12: a calciphylaxis-related event needed hospital
+    # admission in 2/38 (5%) on hexasodium fytate vs 11/33 (33%) on placebo." "Deaths up to week
+    # 12: 1/38 (3%) vs 5/33 (15%)." "Deaths over the whole trial: 2/38 (5%) ... vs 7/33 (21%)".
+    # "The hospitalisation and death figures are safety data ... Never present them as proof
+    # that the drug works."
+    card = section(ok("show", "hexasodium-fytate", env=WIDE).stdout, "Sinha 2024 (sinha2024)")
+    assert "Harm:" not in card
+    card = " ".join(card.split())
+    outcome = card[card.index("Outcome: ") : card.index("Counts: ")]
+    for figure in ("2/38 (5%)", "11/33 (33%)", "1/38 (3%)", "5/33 (15%)", "7/33 (21%)"):
+        assert figure in outcome, figure
+    assert "Safety events in both arms" in outcome
+    assert "they do not show that the drug works" in card
+    # a search for the deaths finds them with that caution
+    hits = json.loads(ok("search", "deaths", "--json").stdout)
+    (hit,) = [h for h in hits if h["id"] == "sinha2024"]
+    assert hit["caution"]["id"] == "sinha2024-safety-not-efficacy"
