@@ -2910,7 +2910,7 @@ def test_an_empty_csv_answer_still_prints_its_header():
     )
     assert set(found.split(",")) <= set(header.split(","))  # every key a record can have
     nothing = ok("search", "zzzqqq", "--format", "csv", "--fields", "id,excerpt")
-    assert nothing.stdout == "id,excerpt,caution,notes,overlay\n"
+    assert nothing.stdout == "id,excerpt,caution,notes,harms,overlay\n"
 
 
 def test_search_gives_scripts_every_hit_and_a_screen_the_best_ten_of_each_kind():

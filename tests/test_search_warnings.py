@@ -101,29 +101,20 @@ def test_a_study_of_the_route_carries_the_route_s_harm():
 
 
 def test_the_safety_figures_carry_the_study_s_caution_in_json():
-    [hit] = hits("hospital", "admission")
-    assert (hit["id"], hit["field"]) == ("sinha2024", "harms[0].text")
+    # Knowledge 2.0.3 keeps sinha2024's admissions and deaths in the outcome (both arms'
+    # safety figures, not harms of the drug): the hit is the study's, with its caution.
+    hit = one(hits("hospital", "admission"), "sinha2024", "outcome")
     assert "2/38 (5%)" in hit["excerpt"]
-    assert hit["caution"] is None  # the harm statement's own: the caution is the study's
-    [caution] = hit["enclosing_cautions"]
-    assert caution["id"] == "sinha2024-safety-not-efficacy"
-    assert NULL_PRIMARY in caution["text"] and "(37 vs 34)" in caution["text"]
+    assert hit["caution"]["id"] == "sinha2024-safety-not-efficacy"
+    assert NULL_PRIMARY in hit["caution"]["text"] and "(37 vs 34)" in hit["caution"]["text"]
+    assert hit["enclosing_cautions"] == []  # the study is the innermost record
 
 
 def test_the_safety_figures_carry_the_study_s_caution_in_the_table_and_csv():
-    under = table("hospital", "admission")[("study", "sinha2024", "harms[0].text")]
+    under = table("hospital", "admission")[("study", "sinha2024", "outcome")]
     assert under[0].startswith(f"⚠ Caution: {NULL_PRIMARY}"), under
-    [row] = rows("hospital", "admission")
-    assert row["enclosing_cautions"].startswith(f"Caution: {NULL_PRIMARY}")
-
-
-def test_the_study_s_caution_is_said_under_each_of_its_safety_figures():
-    """A caution qualifies every value inside its record; unlike a note it is said each time:
-    "2/38" is both the admissions and the deaths over the whole trial."""
-    blocks = table("2/38")
-    found = [key for key in blocks if key[:2] == ("study", "sinha2024")]
-    assert [field for *_, field in found] == ["harms[0].text", "harms[1].text"]
-    assert all(blocks[key][0].startswith(f"⚠ Caution: {NULL_PRIMARY}") for key in found)
+    [row] = [r for r in rows("hospital", "admission") if r["id"] == "sinha2024"]
+    assert row["caution"].startswith(f"Caution: {NULL_PRIMARY}")
 
 
 def test_a_caution_repeated_by_id_with_more_words_still_comes_with_the_hit():

@@ -642,7 +642,8 @@ def search(
     Finds records with a field holding every word given, each at the start of a word (STS
     does not find "lists"), across subtypes, variants, contexts, investigations, therapies,
     studies, references and curator's notes. Hits are grouped by kind, names and ids first,
-    each with the field that matched and an excerpt; a table shows the best ten of each kind
+    each with the field that matched, an excerpt, and the warnings on it: the cautions and
+    notes around the value and the therapy's harms. A table shows the best ten of each kind
     unless --all, JSON, CSV and Markdown every hit.
     """
     from calcref.answers import search as finder
