@@ -332,3 +332,13 @@ def test_cite_csv_defuses_a_formula_in_a_title(knowledge):
     [row] = list(csv.DictReader(io.StringIO(ok("cite", "walsh1995", "--format", "csv").stdout)))
     assert row["title"] == "'" + title
     assert row["id"] == "walsh1995"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+def test_a_study_s_harms_travel_in_the_treat_row_s_studies_cell(fmt):
+    """jhandsurg2021-debulking: "17 complications, in 13 patients (types not shown)" is a harm
+    of the study, not of the therapy: a treat row holds its studies in one cell, which lost
+    it in CSV and Markdown (JSON and the tables kept it)."""
+    out = ok("treat", "--context", "ssc", "--format", fmt).stdout
+    (row,) = [line for line in out.splitlines() if "jhandsurg2021-debulking" in line]
+    assert "[Harm: 17 complications, in 13 patients (types not shown). (" in row

@@ -173,8 +173,16 @@ def treated(study: Record) -> str:
 
 
 def study_line(study: Record) -> str:
-    """A study in a cell: its summary, its caution and notes, and its overlay if it has one."""
-    return with_origin(with_notes(study_summary(study), study), study)
+    """A study in a cell: its summary, its caution and notes, the harms it reports, and its
+    overlay if it has one (a nested study's harms would otherwise be lost in CSV and
+    Markdown, where a treat row holds its studies in one cell)."""
+    harms = "".join(f" [Harm: {harm_text(h)}]" for h in study.get("harms") or [])
+    return with_origin(with_notes(study_summary(study), study) + harms, study)
+
+
+def harm_text(harm: Record) -> str:
+    """A harm as the sources report it, with its sources, caution and notes."""
+    return with_notes(sourced(harm["text"], harm["sources"]), harm)
 
 
 def origin_text(record: Record) -> str:
@@ -330,7 +338,7 @@ def _shaped_text(record: Record) -> str:
     if set(record) == {"kind", "context"}:
         return match_text({"match": record})
     if "text" in record and "sources" in record:
-        said = with_notes(sourced(record["text"], record["sources"]), record)
+        said = harm_text(record)
         # a search hit's harm says whose: a study may have tried more than one therapy
         return f"{record['therapy']}: {said}" if "therapy" in record else said
     if "likely" in record:  # a caution, in a column of its own
