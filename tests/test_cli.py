@@ -1271,9 +1271,9 @@ def parse_chart(output: str) -> dict[str, list[dict]]:
             study = STUDY_LINE.match(line)
             if study is not None:
                 label = study["label"]
-            else:
+            else:  # a therapy (twice when it has studies of other patients too), or that heading
                 current, label = line.strip(), None
-                charts[current] = []
+                charts.setdefault(current, [])
             continue
         said = {k: 0 for k in CHART_LABELS}
         for number, name in re.findall(
@@ -1318,6 +1318,8 @@ def test_treat_chart_bars_equal_the_study_counts(context):
             for s in record["studies"]
             if s["n"] is not None and any(v is not None for v in s["counts"].values())
         ]
+        # the patients asked about are charted first, other patients under their own heading
+        counted.sort(key=lambda s: s["relation"] not in ("this", "narrower"))
         if not counted:
             assert record["name"] not in charts
             continue
@@ -1618,13 +1620,14 @@ def test_subtypes_fit_one_screen_with_every_figure_attributed():
         assert f"({subtype['id']})" in out
     text = " ".join(out.split())
     # One record for the figure both primary sources give, each source's wording kept: the
-    # JOPA article prints "25%", not "approximately".
+    # JOPA article prints "25%", not "approximately". (⚑: a curator's note qualifies the
+    # figure, since the ⚑ marks were added; `subtypes dystrophic` prints it.)
     assert (
-        "ssc: approximately 25% (chapter) and 25% (JOPA) [Chapter, Cloutier (JOPA), Walsh" in text
+        "ssc: approximately 25% (chapter) and 25% (JOPA) ⚑ [Chapter, Cloutier (JOPA), Walsh" in text
     )
     # Each figure with the group it counts when that is narrower than the context.
-    assert "ssc (limited systemic sclerosis): about 25% [Tajalli 2019]" in text
-    assert "dm (adults): up to 20% [Davuluri 2022]" in text
+    assert "ssc (limited systemic sclerosis): about 25% ⚑ [Tajalli 2019]" in text
+    assert "dm (adults): up to 20% ⚑ [Davuluri 2022]" in text
     assert "Rare variants: Calcinosis cutis circumscripta (circumscripta)" in text
 
 
@@ -2545,6 +2548,13 @@ def markup_knowledge(tmp_path_factory) -> Path:
         f'    calcium_phosphate: "{MARKUP}"\n',
     )
     edit(subtypes, "    looks_for: Kidney function.\n", f'    looks_for: "{MARKUP}"\n')
+    # a subtype's tier prints each tie's own reason (not what the test looks for): it too
+    edit(
+        subtypes,
+        "        reason: Chronic kidney failure is one of the chapter's causes of metastatic"
+        " calcinosis.\n",
+        f'        reason: "{MARKUP}"\n',
+    )
     edit(
         therapies,
         "    title: Treatment of cutaneous calcinosis in limited systemic sclerosis"

@@ -67,8 +67,14 @@ def test_table_matches_its_golden_file(name: str, width: int) -> None:
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_no_line_is_wider_than_the_screen(name: str, width: int) -> None:
+    """Every line fits, but a link on its own line: a link is printed whole, past the edge,
+    since a PubMed search broken across lines can be neither clicked nor copied."""
     text = (GOLDEN / f"{name}.{width}.txt").read_text(encoding="utf-8")
-    assert max(map(len, text.splitlines())) <= width
+    lines = [line for line in text.splitlines() if not LINK_LINE.fullmatch(line)]
+    assert max(map(len, lines)) <= width
+
+
+LINK_LINE = re.compile(r" *https://\S+")  # a link alone on its line, its label above it
 
 
 def test_treat_for_ssc_fits_one_screen() -> None:
@@ -83,7 +89,8 @@ def test_the_first_rows_are_on_the_first_screen(name: str) -> None:
     """On an 80 x 50 screen, the first thing to do is read before anything scrolls away:
     the first-line rows of a treatment answer, the tests for every patient of a workup."""
     first_screen = (GOLDEN / f"{name}.80.txt").read_text().splitlines()[:50]
-    wanted = {"treat": " 1st ", "workup": "For every patient", "subtypes": "Dystrophic"}
+    # the workup's first tier: the chapter's tests, tied to any subtype (not "every patient")
+    wanted = {"treat": " 1st ", "workup": "Any subtype (the chapter", "subtypes": "Dystrophic"}
     assert any(wanted[name.split("-")[0]] in line for line in first_screen)
 
 

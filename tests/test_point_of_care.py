@@ -335,3 +335,199 @@ def test_piped_output_takes_the_controlling_terminal_s_width(monkeypatch):
 def test_columns_wins_over_the_controlling_terminal(monkeypatch):
     monkeypatch.setattr("calcref.settings.controlling_terminal_width", lambda: 132)
     assert widest(ok("treat", "--context", "ssc", env={"COLUMNS": "60"}).stdout) <= 60
+
+
+# --- what the audits of 2.0.2 found a clinician meeting (tables, CSV, Markdown) ------------------
+
+AT_80 = {"COLUMNS": "80"}
+
+
+def said(text: str) -> str:
+    """The words of a drawing as one line: what a reader reads, wherever a line wrapped."""
+    return " ".join(text.split())
+
+
+def csv_rows(*args: str) -> dict[str, dict[str, str]]:
+    import csv
+    import io
+
+    rows = csv.DictReader(io.StringIO(ok(*args, "--format", "csv").stdout))
+    return {row["id"]: row for row in rows}
+
+
+def test_an_empty_counts_cell_never_says_n_is_missing():
+    """`studies --subtype calciphylaxis --format csv` said "number treated not given" in the
+    counts column of trials whose n it gave beside it. Sources: "37 were randomised to
+    hexasodium fytate" (sinha2024.md); "15 patients with calciphylaxis"
+    (tpa-calciphylaxis.md). No outcome counts: an empty cell, n in its own column."""
+    rows = csv_rows("studies", "--subtype", "calciphylaxis")
+    for study, n in (("sinha2024", "37"), ("tpa-calciphylaxis", "15")):
+        assert (rows[study]["n"], rows[study]["counts"]) == (n, "")
+    assert not any("number treated not given" in row["counts"] for row in rows.values())
+    # where the source gives outcome counts they are there: "eight out of nine patients ...
+    # showed definite improvement" (chapter, Robertson 2003)
+    ssc = csv_rows("studies", "--context", "ssc")
+    assert ssc["robertson2003-study"]["counts"] == "8 responded, degree not given"
+    markdown = ok("studies", "--subtype", "calciphylaxis", "--format", "markdown").stdout
+    assert "| sinha2024 |" in markdown and "number treated not given" not in markdown
+
+
+def test_the_studies_table_keeps_traineau_s_verdict_against_warfarin():
+    """ "Low-dose warfarin: the authors advise against its use" (traineau2020.md). The study
+    gives no n and no direction; its conclusion is the result, and `treat` shows it."""
+    for args in (("studies", "--therapy", "warfarin"), ("studies", "--context", "ssc")):
+        text = said(ok(*args, env=AT_80).stdout)
+        assert (
+            "Traineau 2020 [ssc, dm], systematic review: number treated not given "
+            "Authors' conclusion: Low-dose warfarin is not advised." in text
+        ), args
+
+
+def test_studies_of_unstated_kind_are_grouped_apart_not_ranked_below_case_reports():
+    """ "In an open-label study, eight out of nine patients with limited cutaneous SSc ...
+    showed definite improvement" (chapter, Robertson 2003): its kind of source is not
+    recorded, so it is not ranked; under "strongest kind first" it sat below single case
+    reports. It now follows under its own heading, in the JSON's order."""
+    table = ok("studies", "--context", "ssc", env=AT_80).stdout
+    ranked, unranked = table.split("Kind of source not stated (chapter summaries and others)")
+    assert ranked.startswith("⚠ Gap:") and "Studies (strongest kind of source first)" in ranked
+    assert "case report" in ranked and "robertson2003" not in ranked
+    assert "Robertson 2003 [ssc], open-label study: n=9: 8 responded" in said(unranked)
+    listed = json.loads(ok("studies", "--context", "ssc", "--json").stdout)
+    assert [s["id"] for s in listed if s["kind"] is None] == ["robertson2003-study"]
+    assert listed[-1]["id"] == "robertson2003-study"  # the table's order is the JSON's
+    shown = re.findall(r"\(([a-z0-9-]+)\)\s*$", table, re.M)
+    assert shown == [s["id"] for s in listed]
+
+
+def test_the_workup_never_says_every_patient():
+    """The chapter lists its "Specific Investigations" with no tiers and no subtypes
+    (004_...txt: "Specific Investigations / Full blood count / ... / Computed tomography and
+    magnetic resonance imaging (MRI)"). Tying skin biopsy and imaging to every subtype is
+    the curators' reading: the tier is "any subtype", never "for every patient"."""
+    for args in (("workup",), ("workup", "--subtype", "iatrogenic"), ("subtypes", "dystrophic")):
+        text = ok(*args, env=AT_80).stdout
+        assert "every patient" not in text, args
+        assert "\nAny subtype (the chapter lists these without naming one)\n" in text, args
+        assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def tier(text: str, heading: str) -> str:
+    """One tier of a compact workup: the lines under `heading`, to the next heading."""
+    after = text.split(f"\n{heading}\n", 1)[1]
+    return "\n".join(re.split(r"\n(?=\S)", after, maxsplit=1)[:1])
+
+
+def test_a_subtype_s_workup_line_gives_that_source_s_own_reason():
+    """The calciphylaxis tier gave the chapter's "calcification or ossification" for skin
+    biopsy and "an autoimmune connective tissue disease" for ANA, labelled [literature].
+    The literature says: "Skin biopsy with histology is currently the most reliable way to
+    confirm the diagnosis" (kodumudi2020.md); "ANA and ANCA, to exclude vasculitis"
+    (nunley2018-calciphylaxis-workup.md). A label sits on its own source's reason."""
+    text = ok("workup", "--subtype", "calciphylaxis", env=AT_80).stdout
+    calciphylaxis = said(tier(text, "If Calciphylaxis (calciphylaxis)"))
+    assert (
+        "Skin biopsy · Skin biopsy with histology is currently the most reliable way to "
+        "confirm calciphylaxis; imaging can help in some cases. [literature]" in calciphylaxis
+    )
+    assert "to exclude vasculitis in patients evaluated for calciphylaxis. [literature]" in (
+        calciphylaxis
+    )
+    assert "ossification. [literature]" not in calciphylaxis
+    assert "connective tissue disease. [literature]" not in calciphylaxis
+    # a curated tie says its reasoning, marked curated
+    assert "The chapter places calciphylaxis in end-stage kidney disease. [curated]" in (
+        calciphylaxis
+    )
+    anywhere = said(tier(text, "Any subtype (the chapter lists these without naming one)"))
+    assert "Skin biopsy · Calcium in the tissue, and whether the change is calcification" in (
+        anywhere
+    )
+
+
+def chart_of(*args: str) -> tuple[str, str]:
+    """A treat chart's studies of the patients asked about, and those of other patients."""
+    text = ok("treat", *args, "--chart", env=AT_80).stdout
+    chart = text.split("Response by study (one cell per patient)", 1)[1]
+    own, _, others = chart.partition("\nOther patients (not ")
+    return own, others
+
+
+def test_a_calciphylaxis_chart_puts_other_diseases_under_their_own_heading():
+    """badawi-ivsts is "One 54-year-old woman with well-controlled dermatomyositis and
+    systemic lupus erythematosus" (badawi-ivsts.md): dystrophic calcinosis, not
+    calciphylaxis. Charted among the calciphylaxis bars it read as a calciphylaxis result."""
+    own, others = chart_of("--subtype", "calciphylaxis")
+    assert others.startswith("calciphylaxis: another population)\n")
+    for label in ("badawi-ivsts [dm, sle", "Clin Rheumatol 2021 [ssc", "Balin 2012 [ctd"):
+        assert label in others and label not in own, label
+    assert "Diving Hyperb Med 2008 [ckd]" in own
+    records = json.loads(ok("treat", "--subtype", "calciphylaxis", "--json").stdout)
+    charted = [s for r in records for s in r["studies"] if s["n"] and any(s["counts"].values())]
+    assert {s["relation"] for s in charted} == {"this", "other"}
+
+
+def test_a_context_chart_puts_other_patients_under_their_own_heading():
+    """For ssc, Robertson 2003's nine patients "with limited cutaneous SSc" (chapter) are
+    this population's; Balin 2012's are connective tissue disease as a whole, and the JDM
+    cases another population: neither is charted as an ssc result."""
+    own, others = chart_of("--context", "ssc")
+    assert "Robertson 2003 [ssc]" in own and "Vayssairat [ssc]" in own
+    assert others.startswith("ssc: another population or a broader group)\n")
+    for label in ("Balin 2012 [ctd: the whole group]", "Jiang 2011 [jdm: another population]"):
+        assert label in others and label not in own
+
+
+def test_links_are_printed_whole_at_80_columns():
+    """A PubMed link broken across lines can be neither clicked nor copied: every link runs
+    whole on a line of its own; every other line fits the 80 columns."""
+    for args in (("show", "diltiazem"), ("cite", "--therapy", "rituximab")):
+        text = ok(*args, env=AT_80).stdout
+        lines = text.splitlines()
+        urls = [line.split()[-1] for line in lines if "https://" in line]
+        assert urls, args
+        assert all(url.startswith("https://") for url in urls)
+        assert all(len(line) <= 80 for line in lines if "https://" not in line), args
+    show = ok("show", "diltiazem", env=AT_80).stdout
+    assert (
+        "https://pubmed.ncbi.nlm.nih.gov/?term=Calcinosis+cutis%3A+part+II.+Treatment+options\n"
+        in show
+    )
+    cited = json.loads(ok("cite", "--therapy", "rituximab", "--json").stdout)
+    table = ok("cite", "--therapy", "rituximab", env=AT_80).stdout.splitlines()
+    for reference in cited:
+        if reference["url"]:
+            assert any(line.endswith(reference["url"]) for line in table), reference["id"]
+
+
+def test_two_references_never_share_a_label():
+    """Two Medscape pages by Nunley, both 2020, both printed "Nunley 2020" on the IV STS card:
+    one says "Intravenous sodium thiosulfate may be considered for calciphylaxis (off-label)"
+    (nunley2020-calcinosis-treatment.md), the other gives the doses. Lettered as citation
+    styles do, by title: "Calcinosis Cutis Treatment & Management" is a, "What is the role
+    of sodium thiosulfate ..." b, in every format."""
+    card = said(ok("show", "sodium-thiosulfate-intravenous", env=AT_80).stdout)
+    assert "Nunley 2020a (no evidence letter): May be considered for calciphylaxis" in card
+    assert "Nunley 2020b (no evidence letter): Used off-label" in card
+    assert "Nunley 2020a: Nunley. Calcinosis Cutis Treatment & Management." in card
+    assert not re.search(r"Nunley 2020(?![ab])", card)
+    labels = [r["label"] for r in json.loads(ok("cite", "--json").stdout)]
+    assert len(labels) == len(set(labels))
+    rows = csv_rows("cite")
+    assert rows["nunley2020-calcinosis-treatment"]["label"] == "Nunley 2020a"
+    assert rows["nunley2020-calciphylaxis-sts"]["label"] == "Nunley 2020b"
+    studies = json.loads(ok("show", "sodium-thiosulfate-intravenous", "--json").stdout)
+    positions = {p["source"]: p["label"] for p in studies["positions"]}
+    assert positions["nunley2020-calcinosis-treatment"] == "Nunley 2020a"
+
+
+def test_the_subtypes_table_says_the_jdm_figures_disagree():
+    """ "this review gives calcinosis in 20–40% of JDM, and the chapter gives 10%–40%. Keep
+    both, attributed, with a visible note" (davuluri2022.md). The card showed the note; the
+    --details table and the list did not."""
+    details = said(ok("subtypes", "--details", env=AT_80).stdout)
+    assert "jdm: 20–40% ⚑ [Davuluri 2022] ⚠ Curator's note: The figures differ" in details
+    assert "jdm: 10%–40% [Chapter]" in details
+    listed = said(ok("subtypes", env=AT_80).stdout)
+    assert "jdm: 20–40% ⚑ [Davuluri 2022]" in listed
+    assert "⚑ notes · calcref subtypes ID for one in full" in listed

@@ -56,8 +56,45 @@ def _family(author: str) -> str:
 
 
 def labels(kb: KnowledgeBase) -> dict[str, str]:
-    """Every reference id with the label a reader knows it by."""
-    return {ref.id: short_label(ref) for ref in kb.references}
+    """Every reference id with the label a reader knows it by, the same in every answer and
+    format. Two references that would share a label are told apart as citation styles do:
+    'Nunley 2020a', 'Nunley 2020b', the letters given in the order of their titles (then
+    of their ids), so a reference keeps its letter whatever the question."""
+    if _labelled and _labelled[0] is kb:  # one knowledge base per run: worked out once
+        return _labelled[1]
+    shared: dict[str, list[Reference]] = {}
+    for ref in kb.references:
+        shared.setdefault(short_label(ref), []).append(ref)
+    found = {}
+    for label, refs in shared.items():
+        if len(refs) == 1:
+            found[refs[0].id] = label
+            continue
+        ordered = sorted(refs, key=lambda ref: ((ref.title or "").casefold(), ref.id))
+        for index, ref in enumerate(ordered):
+            found[ref.id] = _lettered(label, index)
+    _labelled[:] = [kb, found]
+    return found
+
+
+_labelled: list[Any] = []  # the knowledge base last labelled, and its labels
+
+
+def _lettered(label: str, index: int) -> str:
+    """'Nunley 2020' + 'a'; a label without a year takes the letter apart: 'Cloutier (JOPA) b'."""
+    letter = _letters(index)
+    return f"{label}{letter}" if label[-1:].isdigit() else f"{label} {letter}"
+
+
+def _letters(index: int) -> str:
+    """a, b, ..., z, aa, ab, ...: as many as there are references sharing a label."""
+    head, last = divmod(index, 26)
+    return (_letters(head - 1) if head else "") + chr(ord("a") + last)
+
+
+def label_of(kb: KnowledgeBase, ref_id: str) -> str:
+    """The reader's label of one reference (see `labels`)."""
+    return labels(kb)[ref_id]
 
 
 def origin(kb: KnowledgeBase, source_file: str | None) -> Record:
@@ -93,7 +130,7 @@ def study(kb: KnowledgeBase, item: Study, seen_from: Viewpoint = None) -> Record
     """A study, with its reference's label; seen from a context or subtype asked, with
     `relation`: whose patients they are (this population, a narrower one, a broader group,
     or another)."""
-    label = {"label": short_label(kb.reference_by_id[item.ref])}
+    label = {"label": label_of(kb, item.ref)}
     relation = {} if seen_from is None else {"relation": seen_from.relation(item)}
     record = item.as_json() | label | relation | origin(kb, item.source_file)
     record["counts"] = counts(record["counts"])
@@ -136,7 +173,7 @@ def therapy(
         "studies": [study(kb, s, seen_from) for s in kb.studies_of(item.id)],
     }
     for position in record["positions"]:
-        position["label"] = short_label(kb.reference_by_id[position["source"]])
+        position["label"] = label_of(kb, position["source"])
     record |= origin(kb, item.source_file)
     if match is not None:
         record["match"] = match._asdict()
@@ -213,7 +250,7 @@ def workup(kb: KnowledgeBase, results: list[query.WorkupResult]) -> list[Record]
 
 def reference(kb: KnowledgeBase, item: Reference) -> Record:
     url, link_label = link(item)
-    derived = {"label": short_label(item), "url": url, "link": link_label}
+    derived = {"label": label_of(kb, item.id), "url": url, "link": link_label}
     return item.as_json() | derived | origin(kb, item.source_file)
 
 
@@ -298,7 +335,7 @@ def info(kb: KnowledgeBase, version: str) -> Record:
         "layers": layers,
         "counts": {section: len(getattr(kb, section)) for section in SECTIONS},
         "sources": [
-            {"id": r.id, "label": short_label(r), "kind": r.kind, "covers": r.covers}
+            {"id": r.id, "label": label_of(kb, r.id), "kind": r.kind, "covers": r.covers}
             | origin(kb, r.source_file)
             for r in kb.references
         ],

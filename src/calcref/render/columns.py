@@ -88,11 +88,17 @@ def counts_text(study: Record, brief: bool = False) -> str:
     """Outcome counts as the chart draws them, every patient once:
     'n=3: 1 complete, 2 responded, degree not given' (`brief`: 'n=9: 8 responded' where the
     source gives no degree for anyone, so there is nothing to tell apart)."""
-    given = outcomes(study["counts"])
-    labels = OUTCOME_LABELS | ({"responded": "responded"} if brief and len(given) == 1 else {})
-    parts = [f"{value} {labels[key]}" for key, value in given.items()]
+    said = outcome_text(study["counts"], brief)
     prefix = patients(study)
-    return f"{prefix}: {', '.join(parts)}" if parts else prefix
+    return f"{prefix}: {said}" if said else prefix
+
+
+def outcome_text(counts: Record, brief: bool = False) -> str:
+    """'1 complete, 2 responded, degree not given'; empty where the source gives no
+    outcome count (n, the number treated, is said apart from it)."""
+    given = outcomes(counts)
+    labels = OUTCOME_LABELS | ({"responded": "responded"} if brief and len(given) == 1 else {})
+    return ", ".join(f"{value} {labels[key]}" for key, value in given.items())
 
 
 def patients(study: Record) -> str:
@@ -349,7 +355,7 @@ def _shaped_text(record: Record) -> str:
         return f"{record['entry']} ({', '.join(record['therapies'])})"
     if set(record) == {"context", "sources"}:
         return sourced(record["context"], record["sources"])
-    if set(record) <= set(Counts.FIELDS):
-        return counts_text({"counts": record, "n": None}).removeprefix(f"{NO_COUNT}: ")
+    if set(record) <= set(Counts.FIELDS):  # the outcomes alone: n has a column of its own
+        return outcome_text(record)
     given = {k: v for k, v in record.items() if v not in (None, [], "") and k not in UNSHOWN}
     return ", ".join(f"{k}: {flat(v)}" for k, v in given.items())

@@ -291,7 +291,7 @@ def draw_treat(
         out.print(t(MARK_LEGEND, "dim"))
     draw_principles(out, principles, labels)
     if show_chart:
-        draw_charts(out, records, plain)
+        draw_charts(out, records, plain, asked)
 
 
 LADDER = "chapter ladder"
@@ -487,19 +487,40 @@ def _harms(record: Record, labels: Labels | None) -> list[Text]:
     return [Text.assemble(t("Harm: ", "bold red"), _statement(h, labels)) for h in record["harms"]]
 
 
+RANKED = "Studies (strongest kind of source first)"
+UNRANKED = "Kind of source not stated (chapter summaries and others): largest first"
+
+
 def draw_studies(out: Console, records: list[Record], gaps: tuple[Record, ...] = ()) -> None:
-    """One row per study: the kind of source, then what was tried on whom and what happened."""
+    """One row per study: the kind of source, then what was tried on whom and what happened.
+    The studies whose kind of source is not stated (Robertson 2003's open-label study, as
+    the chapter summarises it) follow under a heading of their own: ranked with the case
+    reports under 'strongest first', nine patients would read as weaker evidence than one."""
     say_gaps(out, gaps)
-    if not records:
-        return
-    out.print(t("Studies (strongest kind of source first)", "bold"))
-    rows = []
-    for record in records:
-        tried = t(f"{', '.join(record['therapies'])} ({record['id']})", "bold")
-        body = [tried, t(study_phrase(record)), *_figure_caution(record), *overlay_mark(record)]
-        rows.append((t(kind_text(record["kind"]) if record["kind"] else "—", "bold"), lines(body)))
-    _pairs(out, rows, indent=1)
-    out.print(t("calcref show THERAPY gives each study in full, with its notes.", "dim"))
+    ranked = [r for r in records if r["kind"]]
+    unranked = [r for r in records if not r["kind"]]
+    for title, group in ((RANKED, ranked), (UNRANKED, unranked)):
+        if group:
+            out.print(t(title, "bold"))
+            _pairs(out, [_study_row(record) for record in group], indent=1)
+    if records:
+        out.print(t("calcref show THERAPY gives each study in full, with its notes.", "dim"))
+
+
+def _study_row(record: Record) -> tuple[Text, Text]:
+    """The kind of source, beside what was tried on whom and what happened; where the source
+    gives no direction, what its authors conclude (Traineau 2020: 'Low-dose warfarin is not
+    advised'), so a verdict against a therapy never reads as an empty record."""
+    tried = t(f"{', '.join(record['therapies'])} ({record['id']})", "bold")
+    concluded = record.get("conclusion") if not record.get("direction") else None
+    body = [
+        tried,
+        t(study_phrase(record)),
+        *([t(f"Authors' conclusion: {concluded}", "italic")] if concluded else []),
+        *_figure_caution(record),
+        *overlay_mark(record),
+    ]
+    return t(kind_text(record["kind"]) if record["kind"] else "—", "bold"), lines(body)
 
 
 def _pairs(out: Console, rows: list[tuple[Text, Text]], indent: int = 0, gap: int = 1) -> None:
@@ -533,27 +554,88 @@ def draw_principles(
         out.print(Text.assemble(said, " ", sources_text(sources, labels)))
 
 
-def draw_charts(out: Console, records: list[Record], plain: bool) -> None:
-    drawn = False
-    for record in records:
-        chart_lines = chart.study_chart_lines(record["studies"], plain)
-        if chart_lines:
-            if not drawn:
-                out.print(t("\nResponse by study (one cell per patient)", "bold"))
-                out.print(t(chart.legend(plain), "dim"))
-                drawn = True
-            out.print(t(record["name"], "bold"))
-            for line in chart_lines:
-                out.print(Padding(t(line), (0, 0, 0, 2)))
-    if not drawn:
+OWN = {None, "this", "narrower"}  # the patients asked about (None: no one was asked about)
+
+
+def draw_charts(out: Console, records: list[Record], plain: bool, asked: str | None = None) -> None:
+    """Response bars, one per study with counts: first the studies of the patients `asked`
+    about, then, under a heading of their own, those of other patients (another disease, or
+    a broader group such as ctd as a whole). A bar reads as the answer: a dystrophic case
+    charted among calciphylaxis results would be taken for a calciphylaxis result."""
+    own = _charted(records, plain, lambda s: s.get("relation") in OWN)
+    others = _charted(records, plain, lambda s: s.get("relation") not in OWN)
+    if not own and not others:
         out.print(t("No study gives responder counts to chart for these therapies.", "dim"))
+        return
+    out.print(t("\nResponse by study (one cell per patient)", "bold"))
+    out.print(t(chart.legend(plain), "dim"))
+    if asked and not own:
+        out.print(t(f"No study of {asked} gives responder counts to chart.", "dim"))
+    _chart_rows(out, own)
+    if others:
+        out.print(t(_others_heading(records, asked), "bold underline"))
+        _chart_rows(out, others)
+
+
+WHOSE = {"other": "another population", "broader": "a broader group"}
+
+
+def _others_heading(records: list[Record], asked: str | None) -> str:
+    """'Other patients (not ssc: another population or a broader group)', naming only the
+    relations the charted studies have."""
+    found = {
+        s.get("relation") for r in records for s in r["studies"] if chart.segments(s) is not None
+    }
+    whose = " or ".join(said for relation, said in WHOSE.items() if relation in found)
+    return f"Other patients (not {asked}: {whose})"
+
+
+Charted = list[tuple[str, list[str]]]  # a therapy's name and its chart lines
+
+
+def _charted(records: list[Record], plain: bool, kept: Callable[[Record], bool]) -> Charted:
+    """Each therapy with the chart lines of its studies that are `kept`, where there are any."""
+    found = []
+    for record in records:
+        chart_lines = chart.study_chart_lines([s for s in record["studies"] if kept(s)], plain)
+        if chart_lines:
+            found.append((record["name"], chart_lines))
+    return found
+
+
+def _chart_rows(out: Console, charted: Charted) -> None:
+    for name, chart_lines in charted:
+        out.print(t(name, "bold"))
+        for line in chart_lines:
+            out.print(Padding(t(line), (0, 0, 0, 2)))
 
 
 def _frequency(frequency: Record, labels: Labels | None) -> Text:
-    """'ssc (limited SSc): about 25% [Tajalli 2019]': each figure with whose patients and
-    whose figure it is, so two sources' figures for one context are never read as one."""
+    """'ssc (limited SSc): about 25% ⚑ [Tajalli 2019]': each figure with whose patients and
+    whose figure it is, so two sources' figures for one context are never read as one, and
+    ⚑ where a curator's note qualifies it (jdm 20–40% beside the chapter's 10%–40%)."""
     said = t(f"{counted(frequency)}: {frequency['figure']} ")
-    return Text.assemble(said, sources_text(frequency_sources(frequency), labels))
+    flagged = t("⚑ ", "yellow") if _frequency_warnings(frequency) else Text()
+    return Text.assemble(said, flagged, sources_text(frequency_sources(frequency), labels))
+
+
+def _frequency_warnings(frequency: Record) -> list[Record]:
+    """The cautions and notes on the statements behind a figure, each once."""
+    found = {w["text"]: w for st in frequency["statements"] for w in warnings(st)}
+    return list(found.values())
+
+
+def _frequencies_cell(frequencies: list[Record], labels: Labels | None) -> Text:
+    """The details table's frequencies, each followed by the notes that qualify it in full
+    (a note two figures share, once): the card's disagreement notes, in the table too."""
+    parts, shown = [], set()
+    for frequency in frequencies:
+        parts.append(_frequency(frequency, labels))
+        for warning in _frequency_warnings(frequency):
+            if warning["text"] not in shown:
+                shown.add(warning["text"])
+                parts.append(t(f"⚠ {warning_text(warning)}", "bold yellow"))
+    return lines(parts)
 
 
 def draw_subtypes(
@@ -613,7 +695,7 @@ def _subtypes_table(out: Console, records: list[Record], labels: Labels | None) 
             t(record["calcium_phosphate"]),
             lines([t(record["summary"]), *note_texts(record)]),
             t(", ".join(record["examples"])),
-            lines(_frequency(f, labels) for f in record["frequencies"]),
+            _frequencies_cell(record["frequencies"], labels),
         )
     print_table(out, table)
 
@@ -657,6 +739,9 @@ def draw_subtype_card(
     out.print(t(f"{therapy_count} therapies recorded for this subtype: run `{pointer}`.", "dim"))
 
 
+ANY_SUBTYPE = "Any subtype (the chapter lists these without naming one)"
+
+
 def draw_workup(
     out: Console,
     records: list[Record],
@@ -665,49 +750,55 @@ def draw_workup(
     names: dict[str, str] | None = None,
     gaps: tuple[Record, ...] = (),
 ) -> None:
-    """Tiered: the tests for every patient first, then the tests for each suspected subtype
-    or context, one line each (`details`: the full table, with every reason)."""
+    """Tiered: the chapter's investigations for any subtype first (it lists them without
+    tiers or subtypes: tying them to every subtype is the curators' reading, so the heading
+    never says 'every patient'), then the tests for each suspected subtype or context, one
+    line each (`details`: the full table, with every reason)."""
     say_gaps(out, gaps)
     if not records:
         return
     if details:
         _workup_table(out, records, title)
         return
-    out.print(t(f"{title} (first for every patient, then by what is suspected)", "bold"))
+    out.print(t(f"{title} (first for any subtype, then by what is suspected)", "bold"))
     for target, rows in _tiers(records):
         named = (names or {}).get(target)
         heading = f"If {named} ({target})" if named else f"For {target}"
-        heading = "For every patient" if target == "all" else heading
-        out.print(t(heading, "bold underline"))
-        for record, bases in rows:
-            said = Text.assemble(
-                t(record["name"], "bold"),
-                t(f" · {record['looks_for']} "),
-                t(f"[{', '.join(bases)}]", "dim"),
-            )
+        out.print(t(ANY_SUBTYPE if target == ALL else heading, "bold underline"))
+        for record, ties in rows:
+            said = Text.assemble(t(record["name"], "bold"), *_why(record, ties, target))
             out.print(Padding(lines([said, *overlay_mark(record)]), (0, 0, 0, 2)))
-    out.print(t(BASIS_LEGEND + " · --details gives each reason", "dim"))
+    out.print(t(BASIS_LEGEND + " · --details: every reason, in a table", "dim"))
 
 
-def _tiers(records: list[Record]) -> list[tuple[str, list[tuple[Record, list[str]]]]]:
-    """Each target with the investigations tied to it and the bases of those ties, every
-    patient first, then the subtypes, then the contexts, in the order the rows name them."""
-    order = ["all"]
+ALL = "all"  # the target of a tie to every subtype
+
+
+def _why(record: Record, ties: list[Record], target: str) -> list[Text]:
+    """What the test is for, each part with the basis of the link that says it. For any
+    subtype, what the test looks for ('Calcified deposits and their extent. [curated]');
+    for one subtype or context, each tie's own reason ('Skin biopsy with histology is ...
+    the most reliable way to confirm calciphylaxis ... [literature]'), so a basis label
+    never sits on another source's reason."""
+    if target == ALL:
+        bases = ", ".join(dict.fromkeys(tie["basis"] for tie in ties))
+        return [t(f" · {record['looks_for']} "), t(f"[{bases}]", "dim")]
+    return [
+        part for tie in ties for part in (t(f" · {tie['reason']} "), t(f"[{tie['basis']}]", "dim"))
+    ]
+
+
+def _tiers(records: list[Record]) -> list[tuple[str, list[tuple[Record, list[Record]]]]]:
+    """Each target with the investigations tied to it and those ties, any subtype first,
+    then the subtypes, then the contexts, in the order the rows name them."""
+    order = [ALL]
     for record in records:
         for key in ("subtypes", "contexts"):
             order += [x for x in record[key] if x not in order]
     tiers = []
     for target in order:
-        rows = [
-            (
-                r,
-                list(
-                    dict.fromkeys(tie["basis"] for tie in r["rationale"] if tie["target"] == target)
-                ),
-            )
-            for r in records
-        ]
-        rows = [(r, bases) for r, bases in rows if bases]
+        rows = [(r, [tie for tie in r["rationale"] if tie["target"] == target]) for r in records]
+        rows = [(r, ties) for r, ties in rows if ties]
         if rows:
             tiers.append((target, rows))
     return tiers
@@ -734,10 +825,23 @@ def _workup_table(out: Console, records: list[Record], title: str) -> None:
 def draw_citations(out: Console, records: list[Record]) -> None:
     for index, record in enumerate(records, 1):
         out.print(Text.assemble(t(f"{index}. ", "bold"), t(record["citation"])))
-        link = record["url"] or ""
-        out.print(Padding(t(f"{record['link']}: {link}".rstrip(": "), "dim"), (0, 0, 0, 3)))
+        print_link(out, record["url"], indent=3, label=record["link"])
         for note in [*note_texts(record), *overlay_mark(record)]:
             out.print(Padding(note, (0, 0, 0, 3)))
+
+
+def print_link(out: Console, url: str | None, indent: int, label: str = "") -> None:
+    """A link on a line of its own, whole whatever the width: a PubMed search or a DOI
+    broken across lines can be neither clicked nor copied, so a long one runs past the
+    screen's edge instead (a terminal wraps it for the eye and copies it as one line).
+    Its `label` ('DOI', 'PubMed search (not a confirmed identifier)') goes before it where
+    both fit the width, else on the line above, wrapped as any text is."""
+    said = f"{label}: {url}" if label and url else label or url or ""
+    if url and cell_len(" " * indent + said) > out.width and label:
+        out.print(Padding(t(f"{label}:", "dim"), (0, 0, 0, indent)))
+        said = url
+    if said:
+        out.print(t(" " * indent + said, "dim"), soft_wrap=True)
 
 
 def draw_levels(out: Console, records: list[Record]) -> None:
@@ -850,10 +954,10 @@ def draw_therapy_card(
         out.print(Group(*note_texts(record)))
     draw_charts(out, [record], plain)
     out.print(t("\nReferences", "bold"))
-    for reference in references:
-        out.print(
-            Padding(t(f"{reference['citation']}  {reference['url'] or ''}".rstrip()), (0, 0, 0, 2))
-        )
+    for reference in references:  # by the label the card cites it by: [Nunley 2020a]
+        said = Text.assemble(t(f"{reference['label']}: ", "bold"), t(reference["citation"]))
+        out.print(Padding(said, (0, 0, 0, 2)))
+        print_link(out, reference["url"], indent=4)
 
 
 def draw_overview(out: Console, records: list[Record], labels: Labels | None = None) -> None:
