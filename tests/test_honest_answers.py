@@ -119,12 +119,12 @@ def test_markdown_keeps_the_gap_above_its_table_and_csv_says_it_on_stderr():
     is data for a spreadsheet: the gap is said on stderr, as for JSON."""
     markdown = ok("treat", "--context", "ssc", "--format", "markdown")
     # The SSc/DM gap says both sources' counts of RCTs (knowledge 2.0.3).
-    gap = "> ⚠ Gap: RCTs: Traineau 2020, 1 small (warfarin: against); Valenzuela 2016, none.\n\n"
+    gap = "> ⚠ Gap: Traineau 2020: high-level evidence rare; 1 small RCT (warfarin, against).\n\n"
     assert markdown.stdout.startswith(gap + "| id | name |")
     assert markdown.stderr == ""
     as_csv = ok("treat", "--context", "ssc", "--format", "csv")
     assert as_csv.stdout.startswith("id,name,")
-    assert as_csv.stderr.startswith("calcref: gap: RCTs: Traineau 2020, 1 small")
+    assert as_csv.stderr.startswith("calcref: gap: Traineau 2020: high-level evidence rare")
     # An empty answer still says why it is empty.
     empty = ok("treat", "--subtype", "metastatic", "--format", "markdown")
     assert empty.stdout.startswith("> ⚠ Gap: No therapy is recorded for metastatic calcinosis")

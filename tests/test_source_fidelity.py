@@ -298,12 +298,13 @@ def test_a_cut_off_abstract_is_given_no_direction():
     assert study["direction"] is None
 
 
-def test_the_ssc_gap_gives_both_sources_counts_of_rcts_in_one_line():
+def test_the_ssc_gap_says_the_one_small_rct_and_whose_count_it_is():
     # traineau2020: warfarin "rests on one small randomised controlled trial and 4 retrospective
-    # studies"; "the authors advise against its use". valenzuela2016: "no randomised controlled
-    # trial had been completed at the time of writing". Both, attributed, on the one line the
-    # SSc answer has room for at 80 columns.
-    gap = "⚠ Gap: RCTs: Traineau 2020, 1 small (warfarin: against); Valenzuela 2016, none."
+    # studies"; "the authors advise against its use"; "high-level evidence was rare among the
+    # studies they included". valenzuela2016's earlier "no randomised controlled trial had been
+    # completed" is in the gap's note: the line, on the one line the SSc answer has room for
+    # at 80 columns, gives the later count, attributed.
+    gap = "⚠ Gap: Traineau 2020: high-level evidence rare; 1 small RCT (warfarin, against)."
     for context in ("ssc", "dm"):
         out = ok("treat", "--context", context, env={"COLUMNS": "80"}).stdout
         assert out.splitlines()[0] == gap, context
