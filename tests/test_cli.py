@@ -250,10 +250,14 @@ def yaml_match_candidates(therapy_id: str, context_id: str) -> list[tuple[str, s
 def yaml_relation(study: dict, context_id: str) -> str:
     """Whose patients a study's are, seen from a context: this, narrower, broader, other, or
     unstated where the source names no disease (it was "other" until the silence of
-    nowaczyk2021, "underlying diseases ... not shown", was printed as "[not jdm]")."""
+    nowaczyk2021, "underlying diseases ... not shown", was printed as "[not jdm]"); patients
+    named only by another kind of calcinosis than the context's are others."""
     contexts = set(study.get("contexts", []))
     if not contexts:
-        return "unstated"
+        chain = [context_id, *yaml_ancestors(context_id)]
+        kinds = {kind for c in chain for kind in yaml_context(c).get("subtypes", [])}
+        named = set(study.get("subtypes", []))
+        return "other" if named and not named & kinds else "unstated"
     if context_id in contexts:
         return "this"
     if contexts & yaml_descendants(context_id):

@@ -138,10 +138,13 @@ class ContextFilter(Value):
         broader (a group containing it: not this population's own result), other, or
         unstated: the source does not say which disease its patients had (nowaczyk2021:
         "Ages and underlying diseases of the pooled patients: not shown"), so they are
-        neither said to be these patients nor said not to be."""
+        neither said to be these patients nor said not to be. Patients named by another
+        kind of calcinosis than this context's are others (familial tumoral calcinosis,
+        seen from SSc)."""
         contexts = study.contexts
         if not contexts:
-            return "unstated"
+            differ = bool(study.subtypes) and set(self.subtypes).isdisjoint(study.subtypes)
+            return "other" if differ else "unstated"
         if self.wanted in contexts:
             return "this"
         if any(c in self.narrower for c in contexts):
