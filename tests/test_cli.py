@@ -248,8 +248,16 @@ def yaml_match_candidates(therapy_id: str, context_id: str) -> list[tuple[str, s
 
 
 def yaml_relation(study: dict, context_id: str) -> str:
-    """Whose patients a study's are, seen from a context: this, narrower, broader or other."""
+    """Whose patients a study's are, seen from a context: this, narrower, broader, other, or
+    unstated where the source names no disease (it was "other" until the silence of
+    nowaczyk2021, "underlying diseases ... not shown", was printed as "[not jdm]"); patients
+    named only by another kind of calcinosis than the context's are others."""
     contexts = set(study.get("contexts", []))
+    if not contexts:
+        chain = [context_id, *yaml_ancestors(context_id)]
+        kinds = {kind for c in chain for kind in yaml_context(c).get("subtypes", [])}
+        named = set(study.get("subtypes", []))
+        return "other" if named and not named & kinds else "unstated"
     if context_id in contexts:
         return "this"
     if contexts & yaml_descendants(context_id):
@@ -259,7 +267,11 @@ def yaml_relation(study: dict, context_id: str) -> str:
     return "other"
 
 
-POPULATION_WORDS = {"broader": "the whole group", "other": "another population"}
+POPULATION_WORDS = {
+    "broader": "the whole group",
+    "other": "another population",
+    "unstated": "population not stated",
+}
 
 
 def study_name(study: dict) -> str:
@@ -412,7 +424,8 @@ STUDY = {
         "harms": {"type": "array", "items": STATEMENT},
         "conclusion": NULLABLE_STR,
         # only in an answer seen from a context or subtype: whose patients they were
-        "relation": {"enum": ["this", "narrower", "broader", "other"]},
+        # ("unstated": the source does not say which disease they had, nowaczyk2021)
+        "relation": {"enum": ["this", "narrower", "broader", "other", "unstated"]},
     },
 }
 POSITION = {
@@ -459,6 +472,8 @@ TREAT_SCHEMA = {
             "harms": {"type": "array", "items": STATEMENT},
             # a treat answer's id of the strongest study for the patients asked about
             "strongest": NULLABLE_STR,
+            # and the ids of the studies it was chosen among
+            "chosen_from": STR_LIST,
             "contexts": STR_LIST,
             "positions": {"type": "array", "items": POSITION},
             "regimens": {"type": "array"},
@@ -933,8 +948,11 @@ def test_treat_ssc_table_shows_the_therapies_and_study_counts():
     out = ok("treat", "--context", "ssc", env=WIDE).stdout
     for name in ("Minocycline", "Colchicine", "Warfarin", "Aluminum hydroxide"):
         assert name in out
-    # the one-row answer: the strongest study for SSc patients, its kind, n and result
-    assert "2nd E Minocycline ⚑ · Cloutier (JOPA): first line" in out
+    # the one-row answer: the strongest study for SSc patients, its kind, n and result;
+    # the JOPA article's line in its own hedged words ("often used first line", was "first
+    # line"), without "in ssc" where ssc is what was asked
+    assert "2nd E Minocycline ⚑ · Cloutier (JOPA): often used first line " in out
+    assert "first line in ssc" not in out
     assert "open-label study [ssc]: n=9: 8 responded" in out
     details = ok("treat", "--context", "ssc", "--details", env=WIDE).stdout
     # responders the source does not split into complete and partial are said so
@@ -1124,7 +1142,7 @@ def test_treat_line_first_includes_minocycline_as_the_jopa_article_places_it():
     ] == [("jopa", "Cloutier (JOPA)")]
     table = ok("treat", "--line", "first", env=WIDE).stdout
     # the mark says `show` adds more (notes, views, harms); the JOPA article's line is beside
-    assert "2nd E Minocycline ⚑ · Cloutier (JOPA): first line" in table
+    assert "2nd E Minocycline ⚑ · Cloutier (JOPA): often used first line in ssc" in table
     details = ok("treat", "--line", "first", "--details", env=WIDE).stdout
     assert "Cloutier (JOPA), for ssc (no evidence letter): Often used first line" in details
 

@@ -53,7 +53,9 @@ def test_lupus_is_answered_with_the_group_s_evidence_labelled_as_the_group_s():
     assert "12.5 g three times a week" in case["regimen"]
     # in the table, a study of others' patients never reads as lupus patients' result
     assert "study [ctd as a whole]: n=17: 9 partial" in result.stdout  # diltiazem
-    assert "study [jdm, not sle]: n=1" in result.stdout  # intralesional corticosteroid
+    # (was "[jdm, not sle]": "not X" reads as patients without X, which udomkarnjananun's
+    # CKD patients, tagged "[ckd, not hyperparathyroidism]", were never said to be)
+    assert "study [jdm: other group]: n=1" in result.stdout  # intralesional corticosteroid
     assert "only for ctd as a whole" in result.stdout
     details = ok("treat", "--context", "sle", "--details", env=WIDE).stdout
     assert "[ctd: the whole group]" in details
@@ -82,7 +84,7 @@ def test_ssc_rows_say_whether_ssc_patients_were_studied_or_the_drug_only_named()
     table = ok("treat", "--context", "ssc", env=WIDE).stdout
     assert re.search(r"Aluminum hydroxide ⚑ ⚠ +no study in ssc\n", table)
     # intralesional corticosteroid: named for SSc; its one study is of a JDM patient
-    assert re.search(r"Intralesional corticosteroid ⚑ +study \[jdm, not ssc\]: n=1", table)
+    assert re.search(r"Intralesional corticosteroid ⚑ +study \[jdm: other group\]: n=1", table)
     # traineau2020: "several studies suggest [bisphosphonates] might be a useful option": a
     # hedged suggestion, so no direction is drawn.
     assert re.search(r"Bisphosphonates ⚑ ⚠ +systematic review \[ssc, dm\]\n", table)
@@ -214,7 +216,7 @@ def test_crest_first_line_includes_minocycline_as_the_jopa_article_places_it():
     assert [(p["source"], p["label"]) for p in first] == [("jopa", "Cloutier (JOPA)")]
     assert minocycline["line"] == "second"  # the chapter's ladder still orders it
     table = ok("treat", "--context", "crest", "--line", "first", env=WIDE).stdout
-    assert "Cloutier (JOPA): first line" in table
+    assert "Cloutier (JOPA): often used first line" in table  # the view's hedge kept
     details = ok("treat", "--context", "crest", "--line", "first", "-d", env=WIDE).stdout
     assert "Cloutier (JOPA), for ssc (no evidence letter)" in details
 

@@ -508,10 +508,12 @@ def test_valenzuela2016_positions_and_measures(kb):
     # "Pain and inflammation: acetaminophen and/or NSAIDs, with narcotics sometimes needed."
     found = [p for p in kb.principles if "valenzuela2016" in p.sources]
     assert any("acetaminophen and/or NSAIDs" in p.text and "narcotics" in p.text for p in found)
-    # "no randomised controlled trial had been completed at the time of writing." Said beside
-    # traineau2020's one small RCT (knowledge 2.0.3), so neither hides the other.
+    # "no randomised controlled trial had been completed at the time of writing." The gap's
+    # line gives the later review's count (traineau2020: one small RCT); its note keeps
+    # Valenzuela's earlier statement, so neither is lost (knowledge 2.0.3).
     gaps = [g for g in kb.gaps if "valenzuela2016" in g.sources]
-    assert any("Valenzuela 2016, none" in g.text for g in gaps)
+    assert any("1 small RCT" in g.text for g in gaps)
+    assert any("no randomised controlled trial had been" in n.text for g in gaps for n in g.notes)
 
 
 # --- Conflicts g5 owns: the chapter stays, each side is attributed ------------------------------

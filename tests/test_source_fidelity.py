@@ -239,7 +239,7 @@ def test_a_sources_first_line_is_for_the_patients_it_names():
     # JOPA: "Minocycline is often used as a first-line treatment for patients with painful,
     # ulcerating dermal calcinosis", in an article on scleroderma and CREST.
     jdm = ok("treat", "--context", "jdm", env=WIDE).stdout
-    assert "Minocycline ⚑ · Cloutier (JOPA): first line in ssc" in jdm
+    assert "Minocycline ⚑ · Cloutier (JOPA): often used first line in ssc" in jdm
     first_in_jdm = {r["id"] for r in answer("treat", "--context", "jdm", "--line", "first")}
     assert "minocycline" not in first_in_jdm
     first_in_crest = {r["id"] for r in answer("treat", "--context", "crest", "--line", "first")}

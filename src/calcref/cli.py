@@ -371,9 +371,10 @@ def workup(
     """Example: calcref workup --subtype metastatic
 
     The investigations in tiers: first those the chapter lists without naming a subtype,
-    then those for each suspected subtype or context, each with that link's own reason. With --subtype or --context, only those that serve it. Each says
-    whether the link is the chapter's own, a literature source's, or curated from the
-    chapter's definitions; --details gives every reason in a full table.
+    then those for each suspected subtype or context, each with that link's own reason.
+    With --subtype or --context, only those that serve it. Each says whether the link is the
+    chapter's own, a literature source's, or curated from the chapter's definitions;
+    --details gives every reason in a full table.
     """
     settings: Settings = ctx.obj
     kb = settings.kb()

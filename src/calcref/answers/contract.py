@@ -63,8 +63,10 @@ ORIGIN: Spec = {
 }
 RELATION = Field(
     "str",
-    "Whose patients, seen from the context or subtype asked: this, narrower, broader, other.",
-    enum=("this", "narrower", "broader", "other"),
+    "Whose patients, seen from the context or subtype asked: this, narrower, broader, other, "
+    "or unstated (the source does not say which disease, or with --subtype which kind of "
+    "calcinosis, its patients had: neither these patients nor others).",
+    enum=("this", "narrower", "broader", "other", "unstated"),
 )
 STUDY: Spec = (
     dict(Study.FIELDS)
@@ -108,6 +110,11 @@ THERAPY: Spec = (  # in the order of the records' keys: a CSV header is read fro
             "The study the row leads with: of the patients asked about (else the nearest), "
             "a study of treatment that reports a result, the strongest kind of source first.",
             nullable=True,
+        ),
+        "chosen_from": _texts(
+            "The ids of the studies `strongest` was chosen among (patients as close to those "
+            "asked about, the same aim, the same kind of calcinosis); where their directions "
+            "differ, the table's row says its sources disagree."
         ),
     }
 )
@@ -259,7 +266,7 @@ OUTPUTS: dict[str, tuple[str, Spec]] = {
 }
 """Each command's JSON: an array of records, or one object, and the keys of each."""
 
-OPTIONAL = {"match", "relation", "strongest"}  # keys a question adds (treat); the rest always
+OPTIONAL = {"match", "relation", "strongest", "chosen_from"}  # keys treat adds; the rest always
 CHANGES_SHAPE = {"subtypes": CARD}  # `subtypes ID` prints the card of one subtype
 
 

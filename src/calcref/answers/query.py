@@ -83,6 +83,13 @@ def descendants(kb: KnowledgeBase, context_id: str) -> list[str]:
     return [c.id for c in kb.contexts if context_id in ancestors(kb, c.id)]
 
 
+def context_subtypes(kb: KnowledgeBase, context_id: str) -> list[str]:
+    """The kinds of calcinosis the context's patients have, by it or a group containing it
+    (lupus: dystrophic, as connective tissue disease), each once."""
+    chain = (context_id, *ancestors(kb, context_id))
+    return list(dict.fromkeys(s for c in chain for s in kb.context_by_id[c].subtypes))
+
+
 class Match(Value):
     """Why a therapy answers a context: where it was reported (the context itself, a narrower
     group inside it, or only a broader group containing it) and how: `studied` (a study's
@@ -95,15 +102,22 @@ class Match(Value):
 
 
 class ContextFilter(Value):
-    """A context with its parents and children looked up once, not once per record."""
+    """A context with its parents, children and subtypes looked up once, not once per
+    record."""
 
     wanted: str
     broader: tuple[str, ...]
     narrower: tuple[str, ...]
+    subtypes: tuple[str, ...] = ()  # of the context and the groups containing it
 
     @classmethod
     def of(cls, kb: KnowledgeBase, context_id: str) -> ContextFilter:
-        return cls(context_id, tuple(ancestors(kb, context_id)), tuple(descendants(kb, context_id)))
+        return cls(
+            context_id,
+            tuple(ancestors(kb, context_id)),
+            tuple(descendants(kb, context_id)),
+            tuple(context_subtypes(kb, context_id)),
+        )
 
     def match(self, studied: set[str], named: set[str]) -> Match | None:
         """The closest evidence first: the context itself, then inside it, then a group
@@ -121,8 +135,16 @@ class ContextFilter(Value):
 
     def relation(self, study: Study) -> str:
         """Whose patients a study's are, seen from the context asked: this, narrower,
-        broader (a group containing it: not this population's own result) or other."""
+        broader (a group containing it: not this population's own result), other, or
+        unstated: the source does not say which disease its patients had (nowaczyk2021:
+        "Ages and underlying diseases of the pooled patients: not shown"), so they are
+        neither said to be these patients nor said not to be. Patients named by another
+        kind of calcinosis than this context's are others (familial tumoral calcinosis,
+        seen from SSc)."""
         contexts = study.contexts
+        if not contexts:
+            differ = bool(study.subtypes) and set(self.subtypes).isdisjoint(study.subtypes)
+            return "other" if differ else "unstated"
         if self.wanted in contexts:
             return "this"
         if any(c in self.narrower for c in contexts):
@@ -131,14 +153,51 @@ class ContextFilter(Value):
             return "broader"
         return "other"
 
+    def tier(self, study: Study) -> int:
+        """How close a study's patients are to those asked about (`TIERS`): a study of other
+        patients with the kind of calcinosis this context has (for lupus, a dystrophic
+        series in dermatomyositis), or of patients the source does not describe, before one
+        of another kind (a calciphylaxis meta-analysis, a tumoral calcinosis series)."""
+        relation = self.relation(study)
+        if relation in OWN:
+            return 0
+        if relation == "broader":
+            return 1
+        if study.subtypes:
+            return 2 if not set(self.subtypes).isdisjoint(study.subtypes) else 3
+        return 2 if relation == "unstated" else 3
+
 
 class SubtypeView(Value):
-    """A subtype asked about: a study's patients had it, or they are another population."""
+    """A subtype asked about: a study's patients had it, or another (another population), or
+    the source does not say which kind of calcinosis they had (unstated)."""
 
     wanted: str
 
     def relation(self, study: Study) -> str:
-        return "this" if self.wanted in study.subtypes else "other"
+        if self.wanted in study.subtypes:
+            return "this"
+        return "other" if study.subtypes else "unstated"
+
+    def tier(self, study: Study) -> int:
+        """This subtype's patients first, then patients the source does not describe, then
+        another population (`TIERS`)."""
+        return {"this": 0, "unstated": 2}.get(self.relation(study), 3)
+
+
+class TherapyView(Value):
+    """Asked about no one in particular: a row speaks for the therapy's own subtypes (for a
+    chapter therapy, those its letter grades), so a calciphylaxis meta-analysis does not
+    headline bisphosphonates' row on the dystrophic ladder."""
+
+    subtypes: tuple[str, ...]
+
+    def tier(self, study: Study) -> int:
+        return 0 if not self.subtypes or not set(self.subtypes).isdisjoint(study.subtypes) else 3
+
+
+TIERS = ("own patients", "a group containing them", "the same kind or unstated", "others")
+"""A study's closeness to the patients asked about, as `tier` numbers it (0 to 3)."""
 
 
 def viewpoint(
@@ -156,12 +215,14 @@ def viewpoint(
 
 class TherapyResult(Value):
     """A therapy that answers the question: how it matched the context asked, whether it is on
-    the chapter's ladder, and its strongest study for the patients asked about."""
+    the chapter's ladder, its strongest study for the patients asked about, and the studies
+    that one was chosen among (where their directions differ, the row says so)."""
 
     therapy: Therapy
     match: Match | None
     on_ladder: bool = True
     strongest: Study | None = None
+    chosen_from: tuple[Study, ...] = ()
 
 
 def ladder_sources(kb: KnowledgeBase) -> frozenset[str]:
@@ -176,21 +237,42 @@ def strength(study: Study) -> tuple[int, int]:
     return (SOURCE_RANK.get(study.kind or "", len(SOURCE_RANK)), -(study.n or 0))
 
 
-def strongest(
-    studies: tuple[Study, ...], seen_from: ContextFilter | SubtypeView | None
-) -> tuple[int, Study | None]:
-    """The strongest study of the patients asked about (this population or one inside it),
-    else of a group containing them, else of any population: (0, study), (1, study) or
-    (2, study) by that closeness, and (3, None) when there is no study at all. Among
-    equally close studies, one that reports a result comes first (`_headline`)."""
-    if seen_from is None:
-        return (0, min(studies, key=_headline)) if studies else (3, None)
-    own = [s for s in studies if seen_from.relation(s) in OWN]
-    broader = [s for s in studies if seen_from.relation(s) == "broader"]
-    for closeness, found in ((0, own), (1, broader), (2, studies)):
-        if found:
-            return closeness, min(found, key=_headline)
-    return 3, None
+class Headline(Value):
+    """The study a row leads with, how close its patients are to those asked about (a
+    `TIERS` number; 4 when there is no study), and the studies it was chosen among: as close,
+    of the same aim and with the same kind of calcinosis, so that where these point
+    different ways the row can say its sources disagree."""
+
+    closeness: int
+    study: Study | None
+    chosen_from: tuple[Study, ...]
+
+
+View = ContextFilter | SubtypeView | TherapyView
+
+
+def strongest(studies: tuple[Study, ...], seen_from: View) -> Headline:
+    """The study a row leads with. Population first: the patients asked about (this
+    population or one inside it), else a group containing them, else others with the same
+    kind of calcinosis or undescribed patients, else anyone (`TIERS`). A treatment answer
+    leads with a study of treatment: a study of prevention (cinacalcet against new
+    calciphylaxis, floege2015) gives way to a treatment study of the patients asked about or
+    of a group containing them (for dialysis, cinacalcet's null mortality result in CKD,
+    udomkarnjananun), never to one of other patients (for hyperparathyroidism, floege2015's
+    patients had it; udomkarnjananun's CKD patients are not said to). Among equally close
+    studies, one that reports a result comes first (`_headline`)."""
+    if not studies:
+        return Headline(len(TIERS), None, ())
+
+    def rank(study: Study) -> tuple[int, bool, int]:
+        tier = seen_from.tier(study)
+        asked = 0 if tier <= 1 else tier  # the patients asked about or a group containing them
+        return (asked, study.aim == "prevention", tier)
+
+    best = min(studies, key=lambda s: (rank(s), _headline(s)))
+    kind = set(best.subtypes)  # a dystrophic case does not disagree with a calciphylaxis cohort
+    alike = [s for s in studies if not kind or not kind.isdisjoint(s.subtypes)]
+    return Headline(seen_from.tier(best), best, tuple(s for s in alike if rank(s) == rank(best)))
 
 
 def _headline(study: Study) -> tuple[bool, int, int]:
@@ -262,36 +344,19 @@ def treat(
             continue
         if min_evidence is not None and not _at_least(therapy.evidence, min_evidence):
             continue
-        closeness, best = strongest(_headline_studies(kb, therapy, seen_from), seen_from)
+        headline = strongest(kb.studies_of(therapy.id), seen_from or TherapyView(therapy.subtypes))
+        best = headline.study
         on_ladder = not chapter.isdisjoint(therapy.sources) and _chapter_speaks_for(
             kb, therapy, subtype, context
         )
-        result = TherapyResult(therapy, match, on_ladder, best)
+        result = TherapyResult(therapy, match, on_ladder, best, headline.chosen_from)
         if on_ladder:
             ladder.append(result)
         else:
-            key = (closeness, strength(best) if best else (len(SOURCE_RANK), 0))
+            key = (headline.closeness, strength(best) if best else (len(SOURCE_RANK), 0))
             beyond.append((key, result))
     beyond.sort(key=lambda pair: pair[0])  # stable: equal strength keeps the name order
     return ladder + [result for _, result in beyond]
-
-
-def _headline_studies(
-    kb: KnowledgeBase, therapy: Therapy, seen_from: ContextFilter | SubtypeView | None
-) -> tuple[Study, ...]:
-    """The studies a row may lead with. A treatment answer leads with a study of treatment: a
-    study of prevention (cinacalcet against new calciphylaxis, floege2015) leads only where
-    there is none, never over one of treating the disease (cinacalcet's null mortality result,
-    udomkarnjananun). Asked about no one in particular, a row speaks for the therapy's own
-    subtypes (for a chapter therapy, those its letter grades), so a calciphylaxis
-    meta-analysis does not headline bisphosphonates' row on the dystrophic ladder; studies of
-    other subtypes lead only where there are no others."""
-    studies = kb.studies_of(therapy.id)
-    studies = tuple(s for s in studies if s.aim != "prevention") or studies
-    if seen_from is not None or not therapy.subtypes:
-        return studies
-    own = tuple(s for s in studies if not set(therapy.subtypes).isdisjoint(s.subtypes))
-    return own or studies
 
 
 def _place_is_for(kb: KnowledgeBase, position: Position, context: str | None) -> bool:
@@ -313,8 +378,7 @@ def _chapter_speaks_for(
     if subtype is not None:
         wanted = {subtype}
     elif context is not None:
-        chain = (context, *ancestors(kb, context))
-        wanted = {s for c in chain for s in kb.context_by_id[c].subtypes}
+        wanted = set(context_subtypes(kb, context))
     else:
         return True
     return not wanted or not therapy.subtypes or not wanted.isdisjoint(therapy.subtypes)

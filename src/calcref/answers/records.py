@@ -129,7 +129,7 @@ Viewpoint = query.ContextFilter | query.SubtypeView | None
 def study(kb: KnowledgeBase, item: Study, seen_from: Viewpoint = None) -> Record:
     """A study, with its reference's label; seen from a context or subtype asked, with
     `relation`: whose patients they are (this population, a narrower one, a broader group,
-    or another)."""
+    another, or not stated by the source)."""
     label = {"label": label_of(kb, item.ref)}
     relation = {} if seen_from is None else {"relation": seen_from.relation(item)}
     record = item.as_json() | label | relation | origin(kb, item.source_file)
@@ -193,6 +193,7 @@ def treat(
         if not r.on_ladder:  # the chapter grades it for other patients than those asked about
             row["place"] = BEYOND
         row["strongest"] = r.strongest.id if r.strongest else None
+        row["chosen_from"] = [s.id for s in r.chosen_from]
         rows.append(row)
     return rows
 

@@ -267,17 +267,25 @@ def match_text(record: Record) -> str:
 
 
 RELATIONS = {"broader": "the whole group", "other": "another population"}
+ASKED = {"broader": "{where} as a whole", "other": "{where}: other group"}  # shorter, in treat
+UNSTATED = "population not stated"
 
 
 def population_tag(study: Record, asked: str | None = None) -> str:
     """'[ssc]', or for patients who are not the population asked about '[ctd: the whole
     group]', '[dm: another population]': their counts are never read as this population's.
-    Naming the population `asked` says it shorter: '[ctd as a whole]', '[jdm, not ssc]'."""
+    Naming the population `asked` says it shorter: '[ctd as a whole]', '[jdm: other group]'.
+    Another group is never said to lack the condition asked: '[ckd, not
+    hyperparathyroidism]' claimed what udomkarnjananun does not say (it gives no PTH
+    status). A source silent on whose patients they were is not made to say they were
+    others: '[population not stated]', or with --subtype '[dm: subtype not stated]'."""
     where, relation = ", ".join(study["contexts"]), study.get("relation")
-    if asked and relation == "other":
-        return f" [{where}, not {asked}]" if where else f" [not {asked}]"
-    if asked and where and relation == "broader":
-        return f" [{where} as a whole]"
+    if relation == "unstated":
+        return f" [{where}: subtype not stated]" if where else f" [{UNSTATED}]"
+    if relation == "other" and not where:  # seen from a subtype: named by its own subtype
+        where = ", ".join(study.get("subtypes") or [])
+    if asked and where and relation in ASKED:
+        return f" [{ASKED[relation].format(where=where)}]"
     parts = [where] if where else []
     if relation in RELATIONS:
         parts.append(RELATIONS[relation])

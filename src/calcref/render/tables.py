@@ -345,7 +345,7 @@ def _compact_rows(out: Console, records: list[Record], title: str, asked: str | 
             unstudied.setdefault(said, []).append(_compact_name(record, inline=True))
             continue
         place = _place_cells(record, merged=True)[0] if ladder else None
-        rows.append((place, _compact_name(record), _compact_evidence(record, asked)))
+        rows.append((place, _compact_name(record, asked=asked), _compact_evidence(record, asked)))
     if rows:
         _grid(out, rows)
     for said, names in unstudied.items():
@@ -353,9 +353,10 @@ def _compact_rows(out: Console, records: list[Record], title: str, asked: str | 
         out.print(Padding(Text.assemble(head, Text(" · ").join(names)), (0, 0, 0, 1)))
 
 
-def _compact_name(record: Record, inline: bool = False) -> Text:
+def _compact_name(record: Record, inline: bool = False, asked: str | None = None) -> Text:
     """The name, its marks, and another source's line for it where that differs from the
-    chapter's (a disagreement stays in view): 'Minocycline ⚑ · Cloutier (JOPA): first line'.
+    chapter's (a disagreement stays in view), in the source's own words where its view gives
+    them: 'Minocycline ⚑ · Cloutier (JOPA): often used first line in ssc'.
     An overlay's therapy is marked under its name, or `inline`, in a list of names, right
     after it ('Clinic therapy [◆ overlay: clinic/therapies.yaml]'), so the mark is never
     read as the next name's."""
@@ -371,7 +372,8 @@ def _compact_name(record: Record, inline: bool = False) -> Text:
     for p in record["positions"]:
         if p["evidence"] is None and p["line"] and p["line"] != record["line"]:
             whose = f" in {', '.join(p['contexts'])}" if p["contexts"] else ""
-            name.append_text(t(f" · {p['label']}: {p['line']} line{whose}", "italic"))
+            whose = "" if p["contexts"] == [asked] else whose  # the patients asked about
+            name.append_text(t(f" · {p['label']}: {_line_said(p)}{whose}", "italic"))
     if inline:
         return Text.assemble(
             name, *(Text.assemble(" [", mark, "]") for mark in overlay_mark(record))
@@ -379,12 +381,25 @@ def _compact_name(record: Record, inline: bool = False) -> Text:
     return lines([name, *overlay_mark(record)])
 
 
+def _line_said(position: Record) -> str:
+    """A source's line as its view words it, up to the line, so a view of practice keeps its
+    hedge: the JOPA article's "Often used first line for painful, ulcerating dermal
+    calcinosis" is 'often used first line', never a flat 'first line'."""
+    line = f"{position['line']} line"
+    view = position.get("view") or ""
+    end = view.casefold().find(line)
+    if end < 0:
+        return line
+    said = view[: end + len(line)]
+    return said[:1].lower() + said[1:]
+
+
 def _compact_evidence(record: Record, asked: str | None) -> Text:
     """The strongest study for the patients `asked`, without its reporter ('open-label study
     [ssc]: n=9: 8 responded'); where the population the therapy matched has no study, say
-    so unless the study's own tag does ('[jdm, not ssc]'). A study an overlay gave carries
-    its mark under it, as in `--details`: a clinic's series never heads a row as the
-    sources' evidence."""
+    so unless the study's own tag does ('[jdm: other group]'); and whether the studies it
+    was chosen among disagree. A study an overlay gave carries its mark under it, as in
+    `--details`: a clinic's series never heads a row as the sources' evidence."""
     best, match = _strongest(record), record.get("match") or {}
     if not match or match["evidence"] == "studied":
         said = ""  # the study's population tag says whose: [ssc], [ctd as a whole]
@@ -393,12 +408,23 @@ def _compact_evidence(record: Record, asked: str | None) -> Text:
     elif best is None or best.get("relation") != "other":
         said = f"no study in {match['context']}"
     else:
-        said = ""  # '[jdm, not ssc]' says it
+        said = ""  # '[jdm: other group]' says it
     if best is None:
         return t(said or "no study recorded", "dim")
     phrase = study_phrase(best, asked=asked or "")
     shown = t(f"{said} · {phrase}" if said else phrase)
+    shown.append_text(_disagreement(record))
     return lines([shown, *_figure_caution(best), *overlay_mark(best)])
+
+
+def _disagreement(record: Record) -> Text:
+    """' · ⚑ sources disagree' when the studies the row's lead was chosen among point
+    different ways: one lead would hide the others (Weenig 2007's P = .008 beside
+    surgery2000's P = .08). `show` gives each study's direction; the counts of each way are
+    left to it, so that SSc's answer still fits one 80 x 40 screen."""
+    chosen = set(record.get("chosen_from") or ())
+    directions = {s["direction"] for s in record["studies"] if s["id"] in chosen} - {None}
+    return t(" · ⚑ sources disagree", "yellow") if len(directions) > 1 else Text()
 
 
 def _grid(out: Console, rows: list[tuple[Text | None, Text, Text]]) -> None:
