@@ -392,3 +392,35 @@ def test_a_trials_safety_figures_are_not_shown_as_harms_of_the_drug():
     hits = json.loads(ok("search", "deaths", "--json").stdout)
     (hit,) = [h for h in hits if h["id"] == "sinha2024"]
     assert hit["caution"]["id"] == "sinha2024-safety-not-efficacy"
+
+
+def test_a_review_that_excluded_calciphylaxis_is_never_shown_as_its_evidence():
+    # nowaczyk2021: "Reports on calciphylaxis were excluded". Its intralesional sodium
+    # thiosulfate result ("→ benefit") was tagged "[population not stated]" in a calciphylaxis
+    # answer, as if it might be of those patients.
+    row = row_of(ok("treat", "--subtype", "calciphylaxis", env=WIDE).stdout, "Intralesional")
+    assert "systematic review [calciphylaxis excluded by the source]" in row
+    (therapy,) = [
+        t
+        for t in answer("treat", "--subtype", "calciphylaxis")
+        if t["id"] == "sodium-thiosulfate-intralesional"
+    ]
+    (review,) = [s for s in therapy["studies"] if s["ref"] == "nowaczyk2021"]
+    assert review["excluded"] == ["calciphylaxis"] and review["relation"] == "excluded"
+    # Seen from a dystrophic question, the review is still a study of unstated patients.
+    rows = answer("treat", "--context", "ssc")
+    (ssc,) = [s for t in rows for s in t["studies"] if s["id"] == review["id"]]
+    assert ssc["relation"] == "unstated"
+
+
+def test_the_lupus_gap_says_whose_patients_the_rest_are():
+    # After the population fixes the rows show ctd as a whole, jdm and reviews whose patients'
+    # diseases are not shown (nowaczyk2021): the gap no longer says "connective tissue disease
+    # as a whole" alone.
+    out = " ".join(ok("treat", "--context", "sle", env=WIDE).stdout.split())
+    assert (
+        "Everything else shown comes from other patients: connective tissue disease as a "
+        "whole, juvenile dermatomyositis, or reviews that do not say which diseases their "
+        "patients had." in out
+    )
+    assert "[jdm: other group]" in out and "[population not stated]" in out

@@ -653,6 +653,11 @@ class Study(Entry):
     population = words("Who was treated, as the source describes them.")
     contexts = strings("Contexts of the patients.", ref="context")
     subtypes = strings("Subtypes of the patients.", ref="subtype")
+    excluded = strings(
+        "Subtypes the source says it left out (nowaczyk2021 excluded calciphylaxis): its "
+        "result is never shown as theirs.",
+        ref="subtype",
+    )
     n = number("Patients treated, when the source gives the number.")
     age = maybe_words("Ages exactly as printed.")
     regimen = maybe_words("Regimen exactly as printed.")

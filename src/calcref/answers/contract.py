@@ -64,9 +64,10 @@ ORIGIN: Spec = {
 RELATION = Field(
     "str",
     "Whose patients, seen from the context or subtype asked: this, narrower, broader, other, "
-    "or unstated (the source does not say which disease, or with --subtype which kind of "
-    "calcinosis, its patients had: neither these patients nor others).",
-    enum=("this", "narrower", "broader", "other", "unstated"),
+    "unstated (the source does not say which disease, or with --subtype which kind of "
+    "calcinosis, its patients had: neither these patients nor others), or excluded (the "
+    "source says it left out the kind of calcinosis asked about: `excluded`).",
+    enum=("this", "narrower", "broader", "other", "unstated", "excluded"),
 )
 STUDY: Spec = (
     dict(Study.FIELDS)

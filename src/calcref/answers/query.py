@@ -140,7 +140,10 @@ class ContextFilter(Value):
         "Ages and underlying diseases of the pooled patients: not shown"), so they are
         neither said to be these patients nor said not to be. Patients named by another
         kind of calcinosis than this context's are others (familial tumoral calcinosis,
-        seen from SSc)."""
+        seen from SSc). Excluded: the source says it left out every kind of calcinosis this
+        context has (nowaczyk2021 excluded calciphylaxis; seen from dialysis)."""
+        if self.subtypes and set(self.subtypes) <= set(study.excluded):
+            return "excluded"
         contexts = study.contexts
         if not contexts:
             differ = bool(study.subtypes) and set(self.subtypes).isdisjoint(study.subtypes)
@@ -177,6 +180,8 @@ class SubtypeView(Value):
     def relation(self, study: Study) -> str:
         if self.wanted in study.subtypes:
             return "this"
+        if self.wanted in study.excluded:
+            return "excluded"
         return "other" if study.subtypes else "unstated"
 
     def tier(self, study: Study) -> int:

@@ -278,8 +278,11 @@ def population_tag(study: Record, asked: str | None = None) -> str:
     Another group is never said to lack the condition asked: '[ckd, not
     hyperparathyroidism]' claimed what udomkarnjananun does not say (it gives no PTH
     status). A source silent on whose patients they were is not made to say they were
-    others: '[population not stated]', or with --subtype '[dm: subtype not stated]'."""
+    others: '[population not stated]', or with --subtype '[dm: subtype not stated]'. One
+    that says it left them out says so: '[calciphylaxis excluded by the source]'."""
     where, relation = ", ".join(study["contexts"]), study.get("relation")
+    if relation == "excluded":  # the source says these patients were left out
+        return f" [{', '.join(study['excluded'])} excluded by the source]"
     if relation == "unstated":
         return f" [{where}: subtype not stated]" if where else f" [{UNSTATED}]"
     if relation == "other" and not where:  # seen from a subtype: named by its own subtype
