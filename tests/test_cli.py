@@ -2965,3 +2965,14 @@ def test_json_and_another_format_together_are_refused(fmt):
             f"calcref: error: --json is --format json: leave out --json or --format {fmt}\n"
         )
     assert ok("treat", "--json", "--format", "json").stdout == ok("treat", "--json").stdout
+
+
+def test_a_harm_a_study_reports_marks_its_therapy_in_the_table():
+    """⚠ says `show` lists a harm: a study's harms count (jcem2016-topicalsts reports how
+    the treatment was tolerated), not only the therapy's own."""
+    records = ok_json("treat")
+    only_studies = [r for r in records if not r["harms"] and any(s["harms"] for s in r["studies"])]
+    assert only_studies, "a therapy whose harms are all its studies'"
+    out = ok("treat", env={"COLUMNS": "200"}).stdout
+    for record in only_studies:
+        assert re.search(rf"{re.escape(record['name'])}( ⚑)? ⚠", out), record["id"]

@@ -353,6 +353,12 @@ def _compact_rows(out: Console, records: list[Record], title: str, asked: str | 
         out.print(Padding(Text.assemble(head, Text(" · ").join(names)), (0, 0, 0, 1)))
 
 
+def _harmful(record: Record) -> bool:
+    """Whether `show` lists a harm: the therapy's own, or one a study of it reports (17
+    complications in 13 of 39 after debulking is a study's harm, and the mark is for both)."""
+    return bool(record["harms"]) or any(s["harms"] for s in record["studies"])
+
+
 def _compact_name(record: Record, inline: bool = False, asked: str | None = None) -> Text:
     """The name, its marks, and another source's line for it where that differs from the
     chapter's (a disagreement stays in view), in the source's own words where its view gives
@@ -363,7 +369,7 @@ def _compact_name(record: Record, inline: bool = False, asked: str | None = None
     name = Text.assemble(
         t(record["name"], "bold"),
         t(" ⚑" if _marks(record) else "", "yellow"),
-        t(" ⚠" if record["harms"] else "", "red"),
+        t(" ⚠" if _harmful(record) else "", "red"),
     )
     if record["place"] != LADDER and record["evidence"]:
         whom = ", ".join(record["graded_for"])
