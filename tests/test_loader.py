@@ -447,7 +447,7 @@ def test_id_must_be_lowercase_hyphenated(knowledge: Path) -> None:
          "'contexts' must be a list of mappings"),
         (THERAPIES, "\ntherapies:\n", "\ntherapies: {}\nold_therapies:\n", "therapies: {}",
          "'therapies' must be a list of mappings"),
-        (THERAPIES, "    counts:\n      responders: 1\n", "    counts: [1]\n", "counts: [1]",
+        (THERAPIES, "    counts:\n      responders: 1\n      complete: 1\n", "    counts: [1]\n", "counts: [1]",
          "'counts' must be a mapping"),
     ],
     ids=["id-list", "id-mapping", "aliases-int", "parent-list", "contexts-int",
