@@ -424,3 +424,21 @@ def test_the_lupus_gap_says_whose_patients_the_rest_are():
         "patients had." in out
     )
     assert "[jdm: other group]" in out and "[population not stated]" in out
+
+
+def test_the_hyperparathyroidism_answer_says_its_studies_are_of_calciphylaxis():
+    # surgery2000-calciphylaxis: "16 patients with calciphylaxis ... All had chronic kidney
+    # disease and secondary hyperparathyroidism"; floege2015 counts new calciphylaxis events;
+    # the chapter lists hyperparathyroidism under metastatic calcinosis.
+    out = " ".join(ok("treat", "--context", "hyperparathyroidism", env=WIDE).stdout.split())
+    assert (
+        "⚠ Gap: Every study shown for hyperparathyroidism is of calciphylaxis in patients with "
+        "hyperparathyroidism, not of metastatic calcinosis, the kind the chapter lists it under."
+    ) in out
+    rows = answer("treat", "--context", "hyperparathyroidism")
+    assert rows and all(
+        "calciphylaxis" in s["subtypes"]
+        for r in rows
+        for s in r["studies"]
+        if "hyperparathyroidism" in s["contexts"]
+    )
