@@ -293,8 +293,9 @@ def yaml_gaps(
     concerns: str = "treatment",
 ) -> list[str]:
     """The gaps therapies.yaml says concern a question, in file order: those of its context,
-    its subtype (when none is asked, those of the context's own subtypes) or its ladder line,
-    among the gaps of its answer (`concerns`: treatment, or workup)."""
+    its subtype (when none is asked, those of the context's own subtypes, unless the gap is
+    `not_for` the context) or its ladder line, among the gaps of its answer (`concerns`:
+    treatment, or workup)."""
     subtypes = {subtype} if subtype else set()
     if context and not subtype:
         subtypes |= set(yaml_context(context).get("subtypes", []))
@@ -302,6 +303,7 @@ def yaml_gaps(
         " ".join(gap["text"].split())
         for gap in THERAPIES_YAML.get("gaps", [])
         if gap.get("concerns", "treatment") == concerns
+        and context not in gap.get("not_for", [])
         and (
             context in gap.get("contexts", [])
             or subtypes & set(gap.get("subtypes", []))

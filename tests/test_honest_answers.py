@@ -325,3 +325,17 @@ def test_a_gap_said_on_stderr_is_one_line_whatever_its_text(tmp_path):
         f"[◆ overlay: {tmp_path / 'therapies.yaml'}]"
     ]
     assert all(line.startswith("calcref: ") for line in result.stderr.splitlines())
+
+
+def test_a_gap_is_not_said_for_the_contexts_it_is_not_for():
+    """Calciphylaxis outside kidney disease (Nunley 2020's statement, Biglione 2024's
+    subgroup) is a gap of the calciphylaxis answer, not of a dialysis patient's: the gap's
+    `not_for` keeps it from the contexts whose subtype it shares."""
+    outside = "Calciphylaxis outside kidney disease"
+    assert outside in ok("treat", "--subtype", "calciphylaxis", env=WIDE).stdout
+    for context in ("dialysis", "ckd"):
+        answer = ok("treat", "--context", context, "--json")
+        assert "calcref: gap: The chapter says one thing about treating calciphylaxis" in (
+            answer.stderr
+        )
+        assert outside not in answer.stderr, context

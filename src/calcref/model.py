@@ -686,6 +686,11 @@ class Gap(Entry):
     lines = strings("Ladder lines the gap concerns.", enum=LINES)
     contexts = strings("Contexts the gap concerns.", ref="context")
     subtypes = strings("Subtypes the gap concerns.", ref="subtype")
+    not_for = strings(
+        "Contexts it is not said beside, though one of their subtypes is its own: calciphylaxis "
+        "outside kidney disease is not a dialysis patient's gap.",
+        ref="context",
+    )
     concerns = choice(
         "The answer it is said beside: workup for the investigations, treatment (or leave it "
         "out) for treat and studies.",

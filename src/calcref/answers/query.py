@@ -418,7 +418,7 @@ def gaps(
 ) -> list[Gap]:
     """What the sources leave out that concerns this question, to be said beside the answer:
     `concerns` is "treatment" (treat, studies) or "workup". A context's gaps include those of
-    the subtypes it belongs to when no subtype is asked."""
+    the subtypes it belongs to when no subtype is asked, unless the gap is `not_for` it."""
     subtypes = {subtype} if subtype else set()
     if context is not None and subtype is None:
         subtypes |= set(kb.context_by_id[context].subtypes)
@@ -426,6 +426,7 @@ def gaps(
         gap
         for gap in kb.gaps
         if (gap.concerns or "treatment") == concerns
+        and context not in gap.not_for
         and (
             (context is not None and context in gap.contexts)
             or subtypes & set(gap.subtypes)
