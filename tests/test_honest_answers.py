@@ -15,6 +15,7 @@ import re
 
 import pytest
 from clirun import invoke, ok
+from helpers import row_of
 
 WIDE = {"COLUMNS": "400"}  # wide enough that no cell wraps: phrases are read whole
 
@@ -174,7 +175,10 @@ def test_calciphylaxis_says_the_chapter_holds_one_sentence_and_labels_the_surger
     # the 14 of 17 came from surgery WITH medical treatment, and say so wherever shown
     combined = [s for s in surgery["studies"] if s["treatment"]]
     assert [s["treatment"] for s in combined] == ["surgery with medical treatment"]
-    assert "(surgery with medical treatment): n=17" in result.stdout  # the table
+    # the row leads with excision alone (11 of 11; chapter: "Out of the 11 patients who
+    # received surgical excision alone, all 11 responded"); the chart shows both, labelled
+    row = row_of(result.stdout, "Surgical excision")
+    assert "study [ctd: other group]: n=11: 8 complete" in row and "n=17" not in row
     assert "(surgery with medical treatment)\n" in result.stdout.split("Response by study")[1]
     # the chapter's ladder gives calciphylaxis no line and no letter
     ladder = [r for r in records.values() if r["place"] == "chapter ladder"]

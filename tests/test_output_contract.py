@@ -56,8 +56,9 @@ def test_json_output_validates_against_its_published_schema(command, args):
 
 
 def assert_declared_order(command: str, document: object) -> None:
-    """The declaration is the order too: an empty CSV answer takes its header from it, so it
-    must be the header a non-empty answer of the same question prints."""
+    """The declaration is the order too: an empty CSV answer takes its header from it (every
+    key a record of the command can have), so its columns stand in the order the records of
+    a non-empty answer print theirs."""
     declared = list(OUTPUTS[command][1])
     for record in document if isinstance(document, list) else [document]:
         if command == "subtypes" and "workup" in record:  # a subtype's card

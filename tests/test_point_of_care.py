@@ -449,7 +449,7 @@ def chart_of(*args: str) -> tuple[str, str]:
     """A treat chart's studies of the patients asked about, and those of other patients."""
     text = ok("treat", *args, "--chart", env=AT_80).stdout
     chart = text.split("Response by study (one cell per patient)", 1)[1]
-    own, _, others = chart.partition("\nOther patients (not ")
+    own, _, others = chart.partition("\nOther patients (")
     return own, others
 
 
@@ -458,7 +458,8 @@ def test_a_calciphylaxis_chart_puts_other_diseases_under_their_own_heading():
     systemic lupus erythematosus" (badawi-ivsts.md): dystrophic calcinosis, not
     calciphylaxis. Charted among the calciphylaxis bars it read as a calciphylaxis result."""
     own, others = chart_of("--subtype", "calciphylaxis")
-    assert others.startswith("calciphylaxis: another population)\n")
+    # never "not calciphylaxis": the heading names whose patients they are, not whose not
+    assert others.startswith("another population)\n")
     for label in ("badawi-ivsts [dm, sle", "Clin Rheumatol 2021 [ssc", "Balin 2012 [ctd"):
         assert label in others and label not in own, label
     assert "Diving Hyperb Med 2008 [ckd]" in own
@@ -473,7 +474,8 @@ def test_a_context_chart_puts_other_patients_under_their_own_heading():
     cases another population: neither is charted as an ssc result."""
     own, others = chart_of("--context", "ssc")
     assert "Robertson 2003 [ssc]" in own and "Vayssairat [ssc]" in own
-    assert others.startswith("ssc: another population or a broader group)\n")
+    # a broader group includes the patients asked about: it is never called "not ssc"
+    assert others.startswith("a broader group; another population; population not stated)\n")
     for label in ("Balin 2012 [ctd: the whole group]", "Jiang 2011 [jdm: another population]"):
         assert label in others and label not in own
 

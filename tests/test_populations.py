@@ -196,9 +196,9 @@ def test_parathyroidectomy_in_hyperparathyroidism_says_its_sources_disagree():
         # floege2015 (prevention, benefit) answers another question than udomkarnjananun's
         # treatment result (no significant effect): "Never merge them" (literature README)
         (("--context", "dialysis"), "Cinacalcet"),
-        # badawi-ivsts, a dystrophic case (benefit), is not set against the calciphylaxis
-        # meta-analyses (no significant effect)
-        ((), "Intravenous sodium thiosulfate"),
+        # (Intravenous sodium thiosulfate, whose dystrophic case was not set against the
+        # calciphylaxis meta-analyses, now carries the curators' known conflict: its
+        # calciphylaxis sources disagree, literature README, so its row says so.)
     ],
 )
 def test_studies_of_another_question_or_disease_are_not_a_disagreement(args, name):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from clirun import ok
+from clirun import invoke, ok
 from helpers import row_of
 
 WIDE = {"COLUMNS": "400"}
@@ -399,7 +399,8 @@ def test_a_review_that_excluded_calciphylaxis_is_never_shown_as_its_evidence():
     # thiosulfate result ("→ benefit") was tagged "[population not stated]" in a calciphylaxis
     # answer, as if it might be of those patients.
     row = row_of(ok("treat", "--subtype", "calciphylaxis", env=WIDE).stdout, "Intralesional")
-    assert "systematic review [calciphylaxis excluded by the source]" in row
+    assert "systematic review" not in row and "→ benefit" in row  # another study leads
+    assert "[ssc, dm: other group]" in row  # and says whose patients they were
     (therapy,) = [
         t
         for t in answer("treat", "--subtype", "calciphylaxis")
@@ -407,6 +408,7 @@ def test_a_review_that_excluded_calciphylaxis_is_never_shown_as_its_evidence():
     ]
     (review,) = [s for s in therapy["studies"] if s["ref"] == "nowaczyk2021"]
     assert review["excluded"] == ["calciphylaxis"] and review["relation"] == "excluded"
+    assert review["id"] != therapy["strongest"] and review["id"] not in therapy["chosen_from"]
     # Seen from a dystrophic question, the review is still a study of unstated patients.
     rows = answer("treat", "--context", "ssc")
     (ssc,) = [s for t in rows for s in t["studies"] if s["id"] == review["id"]]
@@ -441,4 +443,30 @@ def test_the_hyperparathyroidism_answer_says_its_studies_are_of_calciphylaxis():
         for r in rows
         for s in r["studies"]
         if "hyperparathyroidism" in s["contexts"]
+    )
+
+
+def test_a_known_conflict_is_said_on_the_row_even_when_one_side_has_no_direction():
+    # literature README, known conflicts: "The chapter ranks it first-line (C) via Balin 2012
+    # (9 of 17 partial responses). vayssairat-diltiazem found only slight radiological
+    # improvement in 3 of 12". Balin's study carries no direction, so the studies alone did
+    # not show the disagreement: the curators' note does (`disagreement`).
+    row = row_of(ok("treat", "--context", "ssc", env=WIDE).stdout, "Diltiazem")
+    assert "retrospective [ssc]: n=12: 3 partial → no significant effect" in row
+    assert row.endswith("· ⚑ sources disagree")
+    (diltiazem,) = [t for t in answer("treat", "--context", "ssc") if t["id"] == "diltiazem"]
+    assert diltiazem["disagreement"] == "diltiazem-sources-disagree"
+    assert "diltiazem-sources-disagree" in {n["id"] for n in diltiazem["notes"]}
+
+
+def test_validate_refuses_a_disagreement_without_its_note(knowledge):
+    from helpers import edit
+
+    path = knowledge / "therapies.yaml"
+    edit(path, "    disagreement: diltiazem-sources-disagree\n", "    disagreement: no-such-note\n")
+    result = invoke("validate", str(knowledge))
+    assert result.exit_code == 1
+    assert (
+        "therapy 'diltiazem': disagreement names 'no-such-note', which is not one of its notes"
+        in result.stdout
     )

@@ -592,6 +592,10 @@ class Therapy(Entry):
     subtypes = strings("Subtypes the therapy was reported for.", ref="subtype")
     uses = many(Statement, "Other things the sources say about its use.")
     harms = many(Statement, "Adverse effects the sources report, shown beside the therapy.")
+    disagreement = maybe_words(
+        "The id of its curator's note recording that its sources disagree on whether it works "
+        "(a known conflict): every treat row of it then says the sources disagree."
+    )
     sources = cited()
     notes = remarks()
 

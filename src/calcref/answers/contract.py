@@ -117,6 +117,11 @@ THERAPY: Spec = (  # in the order of the records' keys: a CSV header is read fro
             "asked about, the same aim, the same kind of calcinosis); where their directions "
             "differ, the table's row says its sources disagree."
         ),
+        "sources_disagree": Field(
+            "bool",
+            "True when the row must say its sources disagree: the studies in chosen_from point "
+            "different ways, or the curators record a known conflict (disagreement).",
+        ),
     }
 )
 REFERENCE: Spec = (
@@ -267,7 +272,13 @@ OUTPUTS: dict[str, tuple[str, Spec]] = {
 }
 """Each command's JSON: an array of records, or one object, and the keys of each."""
 
-OPTIONAL = {"match", "relation", "strongest", "chosen_from"}  # keys treat adds; the rest always
+OPTIONAL = {
+    "match",
+    "relation",
+    "strongest",
+    "chosen_from",
+    "sources_disagree",
+}  # keys treat adds; the rest always
 CHANGES_SHAPE = {"subtypes": CARD}  # `subtypes ID` prints the card of one subtype
 
 

@@ -197,6 +197,9 @@ class TherapyView(Value):
 
     subtypes: tuple[str, ...]
 
+    def relation(self, study: Study) -> None:
+        """No one was asked about, so a study's patients are no one's in particular."""
+
     def tier(self, study: Study) -> int:
         return 0 if not self.subtypes or not set(self.subtypes).isdisjoint(study.subtypes) else 3
 
@@ -266,6 +269,8 @@ def strongest(studies: tuple[Study, ...], seen_from: View) -> Headline:
     udomkarnjananun), never to one of other patients (for hyperparathyroidism, floege2015's
     patients had it; udomkarnjananun's CKD patients are not said to). Among equally close
     studies, one that reports a result comes first (`_headline`)."""
+    # A study that says it left out the patients asked about never speaks for them.
+    studies = tuple(s for s in studies if seen_from.relation(s) != "excluded")
     if not studies:
         return Headline(len(TIERS), None, ())
 
@@ -276,15 +281,27 @@ def strongest(studies: tuple[Study, ...], seen_from: View) -> Headline:
 
     best = min(studies, key=lambda s: (rank(s), _headline(s)))
     kind = set(best.subtypes)  # a dystrophic case does not disagree with a calciphylaxis cohort
-    alike = [s for s in studies if not kind or not kind.isdisjoint(s.subtypes)]
+    alike = [s for s in studies if set(s.subtypes) == kind or not kind.isdisjoint(s.subtypes)]
     return Headline(seen_from.tier(best), best, tuple(s for s in alike if rank(s) == rank(best)))
 
 
-def _headline(study: Study) -> tuple[bool, int, int]:
+def sources_disagree(therapy: Therapy, chosen_from: tuple[Study, ...]) -> bool:
+    """Whether a row must say its sources disagree: the studies its lead was chosen among
+    point different ways (Weenig 2007's P = .008 beside surgery2000's P = .08), or the
+    curators record a known conflict (`Therapy.disagreement`: the chapter's diltiazem, C
+    through Balin's 9 of 17, against Vayssairat's 3 of 12, where Balin's summary carries no
+    direction to compare)."""
+    directions = {s.direction for s in chosen_from} - {None}
+    return len(directions) > 1 or therapy.disagreement is not None
+
+
+def _headline(study: Study) -> tuple[bool, int, bool, int]:
     """A study that reports a result for the therapy (patients, counts, an effect, a
     direction or the authors' conclusion) before one that reports none, such as a review's
     hedged mention: otherwise "several studies suggest it might be useful" would stand in
-    for a cohort's own result. Then the strongest kind of source."""
+    for a cohort's own result. Then the strongest kind of source; within a kind, the
+    therapy alone before it combined with others (Balin 2012: surgical excision alone, 11 of
+    11 responding, before surgery with medical treatment), then the most patients."""
     reports = (
         study.n is not None
         or study.direction is not None
@@ -292,7 +309,8 @@ def _headline(study: Study) -> tuple[bool, int, int]:
         or bool(study.effects)
         or any(count is not None for count in study.counts.as_row())
     )
-    return (not reports, *strength(study))
+    kind, patients = strength(study)
+    return (not reports, kind, study.treatment is not None, patients)
 
 
 OWN = ("this", "narrower")
@@ -418,15 +436,17 @@ def gaps(
 ) -> list[Gap]:
     """What the sources leave out that concerns this question, to be said beside the answer:
     `concerns` is "treatment" (treat, studies) or "workup". A context's gaps include those of
-    the subtypes it belongs to when no subtype is asked, unless the gap is `not_for` it."""
+    the subtypes it belongs to when no subtype is asked, unless the gap is `not_for` it or
+    a group containing it."""
     subtypes = {subtype} if subtype else set()
     if context is not None and subtype is None:
         subtypes |= set(kb.context_by_id[context].subtypes)
+    within = {context, *ancestors(kb, context)} if context else set()  # dialysis is ckd too
     return [
         gap
         for gap in kb.gaps
         if (gap.concerns or "treatment") == concerns
-        and context not in gap.not_for
+        and within.isdisjoint(gap.not_for)
         and (
             (context is not None and context in gap.contexts)
             or subtypes & set(gap.subtypes)

@@ -194,6 +194,7 @@ def treat(
             row["place"] = BEYOND
         row["strongest"] = r.strongest.id if r.strongest else None
         row["chosen_from"] = [s.id for s in r.chosen_from]
+        row["sources_disagree"] = query.sources_disagree(r.therapy, r.chosen_from)
         rows.append(row)
     return rows
 

@@ -36,6 +36,7 @@ def check(sections: Sections, origins: Origins) -> Iterator[Problem]:
         _overlay_redefines_scale,
         _letters_are_the_scales,
         _ratios_with_intervals,
+        _disagreement_noted,
     ):
         yield from rule(sections, origins)
 
@@ -217,3 +218,24 @@ def _ratios_with_intervals(sections: Sections, origins: Origins) -> Iterator[Pro
                     f"without its {' and '.join(missing)}",
                     "ratio-without-interval",
                 )
+
+
+def _disagreement_noted(sections: Sections, origins: Origins) -> Iterator[Problem]:
+    """A therapy said to have sources that disagree names the note that says how: the mark on
+    its treat rows is a curator's reading, and the reading must be there to check."""
+    for therapy, path in _records(sections, origins, "therapies"):
+        note_id = therapy.get("disagreement")
+        notes = therapy.get("notes")
+        ids = (
+            {n.get("id") for n in notes if isinstance(n, dict)}
+            if isinstance(notes, list)
+            else set()
+        )
+        if note_id and note_id not in ids:
+            yield Problem(
+                path,
+                line_of(therapy, "disagreement"),
+                f"therapy '{therapy.get('id')}': disagreement names '{note_id}', which is not "
+                "one of its notes",
+                "disagreement-without-note",
+            )

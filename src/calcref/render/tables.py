@@ -9,6 +9,7 @@ drawing function draws on the console `render` gives it; `DRAW` names them by an
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from calcref.answers.query import OWN as ASKED_ABOUT
 from calcref.render import chart
 from calcref.render.columns import (
     counted,
@@ -392,11 +394,10 @@ def _line_said(position: Record) -> str:
     hedge: the JOPA article's "Often used first line for painful, ulcerating dermal
     calcinosis" is 'often used first line', never a flat 'first line'."""
     line = f"{position['line']} line"
-    view = position.get("view") or ""
-    end = view.casefold().find(line)
-    if end < 0:
+    found = re.search(re.escape(line), position.get("view") or "", re.IGNORECASE)
+    if found is None:
         return line
-    said = view[: end + len(line)]
+    said = found.string[: found.end()]
     return said[:1].lower() + said[1:]
 
 
@@ -424,13 +425,10 @@ def _compact_evidence(record: Record, asked: str | None) -> Text:
 
 
 def _disagreement(record: Record) -> Text:
-    """' · ⚑ sources disagree' when the studies the row's lead was chosen among point
-    different ways: one lead would hide the others (Weenig 2007's P = .008 beside
-    surgery2000's P = .08). `show` gives each study's direction; the counts of each way are
-    left to it, so that SSc's answer still fits one 80 x 40 screen."""
-    chosen = set(record.get("chosen_from") or ())
-    directions = {s["direction"] for s in record["studies"] if s["id"] in chosen} - {None}
-    return t(" · ⚑ sources disagree", "yellow") if len(directions) > 1 else Text()
+    """' · ⚑ sources disagree' where the answer says so (`sources_disagree`): one lead would
+    hide the others. `show` gives each study's direction and the curators' note; the counts
+    of each way are left to it, so SSc's answer still fits one 80 x 40 screen."""
+    return t(" · ⚑ sources disagree", "yellow") if record.get("sources_disagree") else Text()
 
 
 def _grid(out: Console, rows: list[tuple[Text | None, Text, Text]]) -> None:
@@ -586,7 +584,7 @@ def draw_principles(
         out.print(Text.assemble(said, " ", sources_text(sources, labels)))
 
 
-OWN = {None, "this", "narrower"}  # the patients asked about (None: no one was asked about)
+OWN = {None, *ASKED_ABOUT}  # the patients asked about (None: no one was asked about)
 
 
 def draw_charts(out: Console, records: list[Record], plain: bool, asked: str | None = None) -> None:
@@ -595,7 +593,7 @@ def draw_charts(out: Console, records: list[Record], plain: bool, asked: str | N
     a broader group such as ctd as a whole). A bar reads as the answer: a dystrophic case
     charted among calciphylaxis results would be taken for a calciphylaxis result."""
     own = _charted(records, plain, lambda s: s.get("relation") in OWN)
-    others = _charted(records, plain, lambda s: s.get("relation") not in OWN)
+    others = _charted(records, plain, lambda s: s.get("relation") in WHOSE)
     if not own and not others:
         out.print(t("No study gives responder counts to chart for these therapies.", "dim"))
         return
@@ -605,21 +603,26 @@ def draw_charts(out: Console, records: list[Record], plain: bool, asked: str | N
         out.print(t(f"No study of {asked} gives responder counts to chart.", "dim"))
     _chart_rows(out, own)
     if others:
-        out.print(t(_others_heading(records, asked), "bold underline"))
+        out.print(t(_others_heading(records), "bold underline"))
         _chart_rows(out, others)
 
 
-WHOSE = {"other": "another population", "broader": "a broader group"}
+WHOSE = {
+    "broader": "a broader group",
+    "other": "another population",
+    "unstated": "population not stated",
+}  # an excluded study is not charted: it left out the patients asked about
 
 
-def _others_heading(records: list[Record], asked: str | None) -> str:
-    """'Other patients (not ssc: another population or a broader group)', naming only the
-    relations the charted studies have."""
+def _others_heading(records: list[Record]) -> str:
+    """'Other patients (a broader group; population not stated)', naming only the relations
+    the charted studies have, and never "not ssc": a broader group includes the patients
+    asked about, and an unstated population may."""
     found = {
         s.get("relation") for r in records for s in r["studies"] if chart.segments(s) is not None
     }
-    whose = " or ".join(said for relation, said in WHOSE.items() if relation in found)
-    return f"Other patients (not {asked}: {whose})"
+    whose = "; ".join(said for relation, said in WHOSE.items() if relation in found)
+    return f"Other patients ({whose})"
 
 
 Charted = list[tuple[str, list[str]]]  # a therapy's name and its chart lines
@@ -868,12 +871,15 @@ def print_link(out: Console, url: str | None, indent: int, label: str = "") -> N
     screen's edge instead (a terminal wraps it for the eye and copies it as one line).
     Its `label` ('DOI', 'PubMed search (not a confirmed identifier)') goes before it where
     both fit the width, else on the line above, wrapped as any text is."""
-    said = f"{label}: {url}" if label and url else label or url or ""
-    if url and cell_len(" " * indent + said) > out.width and label:
+    if not url:  # a label alone ('no link: a book chapter ...') wraps as any text does
+        if label:
+            out.print(Padding(t(label, "dim"), (0, 0, 0, indent)))
+        return
+    said = f"{label}: {url}" if label else url
+    if cell_len(" " * indent + said) > out.width and label:
         out.print(Padding(t(f"{label}:", "dim"), (0, 0, 0, indent)))
         said = url
-    if said:
-        out.print(t(" " * indent + said, "dim"), soft_wrap=True)
+    out.print(t(" " * indent + said, "dim"), soft_wrap=True)
 
 
 def draw_levels(out: Console, records: list[Record]) -> None:
