@@ -470,3 +470,170 @@ def test_validate_refuses_a_disagreement_without_its_note(knowledge):
         "therapy 'diltiazem': disagreement names 'no-such-note', which is not one of its notes"
         in result.stdout
     )
+
+
+# --- the card audit (knowledge 2.0.3) ---------------------------------------------------------
+
+
+def flat(text: str) -> str:
+    """Output with its wrapping undone, so a sentence is found whatever the width."""
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("therapy", ["Infliximab", "Adalimumab"])
+def test_the_anti_tnf_steroid_figure_says_it_is_not_a_calcinosis_result(therapy):
+    # arthresther-antitnf-jdm: "The median prednisolone dose fell from 6 mg to 2.5 mg
+    # (p < 0.0001)." Its calcinosis statement is "54% of patients had fewer and/or smaller
+    # calcinosis lesions" and "The denominator of the 54% is not shown". The row's lead figure
+    # is the steroid dose, so the row says it is not a calcinosis outcome, at 80 columns too.
+    row = flat(row_of(ok("treat", "--context", "jdm", env={"COLUMNS": "80"}).stdout, therapy))
+    assert (
+        "median prednisolone dose, before vs after anti-TNF (not calcinosis): from 6 mg to "
+        "2.5 mg, p < 0.0001 → benefit"
+    ) in row
+    card = flat(ok("show", therapy.lower(), env=WIDE).stdout)
+    assert (
+        "Curator's note: \"Benefit\" is the study's result for juvenile dermatomyositis as a "
+        "whole: on infliximab, skin, global and muscle disease improved, and the prednisolone "
+        "dose fell. Its one calcinosis statement is that 54% had fewer and/or smaller lesions"
+    ) in card
+
+
+def test_tofacitinibs_benefit_says_it_is_the_overall_jdm_response():
+    # zhang2023: "Almost 50% reached a complete clinical response by the latest follow-up."
+    # "Calcinosis: it shrank in size or number in 75% of patients, and resolved completely in
+    # 25%." "The calcinosis denominator is not shown."
+    card = flat(ok("show", "tofacitinib", env=WIDE).stdout)
+    assert "Result, as the source states it: benefit" in card
+    assert (
+        "Curator's note: \"Benefit\" is the study's result for refractory juvenile "
+        "dermatomyositis as a whole (almost 50% reached a complete clinical response). Its "
+        "calcinosis figures, 75% shrank and 25% resolved, have no denominator"
+    ) in card
+    (study,) = answer("studies", "--therapy", "tofacitinib")
+    assert "zhang-direction" in {n["id"] for n in study["notes"]}
+
+
+CHAPTER_OTHER_BENEFICIAL = (
+    "One of the other beneficial therapies in calcinosis with connective tissue disease. [Chapter]"
+)
+JOPA_OTHER_TREATMENTS = (
+    "Among the other treatments for calcinosis in scleroderma and CREST. [Cloutier (JOPA)]"
+)
+
+
+def reported_uses(therapy: str) -> str:
+    """The 'Reported uses' block of a therapy's card, unwrapped."""
+    return flat(section(ok("show", therapy, env=WIDE).stdout, "Reported uses"))
+
+
+@pytest.mark.parametrize(
+    "therapy",
+    [
+        "intralesional-corticosteroid",
+        "aluminum-hydroxide",
+        "bisphosphonates",
+        "probenecid",
+        "ivig",
+        "sodium-thiosulfate",
+        "co2-laser",
+        "eswl",
+    ],
+)
+def test_each_therapy_the_chapter_calls_beneficial_in_ctd_says_so_on_its_card(therapy):
+    # The chapter (004): "Other beneficial therapies for calcinosis cutis associated with
+    # connective tissue disease include: intralesional corticosteroids, aluminum hydroxide
+    # supplements, bisphosphonates, probenecid, intravenous immunoglobulin, topical sodium
+    # thiosulfate, carbon dioxide laser vaporization, and extracorporeal shock wave lithotripsy."
+    assert reported_uses(therapy).count(CHAPTER_OTHER_BENEFICIAL) == 1
+
+
+@pytest.mark.parametrize(
+    "therapy", ["warfarin", "colchicine", "bisphosphonates", "diltiazem", "eswl", "co2-laser"]
+)
+def test_each_other_treatment_the_jopa_article_names_says_so_on_its_card(therapy):
+    # The JOPA article (000), on calcinosis in scleroderma and CREST: "Other treatments include
+    # warfarin, colchicine, bisphosphonates, diltiazem, intralesional steroid injections,
+    # extracorporeal shock wave lithotripsy, and carbon dioxide laser therapy." (Intralesional
+    # steroids carry it in their own words.)
+    assert reported_uses(therapy).count(JOPA_OTHER_TREATMENTS) == 1
+
+
+@pytest.mark.parametrize(
+    ("therapy", "row"),
+    [
+        ("debridement", "narrative review (Chang 2019"),
+        ("hyperbaric-oxygen", "narrative review (Chang 2019"),
+        ("pain-management", "narrative review (Chang 2019"),
+        ("pain-management", "survey of clinicians (Chinnadurai 2020"),
+    ],
+)
+def test_the_chang_and_chinnadurai_rows_say_their_ckd_link_is_calcrefs(therapy, row):
+    # strand2022: "Chang 2019 (narrative review): stop warfarin ...; avoid morphine in renal
+    # failure"; "Chinnadurai 2020: a survey of 106 UK palliative-care and renal clinicians".
+    # Neither row gives the patients' kidney status; the [ckd] tag is calcref's inference.
+    card = flat(section(ok("show", therapy, env=WIDE).stdout, row))
+    assert "[ckd]" in card
+    assert "kidney status; the ckd link follows calcref's placing of calciphylaxis" in card
+
+
+def test_nunleys_aluminium_view_says_what_binds_phosphate():
+    # nunley2020-calcinosis-treatment: "In hyperphosphataemia, magnesium- or
+    # aluminium-containing antacids can act as phosphate binders, with a risk of toxicity in
+    # renal insufficiency." (The risk is the card's harm.)
+    card = flat(ok("show", "aluminum-hydroxide", env=WIDE).stdout)
+    assert (
+        "Nunley 2020a (no evidence letter): In hyperphosphataemia, magnesium- or "
+        "aluminium-containing antacids can act as phosphate binders."
+    ) in card
+    assert "they can act" not in card
+    assert "Magnesium- or aluminium-containing antacids carry a risk of toxicity in renal" in card
+
+
+def test_the_subtype_count_note_is_shown_once():
+    # Sources README: "Some other references count four subtypes (no calciphylaxis as its own
+    # type); the chapter counts five. Follow the chapter." literature/README: nowaczyk2021
+    # counts four; jimenezgallo2015, jaad2011-diagnostic-pathway and tajalli2019 five.
+    out = flat(ok("subtypes", "calciphylaxis", env=WIDE).stdout)
+    assert out.count("four") == 1
+    assert "nowaczyk2021 counts four types" in out and "calcref follows the chapter's five" in out
+
+
+def traineau_place(therapy: str) -> str:
+    """Traineau 2020's line in a card's 'Place in treatment', unwrapped."""
+    place = section(ok("show", therapy, env=WIDE).stdout, "Place in treatment")
+    return flat(next(line for line in place.splitlines() if "Traineau 2020 (" in line))
+
+
+@pytest.mark.parametrize(
+    ("therapy", "level"),
+    [
+        ("diltiazem", "IV"),
+        ("bisphosphonates", "IV"),
+        ("warfarin", "IB"),
+        ("infliximab", "IV"),
+        ("adalimumab", "IV"),
+        ("sodium-thiosulfate-intralesional", "IV"),
+        ("rituximab", "IV"),
+    ],
+)
+def test_traineaus_grade_is_printed_once_in_its_place_line(therapy, level):
+    # traineau2020: "Traineau grades this level IV"; warfarin "level IB (Oxford)". The renderer
+    # appends the position's grade ("Traineau 2020's own grade: ..."); the view no longer says
+    # it a second time.
+    line = traineau_place(therapy)
+    assert f"[Traineau 2020's own grade: Oxford level {level} (Traineau 2020, modified" in line
+    assert line.count("level") == (2 if therapy == "rituximab" else 1)  # + rituximab's caveat
+
+
+def test_rituximabs_level_iv_caveat_is_said_once_in_its_place_line():
+    # traineau2020: "The abstract prints level IV once, at the end of the sentence covering
+    # rituximab and TNF inhibitors"; "Whether level IV applies to rituximab as well as to TNF
+    # inhibitors is not certain from the abstract." The caution says it; view and grade don't.
+    line = traineau_place("rituximab")
+    assert line.count("once") == 1 and line.count("not certain") == 1
+    assert (
+        "[Caution: The abstract prints level IV once, at the end of the sentence on rituximab "
+        "and TNF inhibitors; whether it applies to rituximab as well as to TNF inhibitors is "
+        "not certain.]"
+    ) in line
