@@ -428,13 +428,15 @@ def test_a_subtype_s_workup_line_gives_that_source_s_own_reason():
     calciphylaxis = said(tier(text, "If Calciphylaxis (calciphylaxis)"))
     assert (
         "Skin biopsy · Skin biopsy with histology is currently the most reliable way to "
-        "confirm calciphylaxis; imaging can help in some cases. [literature]" in calciphylaxis
+        "confirm calciphylaxis; imaging can help in some cases. [literature: Kodumudi 2020]"
+        in calciphylaxis
+    )  # a link beyond the chapter names its source: a review is not a Medscape page
+    assert (
+        "to exclude vasculitis in patients evaluated for calciphylaxis. [literature: Nunley "
+        "2018]" in calciphylaxis
     )
-    assert "to exclude vasculitis in patients evaluated for calciphylaxis. [literature]" in (
-        calciphylaxis
-    )
-    assert "ossification. [literature]" not in calciphylaxis
-    assert "connective tissue disease. [literature]" not in calciphylaxis
+    assert "ossification. [literature" not in calciphylaxis
+    assert "connective tissue disease. [literature" not in calciphylaxis
     # a curated tie says its reasoning, marked curated
     assert "The chapter places calciphylaxis in end-stage kidney disease. [curated]" in (
         calciphylaxis

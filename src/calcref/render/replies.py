@@ -71,6 +71,7 @@ def workup(
         "details": details,
         "names": {r.id: r.name for section in (kb.subtypes, kb.contexts) for r in section},
         "gaps": records.gaps(kb, query.gaps(kb, context, subtype, concerns="workup")),
+        "labels": records.labels(kb),
     }
     return Answer("workup", rows, table_options=options)
 

@@ -769,7 +769,7 @@ def draw_subtype_card(
         for context in contexts:
             said = lines([t(f"{context['id']}: {context['name']}"), *overlay_mark(context)])
             out.print(Padding(said, (0, 0, 0, 2)))
-    draw_workup(out, workup, title=f"Workup for {record['id']}")
+    draw_workup(out, workup, title=f"Workup for {record['id']}", labels=labels)
     pointer = f"calcref treat --subtype {record['id']}"
     out.print(t(f"{therapy_count} therapies recorded for this subtype: run `{pointer}`.", "dim"))
 
@@ -784,16 +784,18 @@ def draw_workup(
     details: bool = False,
     names: dict[str, str] | None = None,
     gaps: tuple[Record, ...] = (),
+    labels: Labels | None = None,
 ) -> None:
     """Tiered: the chapter's investigations for any subtype first (it lists them without
     tiers or subtypes: tying them to every subtype is the curators' reading, so the heading
     never says 'every patient'), then the tests for each suspected subtype or context, one
-    line each (`details`: the full table, with every reason)."""
+    line each (`details`: the full table, with every reason). A link a source beyond the
+    chapter makes names that source ('[literature: Kodumudi 2020]')."""
     say_gaps(out, gaps)
     if not records:
         return
     if details:
-        _workup_table(out, records, title)
+        _workup_table(out, records, title, labels)
         return
     out.print(t(f"{title} (first for any subtype, then by what is suspected)", "bold"))
     for target, rows in _tiers(records):
@@ -801,7 +803,7 @@ def draw_workup(
         heading = f"If {named} ({target})" if named else f"For {target}"
         out.print(t(ANY_SUBTYPE if target == ALL else heading, "bold underline"))
         for record, ties in rows:
-            said = Text.assemble(t(record["name"], "bold"), *_why(record, ties, target))
+            said = Text.assemble(t(record["name"], "bold"), *_why(record, ties, target, labels))
             out.print(Padding(lines([said, *overlay_mark(record)]), (0, 0, 0, 2)))
     out.print(t(BASIS_LEGEND + " · --details: every reason, in a table", "dim"))
 
@@ -809,7 +811,18 @@ def draw_workup(
 ALL = "all"  # the target of a tie to every subtype
 
 
-def _why(record: Record, ties: list[Record], target: str) -> list[Text]:
+def _basis(tie: Record, labels: Labels | None) -> Text:
+    """'[chapter]', '[curated]', or for a source beyond the chapter which one it is:
+    '[literature: Nunley 2018]' (a Medscape page and a review are not the same warrant)."""
+    if tie["basis"] != "literature" or not tie["sources"]:
+        return t(f"[{tie['basis']}]", "dim")
+    named = ", ".join((labels or {}).get(source, source) for source in tie["sources"])
+    return t(f"[literature: {named}]", "dim")
+
+
+def _why(
+    record: Record, ties: list[Record], target: str, labels: Labels | None = None
+) -> list[Text]:
     """What the test is for, each part with the basis of the link that says it. For any
     subtype, what the test looks for ('Calcified deposits and their extent. [curated]');
     for one subtype or context, each tie's own reason ('Skin biopsy with histology is ...
@@ -818,9 +831,7 @@ def _why(record: Record, ties: list[Record], target: str) -> list[Text]:
     if target == ALL:
         bases = ", ".join(dict.fromkeys(tie["basis"] for tie in ties))
         return [t(f" · {record['looks_for']} "), t(f"[{bases}]", "dim")]
-    return [
-        part for tie in ties for part in (t(f" · {tie['reason']} "), t(f"[{tie['basis']}]", "dim"))
-    ]
+    return [part for tie in ties for part in (t(f" · {tie['reason']} "), _basis(tie, labels))]
 
 
 def _tiers(records: list[Record]) -> list[tuple[str, list[tuple[Record, list[Record]]]]]:
@@ -839,15 +850,14 @@ def _tiers(records: list[Record]) -> list[tuple[str, list[tuple[Record, list[Rec
     return tiers
 
 
-def _workup_table(out: Console, records: list[Record], title: str) -> None:
+def _workup_table(
+    out: Console, records: list[Record], title: str, labels: Labels | None = None
+) -> None:
     table = _table(title, "Investigation", "Looks for", "Why, for whom [basis]")
     for record in records:
         reasons = [
             Text.assemble(
-                t(f"{tie['target']}: ", "bold"),
-                t(tie["reason"]),
-                " ",
-                t(f"[{tie['basis']}]", "dim"),
+                t(f"{tie['target']}: ", "bold"), t(tie["reason"]), " ", _basis(tie, labels)
             )
             for tie in record["rationale"]
         ]
