@@ -916,3 +916,15 @@ def test_counts_must_be_plain_decimals(knowledge: Path, old: str, new: str) -> N
     problems = problems_of(knowledge)
     assert len(problems) == 1, problems
     expect(problems, path, line_no(path, edited_line), "plain whole number")
+
+
+def test_a_refused_number_does_not_hide_the_file_s_other_problems(knowledge: Path) -> None:
+    """`017` is refused at its line, and the rest of the file is still read and checked: a
+    curator fixing a file sees every problem in it at once, not one a run."""
+    path = knowledge / THERAPIES
+    edit(path, "    n: 17\n", "    n: 017\n")
+    edit(path, "    n: 6\n", "    n: 6\n    bogus: 1\n", after="  - id: balin2012-minocycline")
+    problems = problems_of(knowledge)
+    assert len(problems) == 2, problems
+    expect(problems, path, line_no(path, "    n: 017"), "plain whole number")
+    expect(problems, path, line_no(path, "    bogus: 1"), "unknown key 'bogus'")

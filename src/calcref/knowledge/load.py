@@ -142,7 +142,7 @@ def _check(
             validation.extend(problems)
             if problems or not isinstance(parsed, dict):
                 complete = False
-            if not problems:
+            if parsed is not None:  # read whole, though a value in it may have been refused
                 validation.check_file(path, name, parsed, layer_files.layer.overlay)
             if not isinstance(parsed, dict):
                 continue  # "file must be a mapping" is already reported

@@ -21,7 +21,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 
 from calcref.errors import Problem
-from calcref.knowledge.yamlread import MAX_DEPTH, LineDict, LineList
+from calcref.knowledge.yamlread import MAX_DEPTH, UNREAD, LineDict, LineList
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALAR_TAGS = {
@@ -35,7 +35,9 @@ _constructor = SafeConstructor()
 
 
 def parse(path: str, text: str) -> tuple[object, list[Problem]]:
-    """Parse one YAML document; on any problem return (None, problems), never half a file."""
+    """Parse one YAML document; on a problem of the file's structure return (None, problems),
+    never half a file. A number YAML 1.1 would misread (`017`, `1:7`) is reported at its line
+    and left in place as `UNREAD`, so the file's other problems are reported with it."""
     last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
     loader = _Loader(text)
     try:
@@ -67,18 +69,19 @@ class _Refused(Exception):
 
 
 def _compose(path: str, loader: yaml.SafeLoader) -> tuple[object, list[Problem]]:
+    unread: list[_Refused] = []
     try:
-        documents = _documents(loader)
+        documents = _documents(loader, unread)
     except _Refused as exc:
         return None, [Problem(path, exc.line, exc.message)]
     if len(documents) > 1:
         return None, [Problem(path, documents[1][1], "more than one YAML document in the file")]
     if not documents or documents[0][0] is None:
         return None, [Problem(path, 1, "the file is empty")]
-    return documents[0][0], []
+    return documents[0][0], [Problem(path, refused.line, refused.message) for refused in unread]
 
 
-def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
+def _documents(loader: yaml.SafeLoader, unread: list[_Refused]) -> list[tuple[object, int]]:
     """Build the documents from parser events. The hot loop of a cold load (it costs as much
     as libyaml producing the events): dispatch on the exact event type, scalars first (they
     are most events), with the event types and checks bound to locals, and attach values
@@ -107,7 +110,7 @@ def _documents(loader: yaml.SafeLoader) -> list[tuple[object, int]]:
             # Most scalars are text no resolver claims (quoted, or plain and starting with a
             # character no implicit type starts with): those are strings as they stand.
             if event.tag is not None or (event.implicit[0] and value[:1] in resolved):
-                value = _scalar(event, line)
+                value = _scalar(event, line, unread)
             if type(value) is str:
                 value = keep(value, value)
         elif kind is mapping or kind is sequence:
@@ -182,7 +185,7 @@ _INT = "tag:yaml.org,2002:int"
 _DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]{0,8})")
 
 
-def _scalar(event: yaml.ScalarEvent, line: int) -> object:
+def _scalar(event: yaml.ScalarEvent, line: int, unread: list[_Refused]) -> object:
     """A plain scalar is resolved the way PyYAML's safe loader resolves it (so `true` and `12`
     are a bool and an int); a quoted or block scalar is always a string."""
     tag, value = event.tag, event.value
@@ -201,8 +204,10 @@ def _scalar(event: yaml.ScalarEvent, line: int) -> object:
         raise _Refused(line, f"YAML tag '{tag}' is not allowed in knowledge files")
     if tag == _INT and not _DECIMAL.fullmatch(value):
         # YAML 1.1 reads 017 as 15 (octal), 1:7 as 67 (base 60) and 0x11 as 17: a count
-        # must mean what it looks like, and stay small enough to be a count.
-        raise _Refused(line, f"'{value}' must be a plain whole number of at most 9 digits")
+        # must mean what it looks like, and stay small enough to be a count. Reported here,
+        # and the rest of the file read on.
+        unread.append(_Refused(line, f"'{value}' must be a plain whole number of at most 9 digits"))
+        return UNREAD
     # The tag's own constructor, not construct_object: that one remembers every node it has
     # built, which would grow with every file a long-running program reads.
     return _constructor.yaml_constructors[tag](_constructor, ScalarNode(tag, value))

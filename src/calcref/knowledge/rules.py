@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from calcref.errors import Problem
-from calcref.knowledge.yamlread import LineDict, LineList, line_of
+from calcref.knowledge.yamlread import UNREAD, LineDict, LineList, line_of
 from calcref.model import (
     ALL_SUBTYPES,
     DATE_PATTERN,
@@ -163,6 +163,8 @@ class Validation:
     def _value(
         self, path: str, value: object, rule: Field, what: str, line: int, parent: object
     ) -> None:
+        if value is UNREAD or (isinstance(value, list) and UNREAD in value):
+            return  # the reader reported it where it stands
         if value is None and not rule.required:
             return
         if not _has_type(value, rule.type):

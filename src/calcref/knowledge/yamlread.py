@@ -23,6 +23,20 @@ from calcref.errors import Problem
 MAX_DEPTH = 40
 
 
+class Unread:
+    """A value the reader refused and reported where it stands (a YAML 1.1 number such as
+    `017`, which would read as 15): kept in its place so the rest of the file is still
+    checked, and skipped by every check. A file holding one never becomes knowledge."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<refused value>"
+
+
+UNREAD = Unread()
+
+
 class LineDict(dict):
     """A mapping that knows its own line and the line of each key."""
 
