@@ -263,20 +263,20 @@ def _resolve(kb: KnowledgeBase, kind: str, value: str | None) -> str | None:
     return None if value is None else query.resolve(kb, kind, value)
 
 
-def _emit(
-    settings: Settings, fmt: str, answer: Answer, empty: str = "", draw_empty: bool = False
-) -> None:
-    """Write the answer in the chosen format; an empty result is a message on stderr, not an
-    error (JSON still prints its empty list; a table or Markdown still says what it has to
-    say, such as the gaps that explain why it is empty, when `draw_empty`)."""
+def _emit(settings: Settings, fmt: str, answer: Answer, empty: str = "") -> None:
+    """Write the answer in the chosen format, its gaps with it (`_say_gaps`); an empty result
+    is a message on stderr, not an error (JSON still prints its empty list, CSV its header,
+    and a table or Markdown the gaps that explain why it is empty)."""
     if settings.fields:  # a wrong key is refused whether or not anything was found
         answer = answer._replace(rows=_select(answer.rows, settings.fields, answer.kind))
         kept = [k for k in TRAVELLING if k in declared(answer.kind)]
         answer = answer._replace(keys=tuple(dict.fromkeys(settings.fields + kept)))
+    gaps = replies.gaps(answer)
+    _say_gaps(fmt, gaps)
     if not answer.rows:
         if empty:
             sys.stderr.write(f"calcref: {one_line(empty)}\n")
-        if fmt in ("table", "markdown") and not draw_empty:
+        if fmt in ("table", "markdown") and not gaps:
             return  # JSON prints [] and CSV its header: a script's answer is still data
     text = write(fmt, answer, settings.screen)
     if fmt == "table" and settings.pager and text.count("\n") >= settings.height > 0:
@@ -382,9 +382,7 @@ def workup(
     subtype_id, context_id = _resolve(kb, "subtype", subtype), _resolve(kb, "context", context)
     answer = replies.workup(kb, subtype_id, context_id, details)
     filters = _describe_filters(subtype=subtype_id, context=context_id)
-    _say_gaps(fmt, replies.gaps(answer))
-    empty = f"no investigations recorded for {filters}"
-    _emit(settings, fmt, answer, empty, bool(replies.gaps(answer)))
+    _emit(settings, fmt, answer, f"no investigations recorded for {filters}")
 
 
 @app.command(short_help="The treatment ladder: line, evidence letter, regimens and studies.")
@@ -439,8 +437,7 @@ def treat(
         context=context_id, subtype=subtype_id, line=line_value, min_evidence=min_evidence
     )
     empty = "" if answer.rows else f"no therapies recorded for {filters}{_hint(kb, context_id)}"
-    _say_gaps(fmt, replies.gaps(answer))
-    _emit(settings, fmt, answer, empty, draw_empty=bool(replies.gaps(answer)))
+    _emit(settings, fmt, answer, empty)
 
 
 def _say_gaps(fmt: str, gaps: list[dict[str, Any]]) -> None:
@@ -503,9 +500,7 @@ def studies(
     filters = _describe_filters(
         therapy=therapy_id, context=context_id, subtype=subtype_id, kind=kind_name
     )
-    _say_gaps(fmt, replies.gaps(answer))
-    empty = f"no studies recorded for {filters}"
-    _emit(settings, fmt, answer, empty, bool(replies.gaps(answer)))
+    _emit(settings, fmt, answer, f"no studies recorded for {filters}")
 
 
 @app.command(short_help="References in AMA, Vancouver, BibTeX, RIS or CSL-JSON, with links.")
